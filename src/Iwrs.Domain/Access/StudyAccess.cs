@@ -1,0 +1,123 @@
+namespace Iwrs.Domain.Access;
+
+/// <summary>What a caller wants to do in a study; each maps to the roles allowed to do it.</summary>
+public enum StudyAction
+{
+    /// <summary>Read the study (blinded view unless the caller is unblinded).</summary>
+    ViewStudy,
+
+    /// <summary>Read the full configuration: arms, kit types, block sizes.</summary>
+    ViewConfiguration,
+
+    /// <summary>Load a new version of the study configuration.</summary>
+    LoadConfiguration,
+
+    /// <summary>See and change who holds which role.</summary>
+    ManageRoles,
+
+    /// <summary>Read one site's details (site-scoped).</summary>
+    ViewSite,
+
+    /// <summary>Read and verify the audit trail (blinded readers see unblinded values withheld).</summary>
+    ViewAudit,
+}
+
+/// <summary>
+/// The roles one caller holds in one study, and the decisions that follow from them. Pure: the assignments
+/// come in, a decision (or the reason for refusal) comes out.
+/// </summary>
+public sealed class StudyAccess
+{
+    public StudyAccess(string userId, string studyId, IReadOnlyList<RoleAssignment> assignments, bool isAdministrator)
+    {
+        UserId = userId;
+        StudyId = studyId;
+        Assignments = assignments.Where(a => a.UserId == userId && a.StudyId == studyId).ToList();
+        IsAdministrator = isAdministrator;
+    }
+
+    public string UserId { get; }
+
+    public string StudyId { get; }
+
+    public IReadOnlyList<RoleAssignment> Assignments { get; }
+
+    public bool IsAdministrator { get; }
+
+    /// <summary>Anyone with an unblinded role in this study, or an administrator.</summary>
+    public bool IsUnblinded => IsAdministrator || Assignments.Any(a => a.Role.IsUnblinded());
+
+    public bool HasAnyRole => IsAdministrator || Assignments.Count > 0;
+
+    /// <summary>
+    /// Decides whether the caller may do <paramref name="action"/> (at <paramref name="siteId"/> for site-scoped
+    /// actions). On success, the role it is done as, for the audit trail.
+    /// </summary>
+    public Result<Role> Authorize(StudyAction action, string? siteId = null)
+    {
+        var allowed = AllowedRoles(action);
+        if (IsAdministrator && allowed.Contains(Role.Administrator))
+        {
+            return Role.Administrator;
+        }
+
+        var held = Assignments.Where(a => allowed.Contains(a.Role)).ToList();
+        if (held.Count == 0)
+        {
+            return Refusal(action);
+        }
+
+        if (action == StudyAction.ViewSite)
+        {
+            // A role that covers the whole study sees every site; a site role only its own.
+            var match = held.FirstOrDefault(a => !a.Role.IsSiteScoped() || a.SiteId == siteId);
+            return match is null
+                ? new DomainError("not-authorized-for-site", $"You hold no role at site '{siteId}'.")
+                : match.Role;
+        }
+
+        return held[0].Role;
+    }
+
+    private DomainError Refusal(StudyAction action)
+    {
+        if (!HasAnyRole)
+        {
+            return new DomainError("not-authorized-for-study", $"You hold no role in study '{StudyId}'.");
+        }
+
+        return action is StudyAction.ViewConfiguration or StudyAction.LoadConfiguration
+            ? new DomainError("unblinded-role-required", "This needs an unblinded role in the study.")
+            : new DomainError("not-authorized", "None of your roles in this study may do this.");
+    }
+
+    /// <summary>Can the caller grant or revoke <paramref name="role"/> in this study?</summary>
+    public Result<Role> AuthorizeGrant(Role role)
+    {
+        if (IsAdministrator)
+        {
+            return Role.Administrator;
+        }
+
+        // A study manager staffs the study but cannot create unblinded statisticians: only the system owner can.
+        if (Assignments.Any(a => a.Role == Role.StudyManager) && role is not (Role.UnblindedStatistician or Role.Administrator))
+        {
+            return Role.StudyManager;
+        }
+
+        return HasAnyRole
+            ? new DomainError("not-authorized", $"You may not grant or revoke {role.Name()} in this study.")
+            : new DomainError("not-authorized-for-study", $"You hold no role in study '{StudyId}'.");
+    }
+
+    private static Role[] AllowedRoles(StudyAction action) => action switch
+    {
+        StudyAction.ViewStudy => Roles.All.ToArray(),
+        StudyAction.ViewConfiguration => [Role.Administrator, Role.UnblindedStatistician, Role.DepotManager],
+        StudyAction.LoadConfiguration => [Role.Administrator, Role.UnblindedStatistician],
+        StudyAction.ManageRoles => [Role.Administrator, Role.StudyManager],
+        StudyAction.ViewSite => Roles.All.ToArray(),
+        StudyAction.ViewAudit => [Role.Administrator, Role.StudyManager, Role.UnblindedStatistician, Role.MedicalMonitor],
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+}

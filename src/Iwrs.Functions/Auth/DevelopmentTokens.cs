@@ -1,0 +1,61 @@
+using Iwrs.Domain;
+using Iwrs.Functions.Errors;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Iwrs.Functions.Auth;
+
+/// <summary>Mints development tokens; mapped only when the development issuer is enabled (never in a deployed app).</summary>
+public static class DevelopmentTokens
+{
+    public sealed record TokenRequest(string? UserId, string? Name);
+
+    public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, string UserId);
+
+    public static string Issue(TokenValidation validation, TimeProvider time, TimeSpan lifetime, string userId, string? name)
+    {
+        var now = time.GetUtcNow();
+        var claims = new Dictionary<string, object> { ["oid"] = userId, ["sub"] = userId };
+        if (name is not null)
+        {
+            claims["name"] = name;
+        }
+
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = DevelopmentIssuerOptions.Issuer,
+            Audience = DevelopmentIssuerOptions.Audience,
+            Claims = claims,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + lifetime).UtcDateTime,
+            SigningCredentials = new SigningCredentials(validation.DevelopmentKey, SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    public static void MapDevelopmentTokens(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/dev/token", async (HttpRequest request, JsonBody body, TokenValidation validation, TimeProvider time, IOptions<AuthOptions> options, CancellationToken ct) =>
+        {
+            var read = await body.ReadAsync<TokenRequest>(request, ct);
+            if (!read.IsSuccess)
+            {
+                return (IResult)read.Error!.ToProblem();
+            }
+
+            var userId = read.Value.UserId;
+            if (!Identifiers.IsValid(userId, 128))
+            {
+                return Problems.From(DomainError.Validation([new FieldError("userId", "must be 1 to 128 characters: ASCII letters, digits, '-', '_' or '.'.")]));
+            }
+
+            var lifetime = options.Value.Development.TokenLifetime;
+            var token = Issue(validation, time, lifetime, userId!, read.Value.Name);
+            return TypedResults.Ok(new TokenResponse(token, "Bearer", time.GetUtcNow() + lifetime, userId!));
+        })
+        .AllowAnonymous()
+        .WithName("DevelopmentToken")
+        .WithSummary("Development only: a bearer token for any user id.");
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Iwrs.Domain;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Iwrs.Functions.Errors;
+
+/// <summary>
+/// Reads a JSON request body ourselves rather than through minimal-API binding, so that every way a body
+/// can be wrong (not JSON, wrong type, unknown member, too large, wrong media type) is a 4xx problem with a
+/// code and a pointer to where it went wrong, never a bare 400 or a 500.
+/// </summary>
+public sealed class JsonBody(IOptions<ApiOptions> options)
+{
+    public static readonly JsonSerializerOptions SerializerOptions = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+            UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+            AllowTrailingCommas = false,
+            ReadCommentHandling = JsonCommentHandling.Disallow,
+        };
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+
+    public async Task<Result<T>> ReadAsync<T>(HttpRequest request, CancellationToken ct)
+        where T : class
+    {
+        var limit = options.Value.MaxRequestBodyBytes;
+        if (request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+
+        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return new DomainError("unsupported-media-type", "Send the body as application/json.");
+        }
+
+        // Chunked bodies have no Content-Length: read at most limit + 1 bytes to know it was exceeded.
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return TooLarge(limit);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return new DomainError("missing-body", "A JSON body is required.");
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), SerializerOptions);
+            return value is null
+                ? new DomainError("missing-body", "The JSON body is null; an object is required.")
+                : value;
+        }
+        catch (JsonException e)
+        {
+            // Path and position are enough to find the mistake; the serializer's message can quote type names.
+            var where = e.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
+            var line = e.LineNumber is { } l ? $" (line {l + 1}, position {e.BytePositionInLine + 1})" : string.Empty;
+            return DomainError.Validation(
+                [new FieldError(e.Path ?? "$", Describe(e))],
+                $"The body is not valid JSON for this request{where}{line}.") with { Code = "invalid-json" };
+        }
+    }
+
+    private static string Describe(JsonException e) =>
+        e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "is not a known member." :
+        e.Message.Contains("could not be converted", StringComparison.Ordinal) ? "has the wrong type." :
+        "is not well-formed JSON.";
+
+    private static DomainError TooLarge(long limit) =>
+        new("request-too-large", $"The body is larger than {limit} bytes.");
+}
+
+public static class ResultExtensions
+{
+    /// <summary>The problem for a failed result, with the status its code maps to.</summary>
+    public static ProblemHttpResult ToProblem(this DomainError error) => error.Code switch
+    {
+        "unsupported-media-type" => Problems.Create(StatusCodes.Status415UnsupportedMediaType, error.Code, error.Message),
+        "request-too-large" => Problems.Create(StatusCodes.Status413PayloadTooLarge, error.Code, error.Message),
+        _ => Problems.From(error),
+    };
+}

@@ -1,0 +1,75 @@
+using Iwrs.Domain;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Iwrs.Functions.Errors;
+
+/// <summary>
+/// RFC 9457 problem details with a stable <c>code</c> that clients branch on. Every error the API returns
+/// goes through here, so the shape never varies.
+/// </summary>
+public static class Problems
+{
+    /// <summary>The HTTP status for each domain error code; anything not listed is a 400.</summary>
+    private static readonly Dictionary<string, int> StatusByCode = new()
+    {
+        ["validation-failed"] = StatusCodes.Status400BadRequest,
+        ["not-authorized"] = StatusCodes.Status403Forbidden,
+        ["not-authorized-for-study"] = StatusCodes.Status403Forbidden,
+        ["not-authorized-for-site"] = StatusCodes.Status403Forbidden,
+        ["unblinded-role-required"] = StatusCodes.Status403Forbidden,
+        ["administrator-required"] = StatusCodes.Status403Forbidden,
+        ["study-not-found"] = StatusCodes.Status404NotFound,
+        ["site-not-found"] = StatusCodes.Status404NotFound,
+        ["role-assignment-not-found"] = StatusCodes.Status404NotFound,
+        ["study-id-mismatch"] = StatusCodes.Status400BadRequest,
+        ["study-version-conflict"] = StatusCodes.Status409Conflict,
+        ["write-conflict"] = StatusCodes.Status409Conflict,
+    };
+
+    public static ProblemHttpResult From(DomainError error) =>
+        Create(StatusByCode.GetValueOrDefault(error.Code, StatusCodes.Status400BadRequest), error.Code, error.Message, error.Errors);
+
+    public static ProblemHttpResult Create(int status, string code, string detail, IReadOnlyList<FieldError>? errors = null)
+    {
+        var extensions = new Dictionary<string, object?> { ["code"] = code };
+        if (errors is { Count: > 0 })
+        {
+            extensions["errors"] = errors.Select(e => new { field = e.Field, reason = e.Reason }).ToList();
+        }
+
+        return TypedResults.Problem(
+            detail: detail,
+            statusCode: status,
+            title: Title(status),
+            type: $"https://github.com/iwrs/iwrs/blob/main/README.md#error-{code}",
+            extensions: extensions);
+    }
+
+    public static string Title(int status) => status switch
+    {
+        400 => "Bad request",
+        401 => "Authentication required",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict",
+        413 => "Request body too large",
+        415 => "Unsupported media type",
+        503 => "Service unavailable",
+        _ => "Error",
+    };
+
+    /// <summary>The default code for a bare status (unknown route, wrong method) that no handler described.</summary>
+    public static string CodeFor(int status) => status switch
+    {
+        400 => "bad-request",
+        401 => "authentication-required",
+        403 => "forbidden",
+        404 => "not-found",
+        405 => "method-not-allowed",
+        413 => "request-too-large",
+        415 => "unsupported-media-type",
+        503 => "service-unavailable",
+        _ => "error",
+    };
+}

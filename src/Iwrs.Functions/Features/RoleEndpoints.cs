@@ -1,0 +1,186 @@
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Functions.Auth;
+using Iwrs.Functions.Errors;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
+public static class RoleEndpoints
+{
+    public sealed record GrantRequest(string? UserId, string? Role, string? SiteId);
+
+    public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt);
+
+    public sealed record Me(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
+
+    public static void MapRoles(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/me", GetMe).RequireAuthorization().WithName("Me").WithSummary("The caller's user id and roles in every study.");
+
+        var study = app.MapGroup("/api/studies/{studyId}/role-assignments").RequireAuthorization();
+        study.MapGet("", List).WithName("ListRoleAssignments").WithSummary("Everyone's roles in a study (administrator, study manager).");
+        study.MapPost("", Grant).WithName("GrantRole").WithSummary("Grant a role in a study; site roles name their site.");
+        study.MapDelete("/{userId}/{role}", Revoke).WithName("RevokeRole").WithSummary("Revoke a role (site roles: ?siteId=).");
+
+        var admins = app.MapGroup("/api/administrators").RequireAuthorization();
+        admins.MapGet("", ListAdministrators).WithName("ListAdministrators").WithSummary("Stored administrators (administrators only).");
+        admins.MapPut("/{userId}", GrantAdministrator).WithName("GrantAdministrator").WithSummary("Make a user an administrator.");
+        admins.MapDelete("/{userId}", RevokeAdministrator).WithName("RevokeAdministrator").WithSummary("Revoke a stored administrator.");
+    }
+
+    private static AssignmentView View(StoredRoleAssignment s) =>
+        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt);
+
+    private static async Task<IResult> GetMe(HttpContext context, StudyStore studies, RoleAssignmentStore roles, AccessResolver access, CancellationToken ct)
+    {
+        var caller = Caller.From(context);
+        var held = new List<AssignmentView>();
+        foreach (var study in await studies.ListAsync(ct))
+        {
+            held.AddRange((await roles.ForUserAsync(study.Configuration.StudyId, caller.UserId, ct)).Select(View));
+        }
+
+        return TypedResults.Ok(new Me(caller.UserId, caller.Name, await access.IsAdministratorAsync(caller, ct), held));
+    }
+
+    private static async Task<IResult> List(string studyId, HttpContext context, StudyStore studies, AccessResolver access, RoleAssignmentStore roles, CancellationToken ct)
+    {
+        var (_, _, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ManageRoles, null, context, studies, access, ct);
+        return refusal ?? TypedResults.Ok((await roles.AllAsync(studyId, ct)).Select(View).ToList());
+    }
+
+    private static async Task<IResult> Grant(
+        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
+        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<GrantRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        var assignment = RoleAssignment.Create(read.Value.UserId, read.Value.Role, studyId, read.Value.SiteId);
+        if (!assignment.IsSuccess)
+        {
+            return Problems.From(assignment.Error!);
+        }
+
+        return await Change(studyId, assignment.Value, grant: true, context, studies, access, roles, table, time, ct);
+    }
+
+    private static async Task<IResult> Revoke(
+        string studyId, string userId, string role, string? siteId, HttpContext context, StudyStore studies, AccessResolver access,
+        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var assignment = RoleAssignment.Create(userId, role, studyId, siteId);
+        return assignment.IsSuccess
+            ? await Change(studyId, assignment.Value, grant: false, context, studies, access, roles, table, time, ct)
+            : Problems.From(assignment.Error!);
+    }
+
+    /// <summary>
+    /// Grants or revokes in one transaction with its audit record. Granting what is already held is a no-op
+    /// answered 200 (a retried grant does no harm and leaves no second record); revoking what is not held is a 404.
+    /// </summary>
+    private static async Task<IResult> Change(
+        string studyId, RoleAssignment assignment, bool grant, HttpContext context, StudyStore studies, AccessResolver access,
+        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var caller = Caller.From(context);
+        var (study, rights, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var allowed = rights!.AuthorizeGrant(assignment.Role);
+        if (!allowed.IsSuccess)
+        {
+            return Problems.From(allowed.Error!);
+        }
+
+        if (assignment.SiteId is not null && study!.Configuration.FindSite(assignment.SiteId) is null)
+        {
+            return Problems.From(DomainError.Validation([new FieldError("siteId", $"study '{studyId}' has no site '{assignment.SiteId}'.")]));
+        }
+
+        return await Apply(studyId, assignment, grant, caller, allowed.Value, roles, table, time, ct);
+    }
+
+    private static async Task<IResult> Apply(
+        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            var existing = await roles.GetAsync(assignment, attemptCt);
+            if (grant == existing is not null)
+            {
+                return Result<(bool Changed, StoredRoleAssignment? Row)>.Ok((false, existing));
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new List<TableTransactionAction>
+            {
+                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now) : RoleAssignmentStore.Delete(existing!),
+            };
+            var head = await AuditTrail.ReadHeadAsync(client, partition, attemptCt);
+            AuditTrail.Append(actions, partition, head, now, new AuditEntry(
+                caller.UserId,
+                actingAs.Name(),
+                Channel.Http,
+                grant ? "role.granted" : "role.revoked",
+                $"user:{assignment.UserId}",
+                [
+                    new AuditChange("role", grant ? null : assignment.Role.Name(), grant ? assignment.Role.Name() : null),
+                    new AuditChange("siteId", grant ? null : assignment.SiteId, grant ? assignment.SiteId : null),
+                ]));
+            await client.SubmitTransactionAsync(actions, attemptCt);
+            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty) : null));
+        }, ct);
+
+        if (!result.IsSuccess)
+        {
+            return Problems.From(result.Error!);
+        }
+
+        var (changed, row) = result.Value;
+        if (!grant)
+        {
+            return changed ? TypedResults.NoContent() : Problems.From(new DomainError("role-assignment-not-found", "That role assignment does not exist."));
+        }
+
+        var view = View(row!);
+        var location = assignment.StudyId is null ? $"/api/administrators/{assignment.UserId}" : $"/api/studies/{assignment.StudyId}/role-assignments/{assignment.UserId}/{assignment.Role.Name()}";
+        return changed ? TypedResults.Created(location, view) : TypedResults.Ok(view);
+    }
+
+    private static async Task<IResult> ListAdministrators(HttpContext context, AccessResolver access, RoleAssignmentStore roles, CancellationToken ct) =>
+        await access.IsAdministratorAsync(Caller.From(context), ct)
+            ? TypedResults.Ok((await roles.AllAsync(null, ct)).Select(View).ToList())
+            : Problems.From(new DomainError("administrator-required", "Only an administrator can see administrators."));
+
+    private static Task<IResult> GrantAdministrator(string userId, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct) =>
+        ChangeAdministrator(userId, grant: true, context, access, roles, table, time, ct);
+
+    private static Task<IResult> RevokeAdministrator(string userId, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct) =>
+        ChangeAdministrator(userId, grant: false, context, access, roles, table, time, ct);
+
+    private static async Task<IResult> ChangeAdministrator(string userId, bool grant, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var caller = Caller.From(context);
+        if (!await access.IsAdministratorAsync(caller, ct))
+        {
+            return Problems.From(new DomainError("administrator-required", "Only an administrator can grant or revoke administrators."));
+        }
+
+        var assignment = RoleAssignment.Create(userId, Role.Administrator.Name(), null, null);
+        return assignment.IsSuccess
+            ? await Apply(IwrsTable.SystemPartition, assignment.Value, grant, caller, Role.Administrator, roles, table, time, ct)
+            : Problems.From(assignment.Error!);
+    }
+}

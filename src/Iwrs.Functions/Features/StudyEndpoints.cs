@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Studies;
+using Iwrs.Functions.Auth;
+using Iwrs.Functions.Errors;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
+public static class StudyEndpoints
+{
+    public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
+
+    public static void MapStudies(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/studies").RequireAuthorization();
+        group.MapGet("", List).WithName("ListStudies").WithSummary("The studies the caller holds a role in (all, for administrators).");
+        group.MapGet("/{studyId}", Get).WithName("GetStudy").WithSummary("A study; arms, kit types and block sizes are withheld from blinded roles.");
+        group.MapPut("/{studyId}", Load).WithName("PutStudy").WithSummary("Load or update a study configuration (administrator, or the study's unblinded statistician).");
+        group.MapGet("/{studyId}/configuration", GetConfiguration).WithName("GetStudyConfiguration").WithSummary("The full configuration as loaded (unblinded roles).");
+        group.MapGet("/{studyId}/sites/{siteId}", GetSite).WithName("GetSite").WithSummary("One site (roles at that site, or study-wide roles).");
+    }
+
+    private static async Task<IResult> List(HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    {
+        var caller = Caller.From(context);
+        var all = await studies.ListAsync(ct);
+        var visible = new List<StudySummary>();
+        foreach (var study in all.OrderBy(s => s.Configuration.StudyId, StringComparer.Ordinal))
+        {
+            var rights = await access.ForStudyAsync(caller, study.Configuration.StudyId, ct);
+            if (rights.HasAnyRole)
+            {
+                visible.Add(study.Configuration.ToSummary(rights.IsUnblinded));
+            }
+        }
+
+        return TypedResults.Ok(visible);
+    }
+
+    private static async Task<IResult> Get(string studyId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    {
+        var (study, rights, refusal) = await Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
+        return refusal ?? TypedResults.Ok(study!.Configuration.ToSummary(rights!.IsUnblinded));
+    }
+
+    private static async Task<IResult> GetConfiguration(string studyId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    {
+        var (study, _, refusal) = await Authorize(studyId, StudyAction.ViewConfiguration, null, context, studies, access, ct);
+        return refusal ?? Results.Text(study!.CanonicalJson, "application/json", Encoding.UTF8);
+    }
+
+    private static async Task<IResult> GetSite(string studyId, string siteId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    {
+        var (study, _, refusal) = await Authorize(studyId, StudyAction.ViewSite, siteId, context, studies, access, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var site = study!.Configuration.FindSite(siteId);
+        return site is null
+            ? Problems.From(new DomainError("site-not-found", $"Study '{studyId}' has no site '{siteId}'."))
+            : TypedResults.Ok(new SiteSummary(site.SiteId, site.Name, site.Country, site.TimeZone, site.Active));
+    }
+
+    /// <summary>Reads the study and the caller's rights in it; a refusal is the problem to answer with.</summary>
+    internal static async Task<(StoredStudy? Study, StudyAccess? Access, IResult? Refusal)> Authorize(
+        string studyId, StudyAction action, string? siteId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    {
+        if (!Identifiers.IsValid(studyId))
+        {
+            return (null, null, Problems.From(new DomainError("study-not-found", $"There is no study '{Truncate(studyId)}'.")));
+        }
+
+        var rightsTask = access.ForStudyAsync(Caller.From(context), studyId, ct);
+        var study = await studies.GetAsync(studyId, ct);
+        var rights = await rightsTask;
+
+        // Someone with no role in a study learns nothing about it, not even whether it exists.
+        if (study is null || !rights.HasAnyRole)
+        {
+            return (null, null, Problems.From(new DomainError("study-not-found", $"There is no study '{studyId}' you hold a role in.")));
+        }
+
+        var decision = rights.Authorize(action, siteId);
+        return decision.IsSuccess ? (study, rights, null) : (null, null, Problems.From(decision.Error!));
+    }
+
+    private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
+
+    private static async Task<IResult> Load(
+        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
+        IwrsTable table, TimeProvider time, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<StudyDefinition>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        var created = StudyConfiguration.Create(read.Value);
+        if (!created.IsSuccess)
+        {
+            return Problems.From(created.Error!);
+        }
+
+        var configuration = created.Value;
+        if (configuration.StudyId != studyId)
+        {
+            return Problems.From(new DomainError("study-id-mismatch", $"The path names study '{studyId}' but the body is study '{configuration.StudyId}'."));
+        }
+
+        var caller = Caller.From(context);
+        var canonical = JsonSerializer.Serialize(configuration.ToDefinition(), JsonBody.SerializerOptions);
+        if (canonical.Length > 30_000)
+        {
+            return Problems.From(DomainError.Validation([new FieldError("$", "The configuration is larger than 30,000 characters once normalized.")]));
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+        var client = await table.GetAsync(ct);
+
+        var outcome = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            var current = await studies.GetAsync(studyId, attemptCt);
+            var rights = await access.ForStudyAsync(caller, studyId, attemptCt);
+
+            // Creating a study is the system owner's act; updating one is also open to its unblinded statistician.
+            Result<Role> allowed = current is null
+                ? rights.IsAdministrator ? Role.Administrator : new DomainError("administrator-required", "Only an administrator can create a study.")
+                : rights.Authorize(StudyAction.LoadConfiguration);
+            if (!allowed.IsSuccess)
+            {
+                return Result<(StudyLoadOutcome, int)>.Fail(current is null || rights.HasAnyRole ? allowed.Error! : new DomainError("study-not-found", $"There is no study '{studyId}' you hold a role in."));
+            }
+
+            var decision = StudyLoad.Decide(current?.Configuration.Version, current?.ContentHash, configuration, hash);
+            if (!decision.IsSuccess || decision.Value == StudyLoadOutcome.Unchanged)
+            {
+                return decision.IsSuccess ? (decision.Value, current!.Configuration.Version) : Result<(StudyLoadOutcome, int)>.Fail(decision.Error!);
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new List<TableTransactionAction>
+            {
+                StudyStore.Write(configuration, canonical, hash, now, caller.UserId, current?.ETag),
+
+                // Every version is kept, so the audit record's content hash can always be checked against the text.
+                StudyStore.WriteVersion(configuration, canonical, hash, now, caller.UserId),
+            };
+            var head = await AuditTrail.ReadHeadAsync(client, studyId, attemptCt);
+            AuditTrail.Append(actions, studyId, head, now, new AuditEntry(
+                caller.UserId,
+                allowed.Value.Name(),
+                Channel.Http,
+                decision.Value == StudyLoadOutcome.Created ? "study.created" : "study.updated",
+                $"study:{studyId}",
+                [
+                    new AuditChange("version", current?.Configuration.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), configuration.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    new AuditChange("contentHash", current?.ContentHash, hash),
+                ]));
+            await client.SubmitTransactionAsync(actions, attemptCt);
+            return (decision.Value, configuration.Version);
+        }, ct);
+
+        if (!outcome.IsSuccess)
+        {
+            return Problems.From(outcome.Error!);
+        }
+
+        var (result, version) = outcome.Value;
+        var response = new LoadResult(studyId, version, result.ToString().ToLowerInvariant(), hash);
+        return result == StudyLoadOutcome.Created
+            ? TypedResults.Created($"/api/studies/{studyId}", response)
+            : TypedResults.Ok(response);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Iwrs.Domain.Audit;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// The per-study audit chain in Table rows. The head row (<c>audit-head</c>) holds the last sequence and hash;
+/// every change reads it and writes, in the same transaction as the change itself, the next record and the
+/// head under If-Match — so two changes cannot both claim the same sequence, and no change lands without its
+/// record.
+/// </summary>
+public static class AuditTrail
+{
+    public const string HeadRowKey = "audit-head";
+    public const string RecordPrefix = "audit|";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The chain head as read for a decision: sequence, hash and the ETag to guard the write.</summary>
+    public sealed record Head(long Sequence, string Hash, string? ETag);
+
+    public static async Task<Head> ReadHeadAsync(TableClient table, string partition, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(partition, HeadRowKey, ct: ct);
+        return row is null
+            ? new Head(0, AuditRecord.GenesisHash, null)
+            : new Head(row.GetInt64("Sequence") ?? 0, row.GetString("Hash") ?? AuditRecord.GenesisHash, row.ETag);
+    }
+
+    public static string RecordKey(long sequence) => RecordPrefix + sequence.ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Adds the record insert and the guarded head update to a transaction that is about to be submitted.</summary>
+    public static AuditRecord Append(List<TableTransactionAction> actions, string partition, Head head, DateTimeOffset at, AuditEntry entry)
+    {
+        var record = AuditRecord.Append(partition, head.Sequence, head.Hash, at, entry);
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, ToEntity(record)));
+
+        var headRow = new TableEntity(partition, HeadRowKey);
+        headRow.Set("Sequence", record.Sequence);
+        headRow.Set("Hash", record.Hash);
+        actions.Add(head.ETag is null
+            ? new TableTransactionAction(TableTransactionActionType.Insert, headRow)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headRow, new TableETag(head.ETag)));
+        return record;
+    }
+
+    public static async IAsyncEnumerable<AuditRecord> ReadAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))
+        {
+            yield return FromEntity(row);
+        }
+    }
+
+    public static TableEntity ToEntity(AuditRecord r)
+    {
+        var e = new TableEntity(r.StudyId, RecordKey(r.Sequence));
+        e.Set("Sequence", r.Sequence);
+        e.Set("At", r.At);
+        e.Set("UserId", r.UserId);
+        e.Set("Role", r.Role);
+        e.Set("Channel", r.Channel.ToString().ToLowerInvariant());
+        e.Set("Action", r.Action);
+        e.Set("Target", r.Target);
+        e.Set("Changes", JsonSerializer.Serialize(r.Changes, Json));
+        if (r.Reason is not null)
+        {
+            e.Set("Reason", r.Reason);
+        }
+
+        e.Set("PreviousHash", r.PreviousHash);
+        e.Set("Hash", r.Hash);
+        return e;
+    }
+
+    public static AuditRecord FromEntity(TableEntity e) => new(
+        e.PartitionKey,
+        e.GetInt64("Sequence") ?? -1,
+        e.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue,
+        e.GetString("UserId") ?? string.Empty,
+        e.GetString("Role") ?? string.Empty,
+        Enum.TryParse<Channel>(e.GetString("Channel"), ignoreCase: true, out var channel) ? channel : Channel.System,
+        e.GetString("Action") ?? string.Empty,
+        e.GetString("Target") ?? string.Empty,
+        JsonSerializer.Deserialize<List<AuditChange>>(e.GetString("Changes") ?? "[]", Json) ?? [],
+        e.GetString("Reason"),
+        e.GetString("PreviousHash") ?? string.Empty,
+        e.GetString("Hash") ?? string.Empty);
+}

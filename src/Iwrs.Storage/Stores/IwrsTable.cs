@@ -1,0 +1,44 @@
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// The one table Iwrs keeps everything in. One study is one partition (so every change to a study can be one
+/// entity-group transaction); rows of different kinds share it, told apart by a RowKey prefix:
+/// <c>study</c>, <c>role|…</c>, <c>audit-head</c>, <c>audit|…</c>. Administrators live in the
+/// <see cref="SystemPartition"/>.
+/// </summary>
+public sealed class IwrsTable(TableServiceClient service, string tableName)
+{
+    /// <summary>Rows that belong to no study. '~' sorts after every study id and cannot start one.</summary>
+    public const string SystemPartition = "~system";
+
+    private readonly Lock _gate = new();
+    private Task<TableClient>? _ready;
+
+    public TableServiceClient Service { get; } = service;
+
+    /// <summary>
+    /// The table, created on first use. A failed creation (storage down at start) is not cached, so the app
+    /// starts without storage and recovers when it comes back.
+    /// </summary>
+    public Task<TableClient> GetAsync(CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
+            {
+                _ready = CreateAsync(ct);
+            }
+
+            return _ready;
+        }
+    }
+
+    private async Task<TableClient> CreateAsync(CancellationToken ct)
+    {
+        var client = Service.GetTableClient(tableName);
+        await client.CreateIfNotExistsAsync(ct);
+        return client;
+    }
+}

@@ -1,0 +1,81 @@
+using Iwrs.Domain.Access;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>A role assignment as stored, with who granted it and the ETag a revoke must match.</summary>
+public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag);
+
+/// <summary>
+/// Role assignments live in the partition of the study they apply to (administrators in the system
+/// partition), keyed <c>role|{userId}|{role}|{siteId or *}</c>: one caller's roles in one study are a single
+/// bounded range read, and a grant and its audit record are one transaction.
+/// </summary>
+public sealed class RoleAssignmentStore(IwrsTable table)
+{
+    public const string Prefix = "role|";
+
+    public static string Partition(RoleAssignment a) => a.StudyId ?? IwrsTable.SystemPartition;
+
+    public static string RowKey(RoleAssignment a) => $"{Prefix}{a.UserId}|{a.Role.Name()}|{a.SiteId ?? "*"}";
+
+    /// <summary>The roles <paramref name="userId"/> holds in <paramref name="studyId"/> (null: system roles).</summary>
+    public async Task<IReadOnlyList<StoredRoleAssignment>> ForUserAsync(string? studyId, string userId, CancellationToken ct) =>
+        await QueryAsync(studyId ?? IwrsTable.SystemPartition, $"{Prefix}{userId}|", ct);
+
+    /// <summary>Everyone's roles in one study (null: administrators).</summary>
+    public async Task<IReadOnlyList<StoredRoleAssignment>> AllAsync(string? studyId, CancellationToken ct) =>
+        await QueryAsync(studyId ?? IwrsTable.SystemPartition, Prefix, ct);
+
+    public async Task<StoredRoleAssignment?> GetAsync(RoleAssignment a, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var row = await client.GetEntityAsync(Partition(a), RowKey(a), ct: ct);
+        return row is null ? null : FromEntity(row);
+    }
+
+    public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at)
+    {
+        var e = new TableEntity(Partition(a), RowKey(a));
+        e.Set("UserId", a.UserId);
+        e.Set("Role", a.Role.Name());
+        if (a.SiteId is not null)
+        {
+            e.Set("SiteId", a.SiteId);
+        }
+
+        e.Set("GrantedBy", grantedBy);
+        e.Set("GrantedAt", at);
+        return new TableTransactionAction(TableTransactionActionType.Insert, e);
+    }
+
+    public static TableTransactionAction Delete(StoredRoleAssignment stored) =>
+        new(TableTransactionActionType.Delete, new TableEntity(Partition(stored.Assignment), RowKey(stored.Assignment)), new TableETag(stored.ETag));
+
+    private async Task<IReadOnlyList<StoredRoleAssignment>> QueryAsync(string partition, string prefix, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var result = new List<StoredRoleAssignment>();
+        await foreach (var row in client.QueryAsync(TableFilter.RowKeyPrefix(partition, prefix), ct: ct))
+        {
+            if (FromEntity(row) is { } assignment)
+            {
+                result.Add(assignment);
+            }
+        }
+
+        return result;
+    }
+
+    private static StoredRoleAssignment? FromEntity(TableEntity row)
+    {
+        if (!Roles.TryParse(row.GetString("Role"), out var role))
+        {
+            return null;
+        }
+
+        var studyId = row.PartitionKey == IwrsTable.SystemPartition ? null : row.PartitionKey;
+        var assignment = new RoleAssignment(row.GetString("UserId") ?? string.Empty, role, studyId, row.GetString("SiteId"));
+        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.ETag ?? string.Empty);
+    }
+}

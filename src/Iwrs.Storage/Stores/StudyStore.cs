@@ -1,0 +1,86 @@
+using Iwrs.Domain.Studies;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>The stored configuration of a study: row <c>study</c> in the study's partition.</summary>
+public sealed record StoredStudy(StudyConfiguration Configuration, string CanonicalJson, string ContentHash, DateTimeOffset LoadedAt, string LoadedBy, string ETag);
+
+/// <summary>
+/// Reads and writes the study row. The configuration is kept as its canonical JSON (one string property, under
+/// the 64 KiB limit) plus its SHA-256, so an unchanged reload is recognised without comparing fields.
+/// </summary>
+public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> parse)
+{
+    public const string RowKey = "study";
+
+    public async Task<StoredStudy?> GetAsync(string studyId, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var row = await client.GetEntityAsync(studyId, RowKey, ct: ct);
+        return row is null ? null : FromEntity(row);
+    }
+
+    /// <summary>
+    /// Every study. This scans the table for study rows; a deployment holds a handful of studies, and the
+    /// scan is only made by the study list, never on a per-subject path.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredStudy>> ListAsync(CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var result = new List<StoredStudy>();
+        await foreach (var row in client.QueryAsync(TableFilter.Create($"RowKey eq {RowKey}"), ct: ct))
+        {
+            result.Add(FromEntity(row));
+        }
+
+        return result;
+    }
+
+    /// <summary>The transaction action that stores <paramref name="canonicalJson"/>: an insert for a new study, a guarded replace otherwise.</summary>
+    public static TableTransactionAction Write(StudyConfiguration configuration, string canonicalJson, string contentHash, DateTimeOffset at, string userId, string? etag)
+    {
+        var e = new TableEntity(configuration.StudyId, RowKey);
+        e.Set("Version", configuration.Version);
+        e.Set("Title", configuration.Title);
+        e.Set("Configuration", canonicalJson);
+        e.Set("ContentHash", contentHash);
+        e.Set("LoadedAt", at);
+        e.Set("LoadedBy", userId);
+        return etag is null
+            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(etag));
+    }
+
+    /// <summary>An immutable copy of one loaded version (<c>study-version|000001</c>): the history behind the audit trail's content hashes.</summary>
+    public static TableTransactionAction WriteVersion(StudyConfiguration configuration, string canonicalJson, string contentHash, DateTimeOffset at, string userId)
+    {
+        var e = new TableEntity(configuration.StudyId, VersionPrefix + configuration.Version.ToString("D6", System.Globalization.CultureInfo.InvariantCulture));
+        e.Set("Version", configuration.Version);
+        e.Set("Configuration", canonicalJson);
+        e.Set("ContentHash", contentHash);
+        e.Set("LoadedAt", at);
+        e.Set("LoadedBy", userId);
+        return new TableTransactionAction(TableTransactionActionType.Insert, e);
+    }
+
+    public const string VersionPrefix = "study-version|";
+
+    private StoredStudy FromEntity(TableEntity row)
+    {
+        var json = row.GetString("Configuration") ?? throw new InvalidDataException($"Study row {row.PartitionKey} has no configuration.");
+        var result = StudyConfiguration.Create(parse(json));
+        if (!result.IsSuccess)
+        {
+            throw new InvalidDataException($"The stored configuration of study {row.PartitionKey} no longer validates: {result.Error!.Message}");
+        }
+
+        return new StoredStudy(
+            result.Value,
+            json,
+            row.GetString("ContentHash") ?? string.Empty,
+            row.GetDateTimeOffset("LoadedAt") ?? DateTimeOffset.MinValue,
+            row.GetString("LoadedBy") ?? string.Empty,
+            row.ETag ?? string.Empty);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Iwrs.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Iwrs.Functions.Tests.Auth;
+
+public sealed class AuthenticationTests
+{
+    [Fact]
+    public async Task Studies_NoToken_Is401ProblemWithChallenge()
+    {
+        await using var app = new IwrsFactory();
+        using var response = await app.CreateClient().GetAsync("/api/studies");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized, "authentication-required");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Theory]
+    [InlineData("not-a-jwt")]
+    [InlineData("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhZG1pbi0xIiwiaXNzIjoiaXdycy1kZXZlbG9wbWVudCIsImF1ZCI6Iml3cnMtZGV2ZWxvcG1lbnQifQ.")]
+    public async Task Studies_InvalidOrUnsignedToken_Is401(string token)
+    {
+        await using var app = new IwrsFactory();
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
+    }
+
+    [Fact]
+    public async Task Studies_TokenFromAnotherIssuerKey_Is401()
+    {
+        // Each app without a configured key signs with its own random key: the other's tokens must not pass.
+        await using var other = new IwrsFactory();
+        var foreign = await other.ClientFor(IwrsFactory.Admin);
+        await using var app = new IwrsFactory();
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = foreign.DefaultRequestHeaders.Authorization;
+        await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
+    }
+
+    [Fact]
+    public async Task Studies_ExpiredToken_Is401()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero));
+        await using var app = new IwrsFactory(services: s => s.AddSingleton<TimeProvider>(time));
+        var client = await app.ClientFor(IwrsFactory.Admin);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/studies")).StatusCode);
+
+        time.Advance(TimeSpan.FromHours(12) + TimeSpan.FromMinutes(3));
+        await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
+    }
+
+    [Fact]
+    public async Task DevelopmentIssuer_EnabledInDeployedApp_AppRefusesToStart()
+    {
+        await using var app = new IwrsFactory(settings: new() { ["WEBSITE_SITE_NAME"] = "iwrs-prod" });
+        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("deployed app", e.Message);
+    }
+
+    [Fact]
+    public async Task DevelopmentIssuer_EnabledInProductionEnvironment_AppRefusesToStart()
+    {
+        await using var app = new IwrsFactory(environment: "Production");
+        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("runs only in Development", e.Message);
+    }
+
+    [Fact]
+    public async Task Production_NoDevelopmentIssuer_TokenEndpointAbsentAndDevelopmentTokensRejected()
+    {
+        await using var dev = new IwrsFactory();
+        var devClient = await dev.ClientFor(IwrsFactory.Admin);
+
+        await using var prod = new IwrsFactory(environment: "Production", settings: new()
+        {
+            ["Auth:Development:Enabled"] = "false",
+            ["Auth:Authority"] = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+            ["Auth:Audience"] = "api://iwrs",
+        });
+        var client = prod.CreateClient();
+        await ProblemAssert.IsProblem(await client.PostAsJsonAsync("/api/dev/token", new { userId = IwrsFactory.Admin }), HttpStatusCode.NotFound, "not-found");
+        client.DefaultRequestHeaders.Authorization = devClient.DefaultRequestHeaders.Authorization;
+        await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
+    }
+
+    [Fact]
+    public async Task Production_WithoutAuthority_AppRefusesToStartListingEveryError()
+    {
+        await using var app = new IwrsFactory(environment: "Production", settings: new()
+        {
+            ["Auth:Development:Enabled"] = "false",
+        });
+        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("Auth:Authority is required", e.Message);
+    }
+
+    [Fact]
+    public async Task Storage_BadTableName_AppRefusesToStart()
+    {
+        await using var app = new IwrsFactory(settings: new() { ["Storage:TableName"] = "x" });
+        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("Storage:TableName", e.Message);
+    }
+
+    [Fact]
+    public async Task DevelopmentToken_InvalidUserId_Is400()
+    {
+        await using var app = new IwrsFactory();
+        using var response = await app.CreateClient().PostAsJsonAsync("/api/dev/token", new { userId = "a/b" });
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest, "validation-failed");
+    }
+
+    [Fact]
+    public async Task DevelopmentToken_ConfiguredKey_SurvivesRestart()
+    {
+        var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        HttpClient first;
+        await using (var app = new IwrsFactory(settings: new() { ["Auth:Development:SigningKey"] = key }))
+        {
+            first = await app.ClientFor(IwrsFactory.Admin);
+        }
+
+        await using var restarted = new IwrsFactory(settings: new() { ["Auth:Development:SigningKey"] = key });
+        var client = restarted.CreateClient();
+        client.DefaultRequestHeaders.Authorization = first.DefaultRequestHeaders.Authorization;
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me")).StatusCode);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Iwrs.Functions.Auth;
+using Iwrs.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iwrs.Functions.Tests;
+
+/// <summary>
+/// The real app, in process, on the real Azurite emulator: each factory gets its own table unless told to share
+/// one (two factories on one table are two app instances on one storage account).
+/// </summary>
+public sealed class IwrsFactory : WebApplicationFactory<Program>
+{
+    public const string Admin = "admin-1";
+
+    private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+
+    public IwrsFactory(string? tableName = null, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Development")
+    {
+        TableName = tableName ?? AzuriteServer.UniqueTableName("it");
+        Environment = environment;
+        _services = services;
+        _settings = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = AzuriteServer.Instance.ConnectionString,
+            ["Storage:TableName"] = TableName,
+            ["Storage:Client:BaseDelay"] = "00:00:00.010",
+            ["Storage:Client:MaxRetries"] = "2",
+            ["Auth:Development:Enabled"] = "true",
+            ["Auth:BootstrapAdministrators:0"] = Admin,
+            ["Timers:RunLocally"] = "false",
+        };
+        foreach (var (k, v) in settings ?? [])
+        {
+            _settings[k] = v;
+        }
+    }
+
+    public string TableName { get; }
+
+    public string Environment { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(Environment);
+
+        // Settings go in as host configuration so that they are there before IwrsApp reads them while building.
+        foreach (var (k, v) in _settings)
+        {
+            builder.UseSetting(k, v);
+        }
+
+        builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(_settings));
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
+        }
+    }
+
+    /// <summary>A client carrying a development token for <paramref name="userId"/>, minted by the app's own endpoint.</summary>
+    public async Task<HttpClient> ClientFor(string userId)
+    {
+        var client = CreateClient();
+        using var response = await client.PostAsJsonAsync("/api/dev/token", new { userId });
+        response.EnsureSuccessStatusCode();
+        var token = await response.Content.ReadFromJsonAsync<DevelopmentTokens.TokenResponse>();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token!.AccessToken);
+        return client;
+    }
+
+    public static string StudyFile(string name) => File.ReadAllText(Path.Combine(AzuriteServer.RepositoryRoot(), "studies", name));
+
+    public static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    /// <summary>Loads both seed studies as the bootstrap administrator.</summary>
+    public async Task LoadSeedStudies()
+    {
+        var admin = await ClientFor(Admin);
+        foreach (var (id, file) in new[] { ("LJ-MCRC", "lj-mcrc.json"), ("AKK-MCRC", "akk-mcrc.json") })
+        {
+            using var response = await admin.PutAsync($"/api/studies/{id}", Json(StudyFile(file)));
+            Assert.True(response.IsSuccessStatusCode, $"{id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public async Task Grant(string studyId, string userId, string role, string? siteId = null)
+    {
+        var admin = await ClientFor(Admin);
+        using var response = await admin.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId, role, siteId });
+        Assert.True(response.IsSuccessStatusCode, $"grant {userId} {role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
