@@ -9,14 +9,14 @@ namespace Iwrs.Storage.Tests.Tables;
 /// </summary>
 internal sealed class StubHttpHandler : HttpMessageHandler
 {
-    private readonly Queue<Func<HttpRequestMessage, HttpResponseMessage>> _answers = new();
+    private readonly Queue<Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>>> _answers = new();
     private readonly Lock _gate = new();
 
     public List<RecordedRequest> Requests { get; } = [];
 
     public StubHttpHandler Respond(HttpStatusCode status, string? body = null, Action<HttpResponseMessage>? configure = null)
     {
-        _answers.Enqueue(_ =>
+        _answers.Enqueue((_, _) =>
         {
             var response = new HttpResponseMessage(status) { Content = new StringContent(body ?? string.Empty, Encoding.UTF8) };
             if (body is null)
@@ -25,7 +25,7 @@ internal sealed class StubHttpHandler : HttpMessageHandler
             }
 
             configure?.Invoke(response);
-            return response;
+            return Task.FromResult(response);
         });
         return this;
     }
@@ -47,15 +47,23 @@ internal sealed class StubHttpHandler : HttpMessageHandler
 
     public StubHttpHandler Throw(Exception exception)
     {
-        _answers.Enqueue(_ => throw exception);
+        _answers.Enqueue((_, _) => Task.FromException<HttpResponseMessage>(exception));
         return this;
     }
 
-    public StubHttpHandler Answer(Func<HttpRequestMessage, HttpResponseMessage> answer)
+    public StubHttpHandler Answer(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer)
     {
         _answers.Enqueue(answer);
         return this;
     }
+
+    /// <summary>A server that never answers: only the attempt's cancellation token ends the wait.</summary>
+    public StubHttpHandler Hang(Action? onRequest = null) => Answer(async (_, token) =>
+    {
+        onRequest?.Invoke();
+        await Task.Delay(Timeout.Infinite, token);
+        throw new InvalidOperationException("unreachable");
+    });
 
     public RecordedRequest Single() => Assert.Single(Requests);
 
@@ -63,20 +71,21 @@ internal sealed class StubHttpHandler : HttpMessageHandler
     {
         var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, values) in request.Headers)
+        // NonValidated: the values as they go on the wire, not re-formatted by the typed header parsers.
+        foreach (var (name, values) in request.Headers.NonValidated)
         {
             headers[name] = string.Join(", ", values);
         }
 
         if (request.Content is not null)
         {
-            foreach (var (name, values) in request.Content.Headers)
+            foreach (var (name, values) in request.Content.Headers.NonValidated)
             {
                 headers[name] = string.Join(", ", values);
             }
         }
 
-        Func<HttpRequestMessage, HttpResponseMessage> answer;
+        Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer;
         lock (_gate)
         {
             Requests.Add(new RecordedRequest(request.Method.Method, request.RequestUri!, headers, body));
@@ -86,7 +95,7 @@ internal sealed class StubHttpHandler : HttpMessageHandler
             }
         }
 
-        var response = answer(request);
+        var response = await answer(request, cancellationToken);
         response.RequestMessage = request;
         return response;
     }

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Iwrs.Functions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+// The local run of the whole system: Azurite (data kept in .local/azurite between runs), the app with the
+// development token issuer, both seed studies loaded through the real API, and a demo user for every role.
+
+var root = RepositoryRoot();
+var appPort = Setting("IWRS_PORT", 7071);
+var storagePort = Setting("IWRS_STORAGE_PORT", 10002);
+var appUrl = $"http://127.0.0.1:{appPort}";
+var local = Directory.CreateDirectory(Path.Combine(root, ".local")).FullName;
+
+using var azurite = await StartAzuriteAsync(root, local, storagePort);
+var signingKey = DevelopmentSigningKey(local);
+
+const string admin = "dev-admin";
+var app = IwrsApp.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "src", "Iwrs.Functions")], builder =>
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Storage:ConnectionString"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:{storagePort}/devstoreaccount1;",
+        ["Auth:Development:Enabled"] = "true",
+        ["Auth:Development:SigningKey"] = signingKey,
+        ["Auth:BootstrapAdministrators:0"] = admin,
+    }));
+await app.StartAsync();
+
+using var http = new HttpClient { BaseAddress = new Uri(appUrl) };
+var adminToken = await TokenAsync(http, admin);
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+
+var loaded = new List<string>();
+foreach (var file in Directory.GetFiles(Path.Combine(root, "studies"), "*.json").Order(StringComparer.Ordinal))
+{
+    var json = await File.ReadAllTextAsync(file);
+    var studyId = JsonDocument.Parse(json).RootElement.GetProperty("studyId").GetString()!;
+    using var response = await http.PutAsync($"/api/studies/{studyId}", new StringContent(json, Encoding.UTF8, "application/json"));
+    var body = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"Loading {Path.GetFileName(file)} failed: {(int)response.StatusCode} {body}");
+    }
+
+    loaded.Add($"{studyId} ({JsonDocument.Parse(body).RootElement.GetProperty("outcome").GetString()}, from studies/{Path.GetFileName(file)})");
+}
+
+// One demo user per role; site roles at the first site. Granting again is a no-op, so restarts change nothing.
+(string User, string Role, string? Site)[] demo =
+[
+    ("coordinator-cn01", "site-coordinator", "CN01"),
+    ("pharmacist-cn01", "pharmacist", "CN01"),
+    ("investigator-cn01", "unblinding-investigator", "CN01"),
+    ("study-manager", "study-manager", null),
+    ("medical-monitor", "medical-monitor", null),
+    ("depot-manager", "depot-manager", null),
+    ("statistician", "unblinded-statistician", null),
+];
+var studyIds = loaded.Select(l => l.Split(' ')[0]).ToList();
+var rolesByUser = new SortedDictionary<string, List<string>>(StringComparer.Ordinal) { [admin] = ["administrator (all studies)"] };
+foreach (var studyId in studyIds)
+{
+    foreach (var (user, role, site) in demo)
+    {
+        using var response = await http.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId = user, role, siteId = site });
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Granting {role} to {user} in {studyId} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        if (!rolesByUser.TryGetValue(user, out var list))
+        {
+            rolesByUser[user] = list = [];
+        }
+
+        list.Add($"{studyId} {role}{(site is null ? string.Empty : " at " + site)}");
+    }
+}
+
+var tokens = new StringBuilder();
+foreach (var user in rolesByUser.Keys)
+{
+    tokens.AppendLine(CultureInfo.InvariantCulture, $"{user}\t{await TokenAsync(http, user)}");
+}
+
+var tokenFile = Path.Combine(local, "dev-tokens.txt");
+await File.WriteAllTextAsync(tokenFile, tokens.ToString());
+
+Console.WriteLine();
+Console.WriteLine($"Iwrs is running at {appUrl}   (Ctrl+C stops it and Azurite)");
+Console.WriteLine($"  health:   {appUrl}/api/health");
+Console.WriteLine($"  OpenAPI:  {appUrl}/api/openapi/v1.json");
+Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort}, data kept in .local/azurite");
+Console.WriteLine($"  studies:  {string.Join("; ", loaded)}");
+Console.WriteLine();
+Console.WriteLine("Development users (get a token for any of them; tokens last 12 hours and survive restarts):");
+foreach (var (user, roles) in rolesByUser)
+{
+    Console.WriteLine($"  {user,-18} {string.Join("; ", roles)}");
+}
+
+Console.WriteLine();
+Console.WriteLine($"  TOKEN=$(curl -s -X POST {appUrl}/api/dev/token -H 'Content-Type: application/json' -d '{{\"userId\":\"coordinator-cn01\"}}' | sed 's/.*\"accessToken\":\"\\([^\"]*\\)\".*/\\1/')");
+Console.WriteLine($"  curl -H \"Authorization: Bearer $TOKEN\" {appUrl}/api/studies");
+Console.WriteLine($"  (a ready token for every user is in {Path.GetRelativePath(root, tokenFile)})");
+Console.WriteLine();
+
+await app.WaitForShutdownAsync();
+return 0;
+
+static async Task<string> TokenAsync(HttpClient http, string userId)
+{
+    using var response = await http.PostAsJsonAsync("/api/dev/token", new { userId });
+    response.EnsureSuccessStatusCode();
+    return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
+}
+
+static int Setting(string name, int fallback) =>
+    int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+
+static string RepositoryRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Iwrs.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+    }
+
+    throw new InvalidOperationException("Run this from inside the Iwrs repository (Iwrs.sln not found).");
+}
+
+// A development signing key kept in .local so tokens survive restarts; never used outside Development.
+static string DevelopmentSigningKey(string local)
+{
+    var path = Path.Combine(local, "dev-signing-key");
+    if (!File.Exists(path))
+    {
+        File.WriteAllText(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+    }
+
+    return File.ReadAllText(path).Trim();
+}
+
+static async Task<AzuriteProcess> StartAzuriteAsync(string root, string local, int port)
+{
+    if (Answers(port))
+    {
+        Console.WriteLine($"Something already listens on 127.0.0.1:{port}; using it as Azurite.");
+        return new AzuriteProcess(null);
+    }
+
+    var entry = Path.Combine(root, "node_modules", "azurite", "dist", "src", "table", "main.js");
+    if (!File.Exists(entry))
+    {
+        Run("npm", "ci --no-audit --no-fund", root);
+    }
+
+    var data = Directory.CreateDirectory(Path.Combine(local, "azurite")).FullName;
+    var info = new ProcessStartInfo("node") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var arg in new[] { entry, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--skipApiVersionCheck", "--disableProductStyleUrl", "--silent" })
+    {
+        info.ArgumentList.Add(arg);
+    }
+
+    var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
+    process.OutputDataReceived += (_, _) => { };
+    process.ErrorDataReceived += (_, e) =>
+    {
+        if (e.Data is not null)
+        {
+            Console.Error.WriteLine("azurite: " + e.Data);
+        }
+    };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    var watch = Stopwatch.StartNew();
+    while (!Answers(port))
+    {
+        if (process.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
+        {
+            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{port}.");
+        }
+
+        await Task.Delay(100);
+    }
+
+    return new AzuriteProcess(process);
+}
+
+static bool Answers(int port)
+{
+    try
+    {
+        using var client = new TcpClient();
+        client.Connect("127.0.0.1", port);
+        return true;
+    }
+    catch (SocketException)
+    {
+        return false;
+    }
+}
+
+static void Run(string file, string arguments, string directory)
+{
+    using var process = Process.Start(new ProcessStartInfo(file, arguments) { WorkingDirectory = directory, UseShellExecute = false })
+        ?? throw new InvalidOperationException($"{file} did not start");
+    process.WaitForExit();
+    if (process.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"{file} {arguments} failed with exit code {process.ExitCode}.");
+    }
+}
+
+/// <summary>The Azurite child process, stopped with the launcher.</summary>
+internal sealed class AzuriteProcess(Process? process) : IDisposable
+{
+    public void Dispose()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+
+        process?.Dispose();
+    }
+}
