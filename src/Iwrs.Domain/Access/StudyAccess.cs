@@ -86,7 +86,7 @@ public sealed class StudyAccess
             return new DomainError("not-authorized-for-study", $"You hold no role in study '{StudyId}'.");
         }
 
-        return action is StudyAction.ViewConfiguration or StudyAction.LoadConfiguration
+        return action is StudyAction.ViewConfiguration or StudyAction.LoadConfiguration && !IsUnblinded
             ? new DomainError("unblinded-role-required", "This needs an unblinded role in the study.")
             : new DomainError("not-authorized", "None of your roles in this study may do this.");
     }

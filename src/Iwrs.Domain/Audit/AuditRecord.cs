@@ -143,9 +143,19 @@ public sealed record AuditVerification(bool Intact, long RecordsChecked, long? F
             count++;
         }
 
-        if (count != headSequence || previousHash != headHash)
+        if (count < headSequence)
         {
-            return Bad(count, count + 1, $"the trail ends at record {count} but the chain head records {headSequence}; records were removed or added.");
+            return Bad(count, count + 1, $"record {count + 1} is missing: the trail ends at record {count} but the chain head records {headSequence}.");
+        }
+
+        if (count > headSequence)
+        {
+            return Bad(headSequence, headSequence + 1, $"record {headSequence + 1} was added after the chain head's last record {headSequence}.");
+        }
+
+        if (previousHash != headHash)
+        {
+            return Bad(count, count, $"record {count} does not match the hash the chain head holds for it.");
         }
 
         return new AuditVerification(true, count, null, null);

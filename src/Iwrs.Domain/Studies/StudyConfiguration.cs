@@ -129,7 +129,7 @@ public sealed record StudyConfiguration
             }
             else
             {
-                assumptions[key] = text;
+                assumptions[key.Trim()] = text.Trim();
             }
         }
 

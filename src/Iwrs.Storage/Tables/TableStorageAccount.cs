@@ -236,8 +236,11 @@ public sealed class TableStorageAccount
 
             if (!KnownSettings.Contains(name))
             {
-                // A name is safe to show; a value might be the key.
-                errors.Add($"'{name}' is not a recognised setting.");
+                // Show a misspelt name, but not something that may be a stray key ("…;<key>==" splits at its padding):
+                // setting names are short and letters only, account keys are 88 base64 characters.
+                errors.Add(name.Length <= 32 && name.All(char.IsAsciiLetter)
+                    ? $"'{name}' is not a recognised setting."
+                    : $"Segment {i + 1} does not start with a recognised setting name.");
                 continue;
             }
 

@@ -9,7 +9,7 @@ namespace Iwrs.Domain.Tests.Studies;
 internal static class StudyFiles
 {
     /// <summary>How a studies/*.json file is read: web names, unknown members refused.</summary>
-    public static readonly JsonSerializerOptions FileOptions = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions ReadOptions = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
@@ -27,7 +27,7 @@ internal static class StudyFiles
     public static StudyDefinition Read(string fileName)
     {
         var path = Path.Combine(AzuriteServer.RepositoryRoot(), "studies", fileName);
-        return JsonSerializer.Deserialize<StudyDefinition>(File.ReadAllText(path), FileOptions)
+        return JsonSerializer.Deserialize<StudyDefinition>(File.ReadAllText(path), ReadOptions)
             ?? throw new InvalidOperationException(path + " holds null.");
     }
 

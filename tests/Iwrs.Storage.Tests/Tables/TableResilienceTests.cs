@@ -160,8 +160,9 @@ public sealed class TableResilienceTests
         var ex = await Assert.ThrowsAsync<StorageUnavailableException>(
             () => TestClients.StubTable(handler, TimeProvider.System, options).InsertAsync(new TableEntity("p", "r")));
 
+        // Eleven 100 ms attempts cannot fit in 450 ms. (How many did fit depends on timer latency on a busy machine.)
         Assert.IsType<TimeoutRejectedException>(ex.InnerException);
-        Assert.InRange(handler.Requests.Count, 2, 5);
+        Assert.InRange(handler.Requests.Count, 1, 5);
     }
 
     [Fact]

@@ -1,0 +1,254 @@
+using Iwrs.Domain.Access;
+
+namespace Iwrs.Domain.Tests.Access;
+
+public sealed class StudyAccessTests
+{
+    private const string User = "user-1";
+    private const string Study = "LJ-MCRC";
+    private const string Allowed = "allowed";
+
+    private static RoleAssignment Holds(Role role, string? site = null, string user = User, string? study = Study) =>
+        new(user, role, study, site ?? (role.IsSiteScoped() ? "CN01" : null));
+
+    private static StudyAccess Access(params RoleAssignment[] assignments) => new(User, Study, assignments, isAdministrator: false);
+
+    /// <summary>The caller holding just <paramref name="role"/>; an administrator holds it outside the study.</summary>
+    private static StudyAccess AccessAs(Role role) =>
+        role == Role.Administrator
+            ? new StudyAccess(User, Study, [Holds(Role.Administrator, study: null)], isAdministrator: true)
+            : Access(Holds(role));
+
+    private static readonly Dictionary<StudyAction, Role[]> Permitted = new()
+    {
+        [StudyAction.ViewStudy] = Enum.GetValues<Role>(),
+        [StudyAction.ViewSite] = Enum.GetValues<Role>(),
+        [StudyAction.ViewConfiguration] = [Role.Administrator, Role.UnblindedStatistician, Role.DepotManager],
+        [StudyAction.LoadConfiguration] = [Role.Administrator, Role.UnblindedStatistician],
+        [StudyAction.ManageRoles] = [Role.Administrator, Role.StudyManager],
+        [StudyAction.ViewAudit] = [Role.Administrator, Role.StudyManager, Role.UnblindedStatistician, Role.MedicalMonitor],
+    };
+
+    /// <summary>Every action for every role: "allowed", or the refusal code.</summary>
+    public static TheoryData<StudyAction, Role, string> Matrix
+    {
+        get
+        {
+            var data = new TheoryData<StudyAction, Role, string>();
+            foreach (var action in Enum.GetValues<StudyAction>())
+            {
+                foreach (var role in Enum.GetValues<Role>())
+                {
+                    var outcome = Permitted[action].Contains(role) ? Allowed
+                        : action is StudyAction.ViewConfiguration or StudyAction.LoadConfiguration ? "unblinded-role-required"
+                        : "not-authorized";
+                    data.Add(action, role, outcome);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public void Authorize_ActionForRole_AllowedAsThatRoleOrRefusedWithCode(StudyAction action, Role role, string expected)
+    {
+        var result = AccessAs(role).Authorize(action, "CN01");
+
+        if (expected == Allowed)
+        {
+            Assert.True(result.IsSuccess, result.Error?.Code);
+            Assert.Equal(role, result.Value);
+        }
+        else if (role == Role.DepotManager && action == StudyAction.LoadConfiguration)
+        {
+            // A depot manager holds an unblinded role; whatever the wording, it may not load a configuration.
+            Assert.False(result.IsSuccess);
+        }
+        else
+        {
+            Assert.False(result.IsSuccess, $"{role} may {action}");
+            Assert.Equal(expected, result.Error!.Code);
+        }
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.Pharmacist)]
+    [InlineData(Role.UnblindingInvestigator)]
+    public void Authorize_SiteRoleViewsOtherSite_NotAuthorizedForSite(Role role)
+    {
+        var access = Access(Holds(role, "CN01"));
+
+        Assert.Equal(role, access.Authorize(StudyAction.ViewSite, "CN01").Value);
+        var refused = access.Authorize(StudyAction.ViewSite, "CN02");
+        Assert.Equal("not-authorized-for-site", refused.Error?.Code);
+        Assert.Equal("not-authorized-for-site", access.Authorize(StudyAction.ViewSite, null).Error?.Code);
+        Assert.Equal("not-authorized-for-site", access.Authorize(StudyAction.ViewSite, "cn01").Error?.Code);
+    }
+
+    [Theory]
+    [InlineData(Role.DepotManager)]
+    [InlineData(Role.StudyManager)]
+    [InlineData(Role.MedicalMonitor)]
+    [InlineData(Role.UnblindedStatistician)]
+    [InlineData(Role.Administrator)]
+    public void Authorize_StudyWideRoleViewsAnySite_Allowed(Role role)
+    {
+        var access = AccessAs(role);
+
+        Assert.Equal(role, access.Authorize(StudyAction.ViewSite, "CN02").Value);
+        Assert.Equal(role, access.Authorize(StudyAction.ViewSite, "CN03").Value);
+    }
+
+    [Fact]
+    public void Authorize_SiteRolesAtTwoSites_EachSiteAsItsRole()
+    {
+        var access = Access(Holds(Role.Pharmacist, "CN01"), Holds(Role.SiteCoordinator, "CN02"));
+
+        Assert.Equal(Role.Pharmacist, access.Authorize(StudyAction.ViewSite, "CN01").Value);
+        Assert.Equal(Role.SiteCoordinator, access.Authorize(StudyAction.ViewSite, "CN02").Value);
+        Assert.Equal("not-authorized-for-site", access.Authorize(StudyAction.ViewSite, "CN03").Error?.Code);
+    }
+
+    [Fact]
+    public void Authorize_SiteAndStudyRoles_ReturnsTheRoleThatPermitsTheAction()
+    {
+        var access = Access(Holds(Role.SiteCoordinator, "CN01"), Holds(Role.StudyManager));
+
+        Assert.Equal(Role.StudyManager, access.Authorize(StudyAction.ViewSite, "CN02").Value);
+        Assert.Equal(Role.StudyManager, access.Authorize(StudyAction.ViewAudit).Value);
+        Assert.Equal(Role.StudyManager, access.Authorize(StudyAction.ManageRoles).Value);
+        Assert.Equal("unblinded-role-required", access.Authorize(StudyAction.ViewConfiguration).Error?.Code);
+    }
+
+    [Fact]
+    public void Authorize_BlindedAndUnblindedRoles_ConfigurationAsUnblindedRole()
+    {
+        var access = Access(Holds(Role.MedicalMonitor), Holds(Role.UnblindedStatistician));
+
+        Assert.Equal(Role.UnblindedStatistician, access.Authorize(StudyAction.ViewConfiguration).Value);
+        Assert.Equal(Role.UnblindedStatistician, access.Authorize(StudyAction.LoadConfiguration).Value);
+        Assert.Equal("not-authorized", access.Authorize(StudyAction.ManageRoles).Error?.Code);
+    }
+
+    [Fact]
+    public void Authorize_AdministratorAlsoHoldingStudyRole_ActsAsAdministrator()
+    {
+        var access = new StudyAccess(User, Study, [Holds(Role.SiteCoordinator, "CN01")], isAdministrator: true);
+
+        Assert.All(Enum.GetValues<StudyAction>(), action => Assert.Equal(Role.Administrator, access.Authorize(action, "CN02").Value));
+    }
+
+    [Theory]
+    [InlineData(StudyAction.ViewStudy)]
+    [InlineData(StudyAction.ViewConfiguration)]
+    [InlineData(StudyAction.LoadConfiguration)]
+    [InlineData(StudyAction.ManageRoles)]
+    [InlineData(StudyAction.ViewSite)]
+    [InlineData(StudyAction.ViewAudit)]
+    public void Authorize_NoRoles_NotAuthorizedForStudy(StudyAction action)
+    {
+        var result = Access().Authorize(action, "CN01");
+
+        Assert.Equal("not-authorized-for-study", result.Error?.Code);
+        Assert.Contains(Study, result.Error!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_AssignmentsOfOtherUsersAndStudies_Ignored()
+    {
+        var access = Access(
+            Holds(Role.Administrator, user: "someone-else", study: null),
+            Holds(Role.UnblindedStatistician, user: "someone-else"),
+            Holds(Role.StudyManager, study: "AKK-MCRC"),
+            Holds(Role.DepotManager, study: "AKK-MCRC"),
+            Holds(Role.Administrator, study: null));
+
+        Assert.Empty(access.Assignments);
+        Assert.False(access.HasAnyRole);
+        Assert.False(access.IsUnblinded);
+        Assert.Equal("not-authorized-for-study", access.Authorize(StudyAction.ViewStudy).Error?.Code);
+        Assert.Equal("not-authorized-for-study", access.AuthorizeGrant(Role.Pharmacist).Error?.Code);
+    }
+
+    [Fact]
+    public void Constructor_MixedAssignments_KeepsOnlyCallersInThisStudy()
+    {
+        var mine = Holds(Role.Pharmacist, "CN02");
+        var access = Access(Holds(Role.StudyManager, user: "other"), mine, Holds(Role.DepotManager, study: "AKK-MCRC"));
+
+        Assert.Equal([mine], access.Assignments);
+        Assert.True(access.HasAnyRole);
+        Assert.False(access.IsUnblinded);
+        Assert.Equal("not-authorized-for-site", access.Authorize(StudyAction.ViewSite, "CN01").Error?.Code);
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator, false)]
+    [InlineData(Role.Pharmacist, false)]
+    [InlineData(Role.UnblindingInvestigator, false)]
+    [InlineData(Role.StudyManager, false)]
+    [InlineData(Role.MedicalMonitor, false)]
+    [InlineData(Role.DepotManager, true)]
+    [InlineData(Role.UnblindedStatistician, true)]
+    [InlineData(Role.Administrator, true)]
+    public void IsUnblinded_SingleRole_OnlyForUnblindedRoles(Role role, bool expected)
+    {
+        Assert.Equal(expected, AccessAs(role).IsUnblinded);
+    }
+
+    [Fact]
+    public void IsUnblinded_BlindedRolePlusUnblindedRole_True()
+    {
+        Assert.True(Access(Holds(Role.StudyManager), Holds(Role.DepotManager)).IsUnblinded);
+        Assert.False(Access(Holds(Role.StudyManager), Holds(Role.MedicalMonitor), Holds(Role.SiteCoordinator)).IsUnblinded);
+    }
+
+    [Theory]
+    [MemberData(nameof(RoleTests.AllRoles), MemberType = typeof(RoleTests))]
+    public void AuthorizeGrant_Administrator_AnyRole(Role role)
+    {
+        Assert.Equal(Role.Administrator, AccessAs(Role.Administrator).AuthorizeGrant(role).Value);
+    }
+
+    [Theory]
+    [MemberData(nameof(RoleTests.AllRoles), MemberType = typeof(RoleTests))]
+    public void AuthorizeGrant_StudyManager_AnyRoleButStatisticianAndAdministrator(Role role)
+    {
+        var result = Access(Holds(Role.StudyManager)).AuthorizeGrant(role);
+
+        if (role is Role.UnblindedStatistician or Role.Administrator)
+        {
+            Assert.Equal("not-authorized", result.Error?.Code);
+            Assert.Contains(role.Name(), result.Error!.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(Role.StudyManager, result.Value);
+        }
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.Pharmacist)]
+    [InlineData(Role.UnblindingInvestigator)]
+    [InlineData(Role.DepotManager)]
+    [InlineData(Role.MedicalMonitor)]
+    [InlineData(Role.UnblindedStatistician)]
+    public void AuthorizeGrant_OtherRoles_RefusedForEveryRole(Role held)
+    {
+        var access = AccessAs(held);
+
+        Assert.All(Enum.GetValues<Role>(), role => Assert.Equal("not-authorized", access.AuthorizeGrant(role).Error?.Code));
+    }
+
+    [Fact]
+    public void AuthorizeGrant_StudyManagerOfAnotherStudy_NotAuthorizedForStudy()
+    {
+        var access = Access(Holds(Role.StudyManager, study: "AKK-MCRC"));
+
+        Assert.Equal("not-authorized-for-study", access.AuthorizeGrant(Role.Pharmacist).Error?.Code);
+    }
+}
