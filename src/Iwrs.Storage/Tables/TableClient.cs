@@ -18,7 +18,11 @@ public sealed class TableClient
     /// <summary>The service returns at most 1,000 entities per page (https://learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination).</summary>
     public const int MaxPageSize = 1000;
 
+    /// <summary>Insert answers 204 without echoing the entity (https://learn.microsoft.com/rest/api/storageservices/setting-the-prefer-header-to-manage-response-echo-on-insert-operations).</summary>
     private static readonly KeyValuePair<string, string> PreferNoContent = new("Prefer", "return-no-content");
+
+    /// <summary>The Table service's own verb for merge writes (https://learn.microsoft.com/rest/api/storageservices/merge-entity).</summary>
+    private static readonly HttpMethod Merge = new("MERGE");
 
     private readonly TableTransport _transport;
 
@@ -59,7 +63,8 @@ public sealed class TableClient
 
     /// <summary>
     /// Point read (https://learn.microsoft.com/rest/api/storageservices/query-entities, with both keys in the URL).
-    /// Null when the entity does not exist. A missing table is an error, not "not found".
+    /// Null when the entity does not exist. A missing table is an error, not "not found". With
+    /// <paramref name="select"/>, PartitionKey and RowKey are always selected too.
     /// </summary>
     public async Task<TableEntity?> GetEntityAsync(string pk, string rk, IReadOnlyList<string>? select = null, CancellationToken ct = default)
     {
@@ -176,7 +181,9 @@ public sealed class TableClient
     /// <summary>
     /// One page of Query Entities (https://learn.microsoft.com/rest/api/storageservices/query-entities).
     /// <paramref name="top"/> is 1-1,000. A page may be empty and still have a continuation (the service stops at
-    /// 1,000 rows or 5 seconds, and at partition boundaries), so "no items" does not mean "done".
+    /// 1,000 rows or 5 seconds, and at partition boundaries), so "no items" does not mean "done". Entities carry their
+    /// ETag (the answer is requested as minimalmetadata); with <paramref name="select"/>, PartitionKey and RowKey are
+    /// always selected too.
     /// </summary>
     public async Task<TablePage> QueryPageAsync(
         TableFilter? filter, IReadOnlyList<string>? select = null, int? top = null, TableContinuation? continuation = null,
@@ -297,9 +304,6 @@ public sealed class TableClient
         TableUpdateMode.Merge => Merge,
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown update mode."),
     };
-
-    /// <summary>The Table service's own verb for merge writes (https://learn.microsoft.com/rest/api/storageservices/merge-entity).</summary>
-    private static readonly HttpMethod Merge = new("MERGE");
 
     private static void ValidateEntity(TableEntity e)
     {

@@ -35,6 +35,12 @@ internal sealed class TableTransport
 
     public const string DateHeader = "x-ms-date";
     public const string NoMetadata = "application/json;odata=nometadata";
+
+    /// <summary>
+    /// Used for entity reads: with nometadata the service leaves <c>odata.etag</c> out of query results, and a row read
+    /// by a query could then not be written back under If-Match. minimalmetadata adds the ETag and the type annotations
+    /// (https://learn.microsoft.com/rest/api/storageservices/payload-format-for-table-service-operations#json-format-applicationjson-versions-2013-08-15-and-later).
+    /// </summary>
     public const string MinimalMetadata = "application/json;odata=minimalmetadata";
 
     /// <summary>OData version headers: https://learn.microsoft.com/rest/api/storageservices/setting-the-odata-data-service-version-headers</summary>

@@ -10,13 +10,6 @@ internal static class TestClients
 
     private static readonly HttpClient AzuriteHttp = new();
 
-    // AzuriteServer.Instance passes --inMemoryPersistence together with --location, which Azurite 3.37 refuses
-    // ("not supported when the --location option is set"), so it never starts. Until that is fixed in Iwrs.Testing,
-    // this project starts its one emulator with a throw-away data directory instead.
-    private static readonly Lazy<AzuriteServer> Server = new(StartAzurite, LazyThreadSafetyMode.ExecutionAndPublication);
-
-    public static AzuriteServer AzuriteInstance => Server.Value;
-
     /// <summary>Tiny delays so retry tests run in milliseconds.</summary>
     public static TableClientOptions FastRetries(int maxRetries = 3) => new()
     {
@@ -35,30 +28,12 @@ internal static class TestClients
         Stub(handler, time, options).GetTableClient("mytable");
 
     public static TableServiceClient Azurite(TableClientOptions? options = null) =>
-        new(TableStorageAccount.Parse(AzuriteInstance.ConnectionString), AzuriteHttp, TimeProvider.System, options);
+        new(TableStorageAccount.Parse(AzuriteServer.Instance.ConnectionString), AzuriteHttp, TimeProvider.System, options);
 
     public static async Task<TableClient> NewAzuriteTableAsync()
     {
         var table = Azurite().GetTableClient(AzuriteServer.UniqueTableName());
         Assert.True(await table.CreateIfNotExistsAsync());
         return table;
-    }
-
-    private static AzuriteServer StartAzurite()
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "iwrs-storage-tests-" + Guid.NewGuid().ToString("N"));
-        var server = AzuriteServer.Start(directory);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            server.Dispose();
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return server;
     }
 }
