@@ -42,12 +42,16 @@ public static class IwrsApp
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section));
         services.AddSingleton<JsonBody>();
         services.AddIwrsStorage(configuration);
+        services.AddIwrsNotifications(configuration);
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddHttpClient("entra-metadata");
         services.AddSingleton<TokenValidation>();
         services.AddSingleton<AccessResolver>();
+        services.AddSingleton<Shipping>();
+        services.AddSingleton<ResupplyCheck>();
+        services.AddSingleton<ITimerFunction>(sp => sp.GetRequiredService<ResupplyCheck>());
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
@@ -86,6 +90,9 @@ public static class IwrsApp
         app.MapStudies();
         app.MapRoles();
         app.MapAudit();
+        app.MapSupply();
+        app.MapSubjects();
+        app.MapRandomizationList();
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Development.Enabled)
         {
             app.MapDevelopmentTokens();

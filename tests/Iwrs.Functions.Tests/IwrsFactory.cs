@@ -89,10 +89,10 @@ public sealed class IwrsFactory : WebApplicationFactory<Program>
         }
     }
 
-    public async Task Grant(string studyId, string userId, string role, string? siteId = null)
+    public async Task Grant(string studyId, string userId, string role, string? siteId = null, string? phone = null)
     {
         var admin = await ClientFor(Admin);
-        using var response = await admin.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId, role, siteId });
+        using var response = await admin.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId, role, siteId, phone });
         Assert.True(response.IsSuccessStatusCode, $"grant {userId} {role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }

@@ -20,6 +20,39 @@ public enum StudyAction
 
     /// <summary>Read and verify the audit trail (blinded readers see unblinded values withheld).</summary>
     ViewAudit,
+
+    /// <summary>Import the depot's kit list.</summary>
+    ImportKits,
+
+    /// <summary>Create and dispatch shipments; see every shipment with kit types.</summary>
+    ManageShipments,
+
+    /// <summary>See shipments (a site role: its own site's, kit numbers only).</summary>
+    ViewShipments,
+
+    /// <summary>Receive a shipment at a site, kit by kit.</summary>
+    ReceiveShipment,
+
+    /// <summary>See a site's stock (totals and kit numbers; per type for unblinded roles).</summary>
+    ViewInventory,
+
+    /// <summary>Randomize or enrol a subject at a site.</summary>
+    Randomize,
+
+    /// <summary>Dispense a subject's kit at a visit.</summary>
+    Dispense,
+
+    /// <summary>Record that a subject stops treatment.</summary>
+    Discontinue,
+
+    /// <summary>See a subject (blinded view unless unblinded).</summary>
+    ViewSubject,
+
+    /// <summary>Emergency unblinding of one subject.</summary>
+    Unblind,
+
+    /// <summary>Generate, import or export the randomization list.</summary>
+    ManageRandomizationList,
 }
 
 /// <summary>
@@ -67,12 +100,12 @@ public sealed class StudyAccess
             return Refusal(action);
         }
 
-        if (action == StudyAction.ViewSite)
+        if (siteId is not null)
         {
-            // A role that covers the whole study sees every site; a site role only its own.
+            // An action at a site: a role that covers the whole study acts anywhere, a site role only at its site.
             var match = held.FirstOrDefault(a => !a.Role.IsSiteScoped() || a.SiteId == siteId);
             return match is null
-                ? new DomainError("not-authorized-for-site", $"You hold no role at site '{siteId}'.")
+                ? new DomainError("not-authorized-for-site", $"You hold no role for this at site '{siteId}'.")
                 : match.Role;
         }
 
@@ -118,6 +151,17 @@ public sealed class StudyAccess
         StudyAction.ManageRoles => [Role.Administrator, Role.StudyManager],
         StudyAction.ViewSite => Roles.All.ToArray(),
         StudyAction.ViewAudit => [Role.Administrator, Role.StudyManager, Role.UnblindedStatistician, Role.MedicalMonitor],
+        StudyAction.ImportKits => [Role.DepotManager],
+        StudyAction.ManageShipments => [Role.DepotManager],
+        StudyAction.ViewShipments => [Role.DepotManager, Role.Pharmacist, Role.StudyManager, Role.Administrator],
+        StudyAction.ReceiveShipment => [Role.Pharmacist],
+        StudyAction.ViewInventory => [Role.Pharmacist, Role.SiteCoordinator, Role.DepotManager, Role.StudyManager, Role.Administrator],
+        StudyAction.Randomize => [Role.SiteCoordinator],
+        StudyAction.Dispense => [Role.SiteCoordinator, Role.Pharmacist],
+        StudyAction.Discontinue => [Role.SiteCoordinator, Role.UnblindingInvestigator],
+        StudyAction.ViewSubject => [Role.SiteCoordinator, Role.Pharmacist, Role.UnblindingInvestigator, Role.StudyManager, Role.MedicalMonitor, Role.UnblindedStatistician, Role.Administrator],
+        StudyAction.Unblind => [Role.UnblindingInvestigator, Role.UnblindedStatistician],
+        StudyAction.ManageRandomizationList => [Role.UnblindedStatistician],
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
     };
 }

@@ -24,6 +24,25 @@ public static class Problems
         ["study-id-mismatch"] = StatusCodes.Status400BadRequest,
         ["study-version-conflict"] = StatusCodes.Status409Conflict,
         ["write-conflict"] = StatusCodes.Status409Conflict,
+        ["subject-not-found"] = StatusCodes.Status404NotFound,
+        ["shipment-not-found"] = StatusCodes.Status404NotFound,
+        ["subject-already-randomized-elsewhere"] = StatusCodes.Status409Conflict,
+        ["study-not-open"] = StatusCodes.Status409Conflict,
+        ["site-not-active"] = StatusCodes.Status409Conflict,
+        ["eligibility-not-confirmed"] = StatusCodes.Status422UnprocessableEntity,
+        ["no-active-list"] = StatusCodes.Status409Conflict,
+        ["list-exhausted"] = StatusCodes.Status409Conflict,
+        ["list-already-active"] = StatusCodes.Status409Conflict,
+        ["randomization-not-applicable"] = StatusCodes.Status409Conflict,
+        ["no-kit-available"] = StatusCodes.Status409Conflict,
+        ["not-enough-stock"] = StatusCodes.Status409Conflict,
+        ["subject-discontinued"] = StatusCodes.Status409Conflict,
+        ["visit-out-of-order"] = StatusCodes.Status409Conflict,
+        ["visit-dispensed-at-randomization"] = StatusCodes.Status409Conflict,
+        ["unknown-visit"] = StatusCodes.Status404NotFound,
+        ["kit-conflict"] = StatusCodes.Status409Conflict,
+        ["shipment-not-dispatched"] = StatusCodes.Status409Conflict,
+        ["shipment-already-dispatched"] = StatusCodes.Status409Conflict,
     };
 
     public static ProblemHttpResult From(DomainError error) =>
@@ -55,6 +74,7 @@ public static class Problems
         409 => "Conflict",
         413 => "Request body too large",
         415 => "Unsupported media type",
+        422 => "Unprocessable request",
         503 => "Service unavailable",
         _ => "Error",
     };

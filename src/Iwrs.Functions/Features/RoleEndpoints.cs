@@ -11,9 +11,9 @@ namespace Iwrs.Functions.Features;
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
 public static class RoleEndpoints
 {
-    public sealed record GrantRequest(string? UserId, string? Role, string? SiteId);
+    public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
-    public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt);
+    public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt, string? Phone);
 
     public sealed record Me(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
 
@@ -33,7 +33,7 @@ public static class RoleEndpoints
     }
 
     private static AssignmentView View(StoredRoleAssignment s) =>
-        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt);
+        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt, s.Phone);
 
     private static async Task<IResult> GetMe(HttpContext context, StudyStore studies, RoleAssignmentStore roles, AccessResolver access, CancellationToken ct)
     {
@@ -69,7 +69,12 @@ public static class RoleEndpoints
             return Problems.From(assignment.Error!);
         }
 
-        return await Change(studyId, assignment.Value, grant: true, context, studies, access, roles, table, time, ct);
+        if (read.Value.Phone is { } phone && !IsE164(phone))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("phone", "must be an E.164 number: '+' and 8 to 15 digits.")]));
+        }
+
+        return await Change(studyId, assignment.Value, grant: true, context, studies, access, roles, table, time, ct, read.Value.Phone);
     }
 
     private static async Task<IResult> Revoke(
@@ -86,9 +91,11 @@ public static class RoleEndpoints
     /// Grants or revokes in one transaction with its audit record. Granting what is already held is a no-op
     /// answered 200 (a retried grant does no harm and leaves no second record); revoking what is not held is a 404.
     /// </summary>
+    public static bool IsE164(string phone) => phone.Length is >= 9 and <= 16 && phone[0] == '+' && phone[1..].All(char.IsAsciiDigit);
+
     private static async Task<IResult> Change(
         string studyId, RoleAssignment assignment, bool grant, HttpContext context, StudyStore studies, AccessResolver access,
-        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct, string? phone = null)
     {
         var caller = Caller.From(context);
         var (study, rights, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
@@ -108,11 +115,11 @@ public static class RoleEndpoints
             return Problems.From(DomainError.Validation([new FieldError("siteId", $"study '{studyId}' has no site '{assignment.SiteId}'.")]));
         }
 
-        return await Apply(studyId, assignment, grant, caller, allowed.Value, roles, table, time, ct);
+        return await Apply(studyId, assignment, grant, caller, allowed.Value, roles, table, time, ct, phone);
     }
 
     private static async Task<IResult> Apply(
-        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct, string? phone = null)
     {
         var client = await table.GetAsync(ct);
         var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
@@ -126,7 +133,7 @@ public static class RoleEndpoints
             var now = time.GetUtcNow();
             var actions = new List<TableTransactionAction>
             {
-                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now) : RoleAssignmentStore.Delete(existing!),
+                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
             };
             var head = await AuditTrail.ReadHeadAsync(client, partition, attemptCt);
             AuditTrail.Append(actions, partition, head, now, new AuditEntry(
@@ -140,7 +147,7 @@ public static class RoleEndpoints
                     new AuditChange("siteId", grant ? null : assignment.SiteId, grant ? assignment.SiteId : null),
                 ]));
             await client.SubmitTransactionAsync(actions, attemptCt);
-            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty) : null));
+            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty, phone) : null));
         }, ct);
 
         if (!result.IsSuccess)

@@ -45,6 +45,24 @@ public static class AuditTrail
         return record;
     }
 
+    /// <summary>
+    /// Reads the chain head, appends the record for <paramref name="entry"/> to <paramref name="actions"/>, lets
+    /// <paramref name="withSequence"/> add rows that need the record's sequence (outbox notifications are keyed by
+    /// it, so one event can never enqueue twice), and submits everything as one transaction.
+    /// </summary>
+    public static async Task<AuditRecord> SubmitAsync(
+        TableClient table, string partition, List<TableTransactionAction> actions, DateTimeOffset at, AuditEntry entry,
+        CancellationToken ct, Action<long, List<TableTransactionAction>>? withSequence = null, Head? head = null)
+    {
+        // A decision that rests on rows being absent (no open shipment yet) has no row ETag to guard it: such a
+        // caller reads the head before deciding and passes it in, so any change in between fails this write.
+        head ??= await ReadHeadAsync(table, partition, ct);
+        var record = Append(actions, partition, head, at, entry);
+        withSequence?.Invoke(record.Sequence, actions);
+        await table.SubmitTransactionAsync(actions, ct);
+        return record;
+    }
+
     public static async IAsyncEnumerable<AuditRecord> ReadAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))

@@ -4,7 +4,8 @@ using Iwrs.Storage.Tables;
 namespace Iwrs.Storage.Stores;
 
 /// <summary>A role assignment as stored, with who granted it and the ETag a revoke must match.</summary>
-public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag);
+/// <remarks><see cref="Phone"/> (E.164) is where SMS notices for this role go, when the user gave one.</remarks>
+public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag, string? Phone = null);
 
 /// <summary>
 /// Role assignments live in the partition of the study they apply to (administrators in the system
@@ -34,9 +35,14 @@ public sealed class RoleAssignmentStore(IwrsTable table)
         return row is null ? null : FromEntity(row);
     }
 
-    public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at)
+    public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at, string? phone = null)
     {
         var e = new TableEntity(Partition(a), RowKey(a));
+        if (phone is not null)
+        {
+            e.Set("Phone", phone);
+        }
+
         e.Set("UserId", a.UserId);
         e.Set("Role", a.Role.Name());
         if (a.SiteId is not null)
@@ -76,6 +82,6 @@ public sealed class RoleAssignmentStore(IwrsTable table)
 
         var studyId = row.PartitionKey == IwrsTable.SystemPartition ? null : row.PartitionKey;
         var assignment = new RoleAssignment(row.GetString("UserId") ?? string.Empty, role, studyId, row.GetString("SiteId"));
-        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.ETag ?? string.Empty);
+        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.ETag ?? string.Empty, row.GetString("Phone"));
     }
 }

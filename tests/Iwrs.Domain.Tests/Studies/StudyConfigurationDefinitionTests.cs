@@ -14,7 +14,7 @@ public sealed class StudyConfigurationDefinitionTests
         "lj" => StudyFiles.Lj,
         "akk" => StudyFiles.Akk,
         "randomized" => Randomized(),
-        "site-override" => Randomized().WithSite(1, s => s with { Supply = Supply(1, 3, 2, 0) }),
+        "site-override" => Randomized().WithSite(1, s => s with { Supply = Definitions.Supply(1, 3, 2, 0) }),
         "no-protocol" => Randomized() with { Protocol = null, Assumptions = null },
         "by-site" => Randomized().WithRandomization(r => r with { StratifyBySite = true, StratificationFactors = [] }),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
@@ -80,7 +80,7 @@ public sealed class StudyConfigurationDefinitionTests
         Assert.NotEqual(baseline, Canonical(Valid(Randomized() with { Version = 2 })));
         Assert.NotEqual(baseline, Canonical(Valid(Randomized().WithRandomization(r => r with { BlockSizes = [4, 2] }))));
         Assert.NotEqual(baseline, Canonical(Valid(Randomized().WithSite(0, s => s with { Active = false }))));
-        Assert.NotEqual(baseline, Canonical(Valid(Randomized().WithSite(0, s => s with { Supply = Supply(2, 6, 5, 8) }))));
+        Assert.NotEqual(baseline, Canonical(Valid(Randomized().WithSite(0, s => s with { Supply = Definitions.Supply(2, 6, 5, 8) }))));
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class StudyConfigurationDefinitionTests
     {
         var d = Valid(StudyFiles.Lj).ToDefinition();
 
-        Assert.All(d.Sites!, s => Assert.Equal(Supply(2, 6, 5, 7), s!.Supply));
+        Assert.All(d.Sites!, s => Assert.Equal(Definitions.Supply(2, 6, 5, 7), s!.Supply));
     }
 
     [Fact]

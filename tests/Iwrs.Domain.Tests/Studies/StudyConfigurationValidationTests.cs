@@ -321,7 +321,7 @@ public sealed class StudyConfigurationValidationTests
     [InlineData(0, 1, true)]
     public void Create_MaximumLevelNotAboveTrigger_Rejected(int trigger, int maximum, bool valid)
     {
-        var d = Randomized() with { Supply = Supply(trigger, maximum, 5, 7) };
+        var d = Randomized() with { Supply = Definitions.Supply(trigger, maximum, 5, 7) };
 
         var result = StudyConfiguration.Create(d);
 
@@ -343,7 +343,7 @@ public sealed class StudyConfigurationValidationTests
         var d = Randomized() with
         {
             VisitSchedule = Randomized().VisitSchedule! with { KitsPerVisit = 3 },
-            Supply = Supply(0, maximum, 5, 7),
+            Supply = Definitions.Supply(0, maximum, 5, 7),
         };
 
         var result = StudyConfiguration.Create(d);
@@ -456,7 +456,7 @@ public sealed class StudyConfigurationValidationTests
     [Fact]
     public void Create_SiteSupplyOverrideMaximumNotAboveTrigger_RejectedAtSitePath()
     {
-        var d = Randomized().WithSite(1, s => s with { Supply = Supply(2, 2, 5, 7) });
+        var d = Randomized().WithSite(1, s => s with { Supply = Definitions.Supply(2, 2, 5, 7) });
 
         AssertInvalid(StudyConfiguration.Create(d), "sites[1].supply.maximumLevel");
     }
@@ -464,7 +464,7 @@ public sealed class StudyConfigurationValidationTests
     [Fact]
     public void Create_SiteSupplyOverrideIncomplete_EveryMissingFieldAtSitePath()
     {
-        var d = Randomized().WithSite(0, s => s with { Supply = Supply(1, null, null, null) });
+        var d = Randomized().WithSite(0, s => s with { Supply = Definitions.Supply(1, null, null, null) });
 
         AssertInvalid(StudyConfiguration.Create(d), "sites[0].supply.maximumLevel", "sites[0].supply.leadTimeDays", "sites[0].supply.doNotDispenseDays");
     }
@@ -472,7 +472,7 @@ public sealed class StudyConfigurationValidationTests
     [Fact]
     public void Create_SiteSupplyOverrideBelowKitsPerVisit_RejectedAtSitePath()
     {
-        var d = Randomized().WithSite(0, s => s with { Supply = Supply(0, 1, 5, 7) }) with
+        var d = Randomized().WithSite(0, s => s with { Supply = Definitions.Supply(0, 1, 5, 7) }) with
         {
             VisitSchedule = Randomized().VisitSchedule! with { KitsPerVisit = 2 },
         };
@@ -483,7 +483,7 @@ public sealed class StudyConfigurationValidationTests
     [Fact]
     public void Create_ValidSiteSupplyOverride_UsedForThatSiteOnly()
     {
-        var c = Valid(Randomized().WithSite(0, s => s with { Supply = Supply(4, 10, 2, 3) }));
+        var c = Valid(Randomized().WithSite(0, s => s with { Supply = Definitions.Supply(4, 10, 2, 3) }));
 
         Assert.Equal(new SupplySettings(4, 10, 2, 3), c.Sites[0].Supply);
         Assert.Equal(new SupplySettings(2, 6, 5, 7), c.Sites[1].Supply);
@@ -493,7 +493,7 @@ public sealed class StudyConfigurationValidationTests
     [Fact]
     public void Create_InvalidStudySupplyInheritedBySites_ReportedOnceAtStudyPath()
     {
-        var d = Randomized() with { Supply = Supply(3, 2, 5, 7) };
+        var d = Randomized() with { Supply = Definitions.Supply(3, 2, 5, 7) };
 
         AssertInvalid(StudyConfiguration.Create(d), "supply.maximumLevel");
     }

@@ -1,0 +1,67 @@
+using System.Globalization;
+
+namespace Iwrs.Domain.Supply;
+
+/// <summary>Where a kit is in its life: made at the depot, shipped, received at a site, handed to a subject.</summary>
+public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing }
+
+/// <summary>
+/// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
+/// the type is unblinded data.
+/// </summary>
+public sealed record Kit(
+    string KitNumber,
+    string KitType,
+    string Lot,
+    DateOnly Expiry,
+    KitStatus Status,
+    string Location,
+    string? ShipmentId,
+    string? SubjectId,
+    string? Visit)
+{
+    /// <summary>Kits at the depot have this location; at a site, the site id.</summary>
+    public const string Depot = "depot";
+
+    public static string Name(KitStatus status) => status switch
+    {
+        KitStatus.AtDepot => "at-depot",
+        KitStatus.InTransit => "in-transit",
+        KitStatus.Available => "available",
+        KitStatus.Dispensed => "dispensed",
+        KitStatus.Damaged => "damaged",
+        _ => "missing",
+    };
+
+    public static KitStatus Parse(string? name) => name switch
+    {
+        "at-depot" => KitStatus.AtDepot,
+        "in-transit" => KitStatus.InTransit,
+        "available" => KitStatus.Available,
+        "dispensed" => KitStatus.Dispensed,
+        "damaged" => KitStatus.Damaged,
+        "missing" => KitStatus.Missing,
+        _ => throw new FormatException($"Unknown kit status '{name}'."),
+    };
+
+    /// <summary>Expiry as it sorts in a row key: yyyyMMdd.</summary>
+    public static string SortableExpiry(DateOnly expiry) => expiry.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Which kits may still be handed out. A kit must last until the subject's next dispensing visit (one cycle
+/// plus the visit window) plus the study's do-not-dispense days; the earliest-expiring kit that does is used
+/// first (FEFO), so stock does not age out on the shelf.
+/// </summary>
+public static class Dispensability
+{
+    public static DateOnly EarliestAllowedExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
+        today.AddDays(checked(schedule.CycleLengthDays + schedule.WindowDays + supply.DoNotDispenseDays));
+
+    /// <summary>
+    /// For shipping: a kit sent to a site must still be dispensable on arrival (lead time later), or it would
+    /// arrive already unusable.
+    /// </summary>
+    public static DateOnly EarliestShippableExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
+        EarliestAllowedExpiry(today.AddDays(supply.LeadTimeDays), schedule, supply);
+}

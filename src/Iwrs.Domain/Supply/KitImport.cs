@@ -1,0 +1,115 @@
+using System.Globalization;
+using Iwrs.Domain.Studies;
+
+namespace Iwrs.Domain.Supply;
+
+/// <summary>One line of a depot's kit list.</summary>
+public sealed record KitLine(string? KitNumber, string? KitType, string? Lot, string? Expiry);
+
+/// <summary>
+/// Validates a kit list from the depot: every kit number unique and key-safe, a known kit type, a lot, and an
+/// expiry date that is not already past. Every problem is listed with its line.
+/// </summary>
+public static class KitImport
+{
+    public const int MaxKits = 20_000;
+
+    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine> lines, DateOnly today)
+    {
+        var errors = new List<FieldError>();
+        if (lines.Count == 0)
+        {
+            errors.Add(new FieldError("kits", "the list is empty."));
+        }
+
+        if (lines.Count > MaxKits)
+        {
+            errors.Add(new FieldError("kits", $"at most {MaxKits} kits per import."));
+        }
+
+        var kits = new List<Kit>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < lines.Count && errors.Count < 200; i++)
+        {
+            var line = lines[i];
+            var where = $"kits[{i}]";
+            var ok = true;
+            if (!IsKitNumber(line.KitNumber))
+            {
+                errors.Add(new FieldError(where + ".kitNumber", "must be 4 to 20 letters and digits."));
+                ok = false;
+            }
+            else if (!seen.Add(line.KitNumber!))
+            {
+                errors.Add(new FieldError(where + ".kitNumber", $"'{line.KitNumber}' appears twice."));
+                ok = false;
+            }
+
+            if (study.KitTypes.All(k => k.Code != line.KitType))
+            {
+                errors.Add(new FieldError(where + ".kitType", $"must be one of: {string.Join(", ", study.KitTypes.Select(k => k.Code))}."));
+                ok = false;
+            }
+
+            if (string.IsNullOrWhiteSpace(line.Lot) || line.Lot.Length > 40 || !Identifiers.IsValid(line.Lot.Trim()))
+            {
+                errors.Add(new FieldError(where + ".lot", "is required: up to 40 letters, digits, '-', '_' or '.'."));
+                ok = false;
+            }
+
+            if (!DateOnly.TryParseExact(line.Expiry, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var expiry))
+            {
+                errors.Add(new FieldError(where + ".expiry", "must be a date as yyyy-MM-dd."));
+                ok = false;
+            }
+            else if (expiry <= today)
+            {
+                errors.Add(new FieldError(where + ".expiry", $"{line.Expiry} has already passed."));
+                ok = false;
+            }
+
+            if (ok)
+            {
+                kits.Add(new Kit(line.KitNumber!, line.KitType!, line.Lot!.Trim(), expiry, KitStatus.AtDepot, Kit.Depot, null, null, null));
+            }
+        }
+
+        if (errors.Count == 0 && study.KitTypes.Count > 1 && LooksOrderedByType(kits))
+        {
+            errors.Add(new FieldError("kits", "kit numbers appear to follow kit type (in number order the types run in long blocks); kit numbers must be random so that they reveal nothing."));
+        }
+
+        return errors.Count > 0 ? DomainError.Validation(errors, "The kit list is not valid.") : kits;
+    }
+
+    public static bool IsKitNumber(string? value) =>
+        value is { Length: >= 4 and <= 20 } && value.All(char.IsAsciiLetterOrDigit);
+
+    /// <summary>
+    /// A runs check: sorted by kit number, a randomly numbered list changes type about 1 + (n² − Σnᵢ²)/n
+    /// times; a list numbered by type (all probiotic, then all placebo) changes once. Fewer than half the
+    /// expected runs, on a list long enough to tell (20 kits or more), is refused.
+    /// </summary>
+    public static bool LooksOrderedByType(IReadOnlyList<Kit> kits)
+    {
+        if (kits.Count < 20)
+        {
+            return false;
+        }
+
+        var ordered = kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => k.KitType).ToList();
+        var runs = 1;
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            if (ordered[i] != ordered[i - 1])
+            {
+                runs++;
+            }
+        }
+
+        double n = ordered.Count;
+        var sumSquares = ordered.GroupBy(t => t).Sum(g => (double)g.Count() * g.Count());
+        var expected = 1 + (((n * n) - sumSquares) / n);
+        return runs < expected / 2;
+    }
+}

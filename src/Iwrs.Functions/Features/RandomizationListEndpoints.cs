@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Randomization;
+using Iwrs.Functions.Errors;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+using Microsoft.Extensions.Options;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>
+/// The randomization list: generated from a secret seed or imported from CSV by the unblinded statistician,
+/// activated with its SHA-256 commitment in the audit trail, exportable only to unblinded statisticians.
+/// </summary>
+public static class RandomizationListEndpoints
+{
+    public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
+
+    public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed);
+
+    /// <summary>An abandoned upload's lock is taken over after this long.</summary>
+    public static readonly TimeSpan StagingLease = TimeSpan.FromMinutes(15);
+
+    public static void MapRandomizationList(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/studies/{studyId}/randomization-list").RequireAuthorization();
+        group.MapPost("/generate", Generate).WithName("GenerateRandomizationList").WithSummary("Unblinded statistician: generate and activate the list from a secret seed (base64, ≥ 32 bytes; drawn for you if omitted and returned once).");
+        group.MapPost("/import", Import).WithName("ImportRandomizationList").WithSummary("Unblinded statistician: import and activate a list from CSV (stratum,position,block,blockSize,arm).");
+        group.MapGet("", Summary).WithName("GetRandomizationList").WithSummary("Unblinded statistician: the active list's commitment and use per stratum.");
+        group.MapGet("/export", Export).WithName("ExportRandomizationList").WithSummary("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.");
+    }
+
+    private static async Task<IResult> Generate(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var read = await body.ReadAsync<GenerateRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        byte[] seed;
+        var drawn = read.Value.Seed is null;
+        if (drawn)
+        {
+            seed = RandomNumberGenerator.GetBytes(32);
+        }
+        else
+        {
+            var buffer = new byte[read.Value.Seed!.Length];
+            if (!Convert.TryFromBase64String(read.Value.Seed, buffer, out var written) || written < ListGenerator.MinimumSeedBytes)
+            {
+                return Problems.From(DomainError.Validation([new FieldError("seed", $"must be base64 of at least {ListGenerator.MinimumSeedBytes} bytes.")]));
+            }
+
+            seed = buffer[..written];
+        }
+
+        var list = ListGenerator.Generate(context!.Study.Configuration, seed, read.Value.SlotsPerStratum ?? 0);
+        if (!list.IsSuccess)
+        {
+            return Problems.From(list.Error!);
+        }
+
+        return await ActivateAsync(context, list.Value, ListGenerator.Algorithm, drawn ? Convert.ToBase64String(seed) : null, time, ct);
+    }
+
+    private static async Task<IResult> Import(string studyId, int? minimumSlotsPerStratum, HttpRequest request, HttpContext http, IOptions<ApiOptions> options, TimeProvider time, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (request.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send the list as text/csv.");
+        }
+
+        var limit = options.Value.MaxRequestBodyBytes * 8;
+        if (request.ContentLength > limit)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
+        }
+
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var buffer = new char[limit + 1];
+        var length = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
+        if (length > limit)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
+        }
+
+        var list = ListImport.FromCsv(context!.Study.Configuration, new string(buffer, 0, length), minimumSlotsPerStratum ?? 1);
+        return list.IsSuccess
+            ? await ActivateAsync(context, list.Value, null, null, time, ct)
+            : Problems.From(list.Error!);
+    }
+
+    /// <summary>
+    /// Writes the slots (several transactions: a list has hundreds of rows) under a staging lock, then activates
+    /// the list in one transaction with its audit record. Until that last transaction nobody can randomize
+    /// against it; after it, it cannot be replaced.
+    /// </summary>
+    private static async Task<IResult> ActivateAsync(StudyContext context, RandomizationList list, string? algorithm, string? drawnSeed, TimeProvider time, CancellationToken ct)
+    {
+        var studyId = context.StudyId;
+        var table = context.Table;
+        var listId = ListRows.ListIdOf(list.Commitment);
+        var active = await ListRows.GetActiveAsync(table, studyId, ct);
+        if (active is not null)
+        {
+            return active.Commitment == list.Commitment
+                ? TypedResults.Ok(await SummaryOf(table, studyId, active, algorithm, null, ct))
+                : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({active.Commitment[..16]}…); it cannot be replaced."));
+        }
+
+        var staging = await TakeStagingLockAsync(table, studyId, listId, time, ct);
+        if (!staging.IsSuccess)
+        {
+            return Problems.From(staging.Error!);
+        }
+
+        foreach (var chunk in list.Slots.Chunk(100))
+        {
+            await table.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ListRows.SlotEntity(studyId, listId, s))).ToList(), ct);
+        }
+
+        var now = time.GetUtcNow();
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.Insert, ListRows.ActiveEntity(studyId, list, now, context.Caller.UserId)),
+            new(TableTransactionActionType.Delete, new TableEntity(studyId, ListRows.StagingKey), new TableETag(staging.Value)),
+        };
+        try
+        {
+            await AuditTrail.SubmitAsync(table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "randomization-list.activated", "randomization-list",
+                [
+                    new AuditChange("commitment", null, list.Commitment),
+                    new AuditChange("source", null, list.Source),
+                    new AuditChange("algorithm", null, algorithm),
+                    new AuditChange("slots", null, list.Slots.Count.ToString(CultureInfo.InvariantCulture), Unblinded: true),
+                ]), ct);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            return Problems.From(new DomainError("list-already-active", "Another list was activated or is being prepared at the same time; this one was not activated."));
+        }
+
+        var stored = (await ListRows.GetActiveAsync(table, studyId, ct))!;
+        return TypedResults.Created($"/api/studies/{studyId}/randomization-list", await SummaryOf(table, studyId, stored, algorithm, drawnSeed, ct));
+    }
+
+    /// <summary>One upload at a time: a lock row whose ETag the activation must still hold.</summary>
+    private static async Task<Result<string>> TakeStagingLockAsync(TableClient table, string studyId, string listId, TimeProvider time, CancellationToken ct)
+    {
+        var row = new TableEntity(studyId, ListRows.StagingKey);
+        row.Set("ListId", listId);
+        row.Set("At", time.GetUtcNow());
+        try
+        {
+            return await table.InsertAsync(row, ct);
+        }
+        catch (TableStorageException e) when (e.Status == 409)
+        {
+            var current = await table.GetEntityAsync(studyId, ListRows.StagingKey, ct: ct);
+            if (current is not null && (current.GetString("ListId") == listId || time.GetUtcNow() - (current.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) > StagingLease))
+            {
+                return await table.UpdateAsync(row, new TableETag(current.ETag!), Storage.Tables.TableUpdateMode.Replace, ct);
+            }
+
+            return new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes.");
+        }
+    }
+
+    private static async Task<IResult> Summary(string studyId, HttpContext http, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
+        return active is null
+            ? Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."))
+            : TypedResults.Ok(await SummaryOf(context.Table, studyId, active, null, null, ct));
+    }
+
+    private static async Task<ListSummary> SummaryOf(TableClient table, string studyId, ListRows.ActiveList active, string? algorithm, string? seed, CancellationToken ct)
+    {
+        var used = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var stratum in active.SlotCounts.Keys)
+        {
+            used[stratum] = (await ListRows.GetPointerAsync(table, studyId, stratum, ct)).Next - 1;
+        }
+
+        return new ListSummary(active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed);
+    }
+
+    private static async Task<IResult> Export(string studyId, HttpContext http, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
+        if (active is null)
+        {
+            return Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."));
+        }
+
+        // Rebuilt from the slot rows through the same canonical form; if storage was altered the hash shows it.
+        var csv = new StringBuilder(RandomizationList.Header).Append('\n');
+        foreach (var s in await ListRows.AllSlotsAsync(context.Table, studyId, active.ListId, ct))
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{s.Slot.StratumKey},{s.Slot.Position},{s.Slot.BlockNumber},{s.Slot.BlockSize},{s.Slot.ArmCode}\n");
+        }
+
+        var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
+        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, "list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage.");
+        }
+
+        http.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
+        return Results.Text(rebuilt.Value.CanonicalText, "text/csv", Encoding.UTF8);
+    }
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Notifications;
+using Iwrs.Domain.Studies;
+using Iwrs.Domain.Supply;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>
+/// Creates a shipment from the depot to a site: picks kits first-expiry-first-out (only kits that will still be
+/// dispensable when they arrive), moves them in transit, records the shipment and its open-shipment index row,
+/// audits it and queues the SMS notices — all one transaction. The depot manager's notice is a pick list with
+/// kit types; the site pharmacist's names kit numbers only.
+/// </summary>
+public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
+{
+    public async Task<Result<Shipment>> CreateAsync(StudyContext context, string siteId, IReadOnlyDictionary<string, int> kits, string reason, Channel channel, CancellationToken ct) =>
+        await CreateAsync(context.Table, context.Study.Configuration, siteId, kits, reason, context.Caller.UserId, context.ActingAs.Name(), channel, ct);
+
+    public async Task<Result<Shipment>> CreateAsync(
+        TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
+        string userId, string role, Channel channel, CancellationToken ct, Func<Task<bool>>? stillNeeded = null)
+    {
+        var site = study.FindSite(siteId)!;
+        var notify = await RecipientsAsync(study.StudyId, siteId, ct);
+        return await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            // The resupply check decides again on every attempt: if another run shipped meanwhile, nothing is needed.
+            var head = await AuditTrail.ReadHeadAsync(table, study.StudyId, attemptCt);
+            if (stillNeeded is not null && !await stillNeeded())
+            {
+                return Result<Shipment>.Fail(new DomainError("no-longer-needed", "Another check already ordered these kits."));
+            }
+
+            var now = time.GetUtcNow();
+            var today = DateOnly.FromDateTime(now.UtcDateTime);
+            var earliest = Dispensability.EarliestShippableExpiry(today, study.VisitSchedule, site.Supply);
+            var picked = new List<(KitRows.IndexEntry Entry, string Type)>();
+            foreach (var (type, count) in kits.Where(k => k.Value > 0).OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                var entries = await KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, count, attemptCt);
+                if (entries.Count < count)
+                {
+                    return Result<Shipment>.Fail(new DomainError("not-enough-stock", $"The depot has {entries.Count} usable kit(s) of a requested type, {count} asked for."));
+                }
+
+                picked.AddRange(entries.Select(e => (e, type)));
+            }
+
+            var (next, counterTag) = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
+            var shipment = new Shipment(
+                ShipmentRows.FormatId(next), siteId, ShipmentStatus.Requested,
+                picked.Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
+                reason, now, userId, null, null);
+
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.Insert, ShipmentRows.ToEntity(study.StudyId, shipment)),
+                new(TableTransactionActionType.Insert, ShipmentRows.OpenEntity(study.StudyId, shipment)),
+                ShipmentRows.AdvanceCounter(study.StudyId, next, counterTag),
+            };
+            foreach (var (entry, _) in picked)
+            {
+                // Deleting the depot index row under its ETag is what claims the kit: a concurrent pick of the same
+                // kit fails the whole transaction, so the kit row itself can be merged without a read.
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(study.StudyId, entry.RowKey), new TableETag(entry.ETag)));
+                var kitRow = new TableEntity(study.StudyId, KitRows.KitKey(entry.KitNumber));
+                kitRow.Set("Status", Kit.Name(KitStatus.InTransit));
+                kitRow.Set("ShipmentId", shipment.ShipmentId);
+                actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, kitRow, TableETag.All));
+            }
+
+            var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            var numbers = picked.Select(p => p.Entry.KitNumber).Order(StringComparer.Ordinal).ToList();
+            await AuditTrail.SubmitAsync(table, study.StudyId, actions, now, new AuditEntry(
+                userId, role, channel, "shipment.created", $"shipment:{shipment.ShipmentId}",
+                [
+                    new AuditChange("siteId", null, siteId),
+                    new AuditChange("reason", null, reason),
+                    new AuditChange("kitNumbers", null, string.Join(",", numbers)),
+                    new AuditChange("kitsByType", null, string.Join(",", byType.Select(g => $"{g.Key}:{g.Count()}")), Unblinded: true),
+                ]), attemptCt, (sequence, list) =>
+            {
+                var depotText = $"Iwrs {study.StudyId}: pick shipment {shipment.ShipmentId} for site {siteId} ({reason}): " +
+                    string.Join("; ", byType.Select(g => $"{g.Key} x{g.Count()} [{string.Join(",", g.Select(p => p.Entry.KitNumber).Order(StringComparer.Ordinal))}]"));
+                var siteText = $"Iwrs {study.StudyId}: shipment {shipment.ShipmentId} with {numbers.Count} kits is on its way to site {siteId}: {string.Join(",", numbers)}.";
+                Enqueue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.DepotManager), depotText, "shipment.created", now);
+                Enqueue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.Pharmacist), siteText, "shipment.created", now, offset: 100);
+            }, head);
+            return Result<Shipment>.Ok(shipment);
+        }, ct);
+    }
+
+    /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
+    private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
+        (await roles.AllAsync(studyId, ct))
+            .Where(a => a.Phone is not null &&
+                        (a.Assignment.Role == Role.DepotManager || (a.Assignment.Role == Role.Pharmacist && a.Assignment.SiteId == siteId)))
+            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!))
+
+            // Each notice is two rows in the shipment's transaction (100 operations at most): a few recipients only.
+            .Take(6)
+            .ToList();
+
+    /// <summary>
+    /// Queues one SMS per recipient in the event's own transaction. Ids derive from the audit sequence, so the
+    /// same event can never queue twice.
+    /// </summary>
+    public static void Enqueue(List<TableTransactionAction> actions, string partition, long sequence, IEnumerable<(Role Role, string UserId, string Phone)> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
+    {
+        var i = offset;
+        foreach (var (_, userId, phone) in recipients)
+        {
+            var id = $"{sequence.ToString("D12", CultureInfo.InvariantCulture)}-{i++}";
+            var notification = Notification.Create(id, userId, phone, text.Length > 1600 ? text[..1597] + "..." : text, eventName);
+            if (notification.IsSuccess)
+            {
+                Outbox.Add(actions, partition, notification.Value, now);
+            }
+        }
+    }
+}

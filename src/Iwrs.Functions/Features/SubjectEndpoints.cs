@@ -1,0 +1,387 @@
+using System.Globalization;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Studies;
+using Iwrs.Domain.Subjects;
+using Iwrs.Domain.Supply;
+using Iwrs.Functions.Errors;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>Randomization (or enrolment), dispensing, discontinuation, emergency unblinding, and a subject's record.</summary>
+public static class SubjectEndpoints
+{
+    public sealed record DispenseRequest(string? SiteId);
+
+    public sealed record ReasonRequest(string? Reason);
+
+    public sealed record DispensationView(string Visit, string KitNumber, DateTimeOffset At);
+
+    /// <summary>What a blinded caller may know of a subject: numbers, kits and dates, never arm or kit type.</summary>
+    public sealed record SubjectView(
+        string SubjectId, string SiteId, string Status, string Number, DateTimeOffset RandomizedAt, IReadOnlyList<DispensationView> Dispensations,
+        bool Unblinded, string? DiscontinuationReason, string? Arm, string? KitType, string? Stratum, int? ListPosition);
+
+    public sealed record UnblindingView(string SubjectId, string Number, string Arm, string ArmName, string KitType, DateTimeOffset UnblindedAt);
+
+    public static void MapSubjects(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/studies/{studyId}/subjects/{subjectId}").RequireAuthorization();
+        group.MapPost("/randomize", Randomize).WithName("Randomize").WithSummary("Site coordinator: randomize (or, in a single-arm study, enrol) a subject; returns the number and kit. Repeating it returns the same allocation.");
+        group.MapPost("/visits/{visit}/dispense", Dispense).WithName("Dispense").WithSummary("Dispense the subject's kit for a visit; repeating it returns the same kit.");
+        group.MapPost("/discontinue", Discontinue).WithName("Discontinue").WithSummary("Record that the subject stops treatment (reason required); no further dispensing.");
+        group.MapPost("/unblind", Unblind).WithName("Unblind").WithSummary("Emergency unblinding of this one subject (reason required); the medical monitor is notified.");
+        group.MapGet("", Get).WithName("GetSubject").WithSummary("The subject; arm and kit type for unblinded roles only.");
+    }
+
+    public static SubjectView View(Subject s, bool unblinded) => new(
+        s.SubjectId, s.SiteId, Subject.StatusName(s.Status), s.Number, s.RandomizedAt,
+        s.Dispensations.Select(d => new DispensationView(d.Visit, d.KitNumber, d.At)).ToList(),
+        s.Unblinded, s.DiscontinuationReason,
+        unblinded ? s.ArmCode : null, unblinded ? s.KitType : null, unblinded ? s.StratumKey : null, unblinded ? s.ListPosition : null);
+
+    private static async Task<IResult> Randomize(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<RandomizationRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        if (read.Value.SiteId is null)
+        {
+            return Problems.From(DomainError.Validation([new FieldError("siteId", "is required: the site where the subject is randomized.")]));
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, read.Value.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var created = false;
+        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            var stored = await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt);
+            var decision = await DecideRandomization(context, subjectId, read.Value, stored?.Subject, time, attemptCt);
+            if (!decision.IsSuccess || decision.Value.Actions is null)
+            {
+                return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
+            }
+
+            var subject = decision.Value.Subject;
+            var config = context.Study.Configuration;
+            await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
+                config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
+                [
+                    new AuditChange("siteId", null, subject.SiteId),
+                    new AuditChange("number", null, subject.Number),
+                    new AuditChange("kitNumbers", null, string.Join(",", subject.Dispensations.Select(d => d.KitNumber))),
+                    new AuditChange("stratum", null, subject.StratumKey),
+                    new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
+                    new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
+                    new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
+                ]), attemptCt);
+            created = true;
+            return Result<Subject>.Ok(subject);
+        }, ct);
+
+        if (!result.IsSuccess)
+        {
+            return result.Error!.ToProblem();
+        }
+
+        var view = View(result.Value, context!.Unblinded);
+        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+
+    /// <summary>
+    /// Reads what randomization needs — a bounded set of rows whatever the study's size: the stratum's pointer
+    /// and next slot, the earliest-expiring usable kits of the arm's type at the site, the number counter — and
+    /// builds the one transaction that takes them all. No actions means "already randomized, here it is".
+    /// </summary>
+    private static async Task<Result<(Subject Subject, List<TableTransactionAction>? Actions)>> DecideRandomization(
+        StudyContext context, string subjectId, RandomizationRequest request, Subject? existing, TimeProvider time, CancellationToken ct)
+    {
+        var config = context.Study.Configuration;
+        var check = SubjectRules.CheckRandomization(config, subjectId, request, existing);
+        if (!check.IsSuccess)
+        {
+            return check.Error!;
+        }
+
+        if (check.Value is { } done)
+        {
+            return (done, null);
+        }
+
+        var studyId = config.StudyId;
+        var site = config.FindSite(request.SiteId!)!;
+        var actions = new List<TableTransactionAction>();
+        var arm = config.Arms[0];
+        string? stratumKey = null;
+        int? position = null;
+        if (config.Allocation == Allocation.Randomized)
+        {
+            var stratum = Strata.For(config, site.SiteId, request.StratificationFactors);
+            if (!stratum.IsSuccess)
+            {
+                return stratum.Error!;
+            }
+
+            stratumKey = stratum.Value.Key;
+            var list = await ListRows.GetActiveAsync(context.Table, studyId, ct);
+            if (list is null)
+            {
+                return new DomainError("no-active-list", "No randomization list is active in this study yet.");
+            }
+
+            var pointer = await ListRows.GetPointerAsync(context.Table, studyId, stratumKey, ct);
+            var slot = pointer.Next <= list.SlotCounts.GetValueOrDefault(stratumKey)
+                ? await ListRows.GetSlotAsync(context.Table, studyId, stratumKey, pointer.Next, ct)
+                : null;
+            if (slot is null || slot.ListId != list.ListId || slot.SubjectId is not null)
+            {
+                return new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician.");
+            }
+
+            arm = config.Arms.First(a => a.Code == slot.Slot.ArmCode);
+            position = slot.Slot.Position;
+            actions.Add(ListRows.AdvancePointer(studyId, stratumKey, pointer));
+            actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
+        }
+
+        var now = time.GetUtcNow();
+        var kits = await TakeKits(context, site, arm.KitType, $"{config.VisitSchedule.VisitPrefix}1", subjectId, now, actions, ct);
+        if (!kits.IsSuccess)
+        {
+            return kits.Error!;
+        }
+
+        var counter = await SubjectRows.GetCounterAsync(context.Table, studyId, ct);
+        actions.Add(SubjectRows.AdvanceCounter(studyId, counter));
+        var subject = new Subject(
+            subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(config, counter.Next), stratumKey, position,
+            arm.Code, arm.KitType, now, context.Caller.UserId,
+            kits.Value.Select(k => new Dispensation($"{config.VisitSchedule.VisitPrefix}1", k, now, context.Caller.UserId)).ToList(),
+            Unblinded: false, DiscontinuationReason: null);
+
+        // Inserting the subject row is what makes randomization happen once: a concurrent twin fails on it.
+        actions.Insert(0, new TableTransactionAction(TableTransactionActionType.Insert, SubjectRows.ToEntity(studyId, subject)));
+        return (subject, actions);
+    }
+
+    /// <summary>
+    /// Takes the visit's kits of <paramref name="kitType"/> from the site's shelf: earliest expiry first among kits
+    /// that last to the next visit plus the do-not-dispense days, random among equal expiry (the index's sort key).
+    /// </summary>
+    private static async Task<Result<IReadOnlyList<string>>> TakeKits(
+        StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, List<TableTransactionAction> actions, CancellationToken ct)
+    {
+        var config = context.Study.Configuration;
+        var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
+        var count = config.VisitSchedule.KitsPerVisit;
+        var entries = await KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{kitType}|", earliest, count, ct);
+        if (entries.Count < count)
+        {
+            // Said the same way whatever the arm, so the refusal itself reveals nothing.
+            return new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+        }
+
+        foreach (var entry in entries)
+        {
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(config.StudyId, entry.RowKey), new TableETag(entry.ETag)));
+            var kit = new TableEntity(config.StudyId, KitRows.KitKey(entry.KitNumber));
+            kit.Set("Status", Kit.Name(KitStatus.Dispensed));
+            kit.Set("SubjectId", subjectId);
+            kit.Set("Visit", visit);
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, kit, TableETag.All));
+        }
+
+        return entries.Select(e => e.KitNumber).ToList();
+    }
+
+    private static async Task<IResult> Dispense(string studyId, string subjectId, string visit, HttpContext http, TimeProvider time, CancellationToken ct)
+    {
+        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
+        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Dispense, first?.Subject.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (first is null)
+        {
+            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
+        }
+
+        var created = false;
+        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
+            var config = context.Study.Configuration;
+            var check = SubjectRules.CheckDispense(config, stored.Subject, visit, stored.Subject.SiteId);
+            if (!check.IsSuccess)
+            {
+                return Result<Subject>.Fail(check.Error!);
+            }
+
+            if (check.Value is not null)
+            {
+                return stored.Subject;
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new List<TableTransactionAction>();
+            var kits = await TakeKits(context, config.FindSite(stored.Subject.SiteId)!, stored.Subject.KitType, visit, subjectId, now, actions, attemptCt);
+            if (!kits.IsSuccess)
+            {
+                return Result<Subject>.Fail(kits.Error!);
+            }
+
+            var subject = stored.Subject with
+            {
+                Dispensations = [.. stored.Subject.Dispensations, .. kits.Value.Select(k => new Dispensation(visit, k, now, context.Caller.UserId))],
+            };
+            actions.Insert(0, new TableTransactionAction(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)));
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.dispensed", $"subject:{subjectId}",
+                [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt);
+            created = true;
+            return subject;
+        }, ct);
+
+        if (!result.IsSuccess)
+        {
+            return result.Error!.ToProblem();
+        }
+
+        var view = View(result.Value, context!.Unblinded);
+        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+
+    private static async Task<IResult> Discontinue(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<ReasonRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        if (Reason(read.Value.Reason) is { } invalid)
+        {
+            return Problems.From(invalid);
+        }
+
+        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
+        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Discontinue, first?.Subject.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (first is null)
+        {
+            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
+        }
+
+        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        {
+            var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
+            if (stored.Subject.Status == SubjectStatus.Discontinued)
+            {
+                return Result<Subject>.Ok(stored.Subject);
+            }
+
+            var now = time.GetUtcNow();
+            var subject = stored.Subject with { Status = SubjectStatus.Discontinued, DiscontinuationReason = read.Value.Reason!.Trim() };
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)),
+            };
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "subject.discontinued", $"subject:{subjectId}",
+                [new AuditChange("status", "randomized", "discontinued")], subject.DiscontinuationReason), attemptCt);
+            return Result<Subject>.Ok(subject);
+        }, s => TypedResults.Ok(View(s, context!.Unblinded)), ct);
+    }
+
+    private static async Task<IResult> Unblind(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, RoleAssignmentStore roles, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<ReasonRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
+
+        if (Reason(read.Value.Reason) is { } invalid)
+        {
+            return Problems.From(invalid);
+        }
+
+        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
+        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Unblind, first?.Subject.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (first is null)
+        {
+            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
+        }
+
+        var monitors = (await roles.AllAsync(studyId, ct)).Where(a => a.Assignment.Role == Role.MedicalMonitor && a.Phone is not null)
+            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!)).Take(10).ToList();
+        var config = context!.Study.Configuration;
+        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        {
+            var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
+            var now = time.GetUtcNow();
+            var subject = stored.Subject with { Unblinded = true };
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)),
+            };
+
+            // Every disclosure is its own audited event, even for a subject already unblinded.
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "subject.unblinded", $"subject:{subjectId}",
+                [new AuditChange("unblinded", stored.Subject.Unblinded ? "true" : "false", "true"), new AuditChange("arm", null, subject.ArmCode, Unblinded: true)],
+                read.Value.Reason!.Trim()), attemptCt, (sequence, list) =>
+                Shipping.Enqueue(list, studyId, sequence, monitors,
+                    $"Iwrs {studyId}: subject {subject.Number} at site {subject.SiteId} was unblinded in an emergency by {context.Caller.UserId} at {now:yyyy-MM-dd HH:mm} UTC. The reason is in the audit trail.",
+                    "subject.unblinded", now));
+            var arm = config.Arms.First(a => a.Code == subject.ArmCode);
+            return Result<UnblindingView>.Ok(new UnblindingView(subjectId, subject.Number, arm.Code, arm.Name, arm.KitType, now));
+        }, TypedResults.Ok, ct);
+    }
+
+    private static async Task<IResult> Get(string studyId, string subjectId, HttpContext http, CancellationToken ct)
+    {
+        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
+        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewSubject, first?.Subject.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        return first is null
+            ? Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."))
+            : TypedResults.Ok(View(first.Subject, context!.Unblinded));
+    }
+
+    private static DomainError? Reason(string? reason) =>
+        string.IsNullOrWhiteSpace(reason) || reason.Length > 1000
+            ? DomainError.Validation([new FieldError("reason", "is required (at most 1000 characters).")])
+            : null;
+}

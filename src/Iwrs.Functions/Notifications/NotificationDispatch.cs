@@ -1,0 +1,219 @@
+using System.Security.Cryptography;
+using Iwrs.Domain.Notifications;
+using Iwrs.Functions.Hosting;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+using Microsoft.Extensions.Options;
+
+namespace Iwrs.Functions.Notifications;
+
+/// <summary>
+/// The outbox dispatcher, a timer function (every 30 s by default; app setting <c>NotificationSchedule</c>). Each run
+/// walks every study partition and the system partition, reads the messages that are due (a bounded range read on the
+/// due index), and for each one: claims it (due row swapped for a lease row, record marked Sending, both under
+/// If-Match, so two app instances never send the same message), sends it, and records the outcome in one transaction:
+/// Sent (with Twilio's sid), Pending again with a backoff due row (30 s … 1 h, jittered), or Failed. At most
+/// <see cref="NotificationOptions.MaxPerRun"/> messages per run; the rest wait for the next run.
+/// </summary>
+/// <remarks>
+/// Duplicates: a run that dies after Twilio accepted a message but before recording it leaves the lease to run out
+/// (<see cref="NotificationOptions.Lease"/>), and a later run sends the message again. The same happens when Twilio
+/// takes a message but its answer is lost (timeout). Those are the only duplicate windows; every other path sends at
+/// most once. Messages are sent one at a time: trial SMS volume is low, and it keeps a run's storage and Twilio load flat.
+/// </remarks>
+public sealed class NotificationDispatch(
+    IwrsTable table,
+    ISmsSender sender,
+    TimeProvider time,
+    IOptions<NotificationOptions> options,
+    ILogger<NotificationDispatch> log) : ITimerFunction
+{
+    public const string FunctionName = "NotificationDispatch";
+
+    private readonly Lock _gate = new();
+    private (IReadOnlyList<string> Partitions, DateTimeOffset ReadAt)? _studies;
+
+    public string Name => FunctionName;
+
+    public string ScheduleSetting => "NotificationSchedule";
+
+    public string DefaultSchedule => "*/30 * * * * *";
+
+    public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken ct)
+    {
+        var o = options.Value;
+        var client = await table.GetAsync(ct);
+        var tally = new Tally();
+        var budget = o.MaxPerRun;
+        foreach (var partition in await PartitionsAsync(client, ct))
+        {
+            while (budget > 0)
+            {
+                var page = Math.Min(o.PageSize, budget);
+                var due = await Outbox.ReadDueAsync(client, partition, time.GetUtcNow(), page, ct);
+                foreach (var row in due)
+                {
+                    budget--;
+                    await DeliverAsync(client, row, tally, ct);
+                }
+
+                // Handled rows left the range (deleted or moved ahead), so a full page means there may be more.
+                if (due.Count < page)
+                {
+                    break;
+                }
+            }
+        }
+
+        var lines = new List<string> { $"sent {tally.Sent}, retry {tally.Retry}, failed {tally.Failed}" };
+        if (tally.Skipped + tally.Errors + tally.Cleaned > 0)
+        {
+            lines.Add($"skipped {tally.Skipped} (claimed by another run), errors {tally.Errors}, stale due rows removed {tally.Cleaned}");
+        }
+
+        if (budget == 0)
+        {
+            lines.Add($"stopped at {o.MaxPerRun} messages; the rest wait for the next run");
+        }
+
+        return lines;
+    }
+
+    private async Task DeliverAsync(TableClient client, OutboxDueRow due, Tally tally, CancellationToken ct)
+    {
+        try
+        {
+            var record = await Outbox.GetAsync(client, due.Partition, due.NotificationId, ct);
+            if (record is null || record.Status is DeliveryStatus.Sent or DeliveryStatus.Failed)
+            {
+                // Cannot arise from Outbox's own transactions; removed so it does not come back every run.
+                await DeleteStaleAsync(client, due, ct);
+                tally.Cleaned++;
+                return;
+            }
+
+            if (record.Status == DeliveryStatus.Sending)
+            {
+                log.LogWarning(
+                    "Notification {Partition}/{NotificationId}: the lease of the run that claimed it at {ClaimedAt:O} ran out; sending it again (a duplicate if that run had sent it)",
+                    due.Partition, due.NotificationId, record.LastAttemptAt);
+            }
+
+            var now = time.GetUtcNow();
+            var claim = await Outbox.TryClaimAsync(client, due, record, now, now + options.Value.Lease, ct);
+            if (claim is null)
+            {
+                tally.Skipped++;
+                return;
+            }
+
+            DeliveryOutcome outcome;
+            try
+            {
+                outcome = await sender.SendAsync(record.Notification, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                log.LogError(e, "Sending notification {Partition}/{NotificationId} failed unexpectedly", due.Partition, due.NotificationId);
+                outcome = new DeliveryOutcome.TryLater($"The sender failed: {e.GetType().Name}.");
+            }
+
+            var decidedAt = time.GetUtcNow();
+            var decision = DeliveryPolicy.Decide(record.Attempts, outcome, decidedAt, UniformRandom(), options.Value.MaxAttempts);
+
+            // Not cancelled with the run: once Twilio has the message, recording that matters more than stopping fast.
+            if (!await Outbox.TryCompleteAsync(client, claim, decision, sender.Provider, decidedAt, CancellationToken.None))
+            {
+                log.LogWarning(
+                    "Notification {Partition}/{NotificationId}: the send outlasted its lease and another run took it over; its outcome ({Status}) was not recorded",
+                    due.Partition, due.NotificationId, decision.Status);
+                tally.Skipped++;
+                return;
+            }
+
+            switch (decision.Status)
+            {
+                case DeliveryStatus.Sent:
+                    tally.Sent++;
+                    break;
+                case DeliveryStatus.Failed:
+                    log.LogWarning("Notification {Partition}/{NotificationId} failed for good: {ErrorCode}", due.Partition, due.NotificationId, decision.ErrorCode);
+                    tally.Failed++;
+                    break;
+                default:
+                    tally.Retry++;
+                    break;
+            }
+        }
+        catch (Exception e) when (e is TableStorageException or InvalidDataException && !ct.IsCancellationRequested)
+        {
+            // One message's trouble must not hold up the others; a claimed one comes back when its lease runs out.
+            log.LogError(e, "Notification {Partition}/{NotificationId} could not be handled this run", due.Partition, due.NotificationId);
+            tally.Errors++;
+        }
+    }
+
+    private static async Task DeleteStaleAsync(TableClient client, OutboxDueRow due, CancellationToken ct)
+    {
+        try
+        {
+            await client.SubmitTransactionAsync([Outbox.DeleteDue(due)], ct);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            // Someone else removed or moved it: nothing left to do.
+        }
+    }
+
+    /// <summary>
+    /// Every study partition, then the system partition. Studies are found by their <c>study</c> row (keys only, no
+    /// configuration parsed, so one study whose stored configuration no longer validates cannot stop every other
+    /// study's messages); the list is reused for <see cref="NotificationOptions.StudyListRefresh"/>.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> PartitionsAsync(TableClient client, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_studies is { } cached && now - cached.ReadAt < options.Value.StudyListRefresh && now >= cached.ReadAt)
+            {
+                return cached.Partitions;
+            }
+        }
+
+        var partitions = new List<string>();
+        await foreach (var row in client.QueryAsync(TableFilter.Create($"RowKey eq {StudyStore.RowKey}"), select: ["PartitionKey"], ct: ct))
+        {
+            if (row.PartitionKey != IwrsTable.SystemPartition)
+            {
+                partitions.Add(row.PartitionKey);
+            }
+        }
+
+        partitions.Add(IwrsTable.SystemPartition);
+        lock (_gate)
+        {
+            _studies = (partitions, now);
+        }
+
+        return partitions;
+    }
+
+    /// <summary>Uniform in [0, 1) from the OS's CSPRNG (System.Random is banned).</summary>
+    private static double UniformRandom() => RandomNumberGenerator.GetInt32(int.MaxValue) / (double)int.MaxValue;
+
+    private sealed class Tally
+    {
+        public int Sent { get; set; }
+
+        public int Retry { get; set; }
+
+        public int Failed { get; set; }
+
+        public int Skipped { get; set; }
+
+        public int Errors { get; set; }
+
+        public int Cleaned { get; set; }
+    }
+}

@@ -1,0 +1,51 @@
+using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
+using Microsoft.Extensions.Options;
+
+// In the app's root namespace, beside AddIwrsStorage, so the composition root calls it without another using.
+namespace Iwrs.Functions;
+
+/// <summary>Registration of the SMS adapter and the outbox dispatcher.</summary>
+public static class NotificationSetup
+{
+    public static IServiceCollection AddIwrsNotifications(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TwilioOptions>().Bind(configuration.GetSection(TwilioOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TwilioOptions>, TwilioOptionsValidator>();
+        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
+
+        services.AddHttpClient(TwilioSmsSender.HttpClientName, c =>
+            {
+                // Timeouts are Polly's, per try; the answer is a small JSON document.
+                c.Timeout = Timeout.InfiniteTimeSpan;
+                c.MaxResponseContentBufferSize = 1024 * 1024;
+            })
+            .RedactLoggedHeaders(_ => true);
+
+        services.AddSingleton<ISmsSender>(sp =>
+        {
+            var twilio = sp.GetRequiredService<IOptions<TwilioOptions>>().Value;
+            if (twilio.IsConfigured)
+            {
+                return new TwilioSmsSender(
+                    sp.GetRequiredService<IHttpClientFactory>(), twilio, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TwilioSmsSender>>());
+            }
+
+            // TwilioOptionsValidator stops the app outside Development before this can run; this is the second lock.
+            var environment = sp.GetRequiredService<IHostEnvironment>();
+            if (!environment.IsDevelopment())
+            {
+                throw new InvalidOperationException("Twilio is not configured, and SMS may only be logged instead of sent in Development.");
+            }
+
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotificationSetup))
+                .LogWarning("Twilio is not configured: SMS are written to the log, not sent (Development only)");
+            return new LoggingSmsSender(sp.GetRequiredService<ILogger<LoggingSmsSender>>());
+        });
+
+        services.AddSingleton<NotificationDispatch>();
+        services.AddSingleton<ITimerFunction>(sp => sp.GetRequiredService<NotificationDispatch>());
+        return services;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text.Json;
+using Iwrs.Domain.Randomization;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// The randomization list in the study partition (unblinded rows, never shown to blinded roles):
+/// <c>slot|{stratum}|{position}</c> per slot, <c>stratum|{stratum}</c> holding the next position to use, and
+/// <c>list</c>, written last, which activates the list and records its SHA-256 commitment. Slots are written
+/// before activation in several transactions (a list has more than 100 rows); they carry the list id, so a slot
+/// left over from an abandoned upload is never used.
+/// </summary>
+public static class ListRows
+{
+    public const string ListKey = "list";
+    public const string StagingKey = "list-staging";
+    public const string SlotPrefix = "slot|";
+    public const string PointerPrefix = "stratum|";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public sealed record ActiveList(string ListId, string Commitment, string Source, IReadOnlyDictionary<string, int> SlotCounts, DateTimeOffset ActivatedAt, string ActivatedBy);
+
+    public sealed record StoredSlot(ListSlot Slot, string ListId, string? SubjectId, string ETag);
+
+    public sealed record Pointer(int Next, string? ETag);
+
+    public static string ListIdOf(string commitment) => commitment[..16];
+
+    public static string SlotKey(string stratumKey, int position) => $"{SlotPrefix}{stratumKey}|{position.ToString("D6", CultureInfo.InvariantCulture)}";
+
+    public static string PointerKey(string stratumKey) => PointerPrefix + stratumKey;
+
+    public static async Task<ActiveList?> GetActiveAsync(TableClient table, string studyId, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(studyId, ListKey, ct: ct);
+        return row is null ? null : new ActiveList(
+            row.GetString("ListId") ?? string.Empty,
+            row.GetString("Commitment") ?? string.Empty,
+            row.GetString("Source") ?? string.Empty,
+            JsonSerializer.Deserialize<Dictionary<string, int>>(row.GetString("SlotCounts") ?? "{}", Json) ?? [],
+            row.GetDateTimeOffset("ActivatedAt") ?? DateTimeOffset.MinValue,
+            row.GetString("ActivatedBy") ?? string.Empty);
+    }
+
+    public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId)
+    {
+        var e = new TableEntity(studyId, ListKey);
+        e.Set("ListId", ListIdOf(list.Commitment));
+        e.Set("Commitment", list.Commitment);
+        e.Set("Source", list.Source);
+        e.Set("SlotCounts", JsonSerializer.Serialize(list.Slots.GroupBy(s => s.StratumKey).ToDictionary(g => g.Key, g => g.Count()), Json));
+        e.Set("ActivatedAt", at);
+        e.Set("ActivatedBy", userId);
+        return e;
+    }
+
+    public static TableEntity SlotEntity(string studyId, string listId, ListSlot slot)
+    {
+        var e = new TableEntity(studyId, SlotKey(slot.StratumKey, slot.Position));
+        e.Set("ListId", listId);
+        e.Set("Arm", slot.ArmCode);
+        e.Set("Block", slot.BlockNumber);
+        e.Set("BlockSize", slot.BlockSize);
+        return e;
+    }
+
+    public static async Task<StoredSlot?> GetSlotAsync(TableClient table, string studyId, string stratumKey, int position, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(studyId, SlotKey(stratumKey, position), ct: ct);
+        return row is null ? null : FromSlotEntity(stratumKey, position, row);
+    }
+
+    private static StoredSlot FromSlotEntity(string stratumKey, int position, TableEntity row) => new(
+        new ListSlot(stratumKey, position, row.GetInt32("Block") ?? 0, row.GetInt32("BlockSize") ?? 0, row.GetString("Arm") ?? string.Empty),
+        row.GetString("ListId") ?? string.Empty,
+        row.GetString("SubjectId"),
+        row.ETag ?? string.Empty);
+
+    /// <summary>Every slot of the active list, in stratum and position order (for export and checks; not on a per-subject path).</summary>
+    public static async Task<IReadOnlyList<StoredSlot>> AllSlotsAsync(TableClient table, string studyId, string listId, CancellationToken ct)
+    {
+        var result = new List<StoredSlot>();
+        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(studyId, SlotPrefix), ct: ct))
+        {
+            var rest = row.RowKey[SlotPrefix.Length..];
+            var cut = rest.LastIndexOf('|');
+            var slot = FromSlotEntity(rest[..cut], int.Parse(rest[(cut + 1)..], CultureInfo.InvariantCulture), row);
+            if (slot.ListId == listId)
+            {
+                result.Add(slot);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Marks a slot used by a subject, guarded by the ETag it was read with.</summary>
+    public static TableTransactionAction UseSlot(string studyId, StoredSlot slot, string subjectId)
+    {
+        var e = new TableEntity(studyId, SlotKey(slot.Slot.StratumKey, slot.Slot.Position));
+        e.Set("SubjectId", subjectId);
+        return new TableTransactionAction(TableTransactionActionType.UpdateMerge, e, new TableETag(slot.ETag));
+    }
+
+    public static async Task<Pointer> GetPointerAsync(TableClient table, string studyId, string stratumKey, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(studyId, PointerKey(stratumKey), ct: ct);
+        return row is null ? new Pointer(1, null) : new Pointer(row.GetInt32("Next") ?? 1, row.ETag);
+    }
+
+    /// <summary>Moves a stratum's pointer past the slot just used; two randomizations cannot take the same slot.</summary>
+    public static TableTransactionAction AdvancePointer(string studyId, string stratumKey, Pointer pointer)
+    {
+        var e = new TableEntity(studyId, PointerKey(stratumKey));
+        e.Set("Next", checked(pointer.Next + 1));
+        return pointer.ETag is null
+            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(pointer.ETag));
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Iwrs.Domain.Subjects;
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// Subjects (<c>subject|{id}</c>, the subject id is the natural idempotency key of randomization) and the
+/// study's number sequence (<c>counter|subject-number</c>).
+/// </summary>
+public static class SubjectRows
+{
+    public const string Prefix = "subject|";
+    public const string CounterKey = "counter|subject-number";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public sealed record StoredSubject(Subject Subject, string ETag);
+
+    public sealed record Counter(long Next, string? ETag);
+
+    public static string Key(string subjectId) => Prefix + subjectId;
+
+    public static async Task<StoredSubject?> GetAsync(TableClient table, string studyId, string subjectId, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(studyId, Key(subjectId), ct: ct);
+        return row is null ? null : FromEntity(row);
+    }
+
+    public static async Task<Counter> GetCounterAsync(TableClient table, string studyId, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(studyId, CounterKey, ct: ct);
+        return row is null ? new Counter(1, null) : new Counter(row.GetInt64("Next") ?? 1, row.ETag);
+    }
+
+    public static TableTransactionAction AdvanceCounter(string studyId, Counter counter)
+    {
+        var e = new TableEntity(studyId, CounterKey);
+        e.Set("Next", checked(counter.Next + 1));
+        return counter.ETag is null
+            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(counter.ETag));
+    }
+
+    public static TableEntity ToEntity(string studyId, Subject s)
+    {
+        var e = new TableEntity(studyId, Key(s.SubjectId));
+        e.Set("SiteId", s.SiteId);
+        e.Set("Status", Subject.StatusName(s.Status));
+        e.Set("Number", s.Number);
+        if (s.StratumKey is not null)
+        {
+            e.Set("StratumKey", s.StratumKey);
+        }
+
+        if (s.ListPosition is { } position)
+        {
+            e.Set("ListPosition", position);
+        }
+
+        e.Set("Arm", s.ArmCode);
+        e.Set("KitType", s.KitType);
+        e.Set("RandomizedAt", s.RandomizedAt);
+        e.Set("RandomizedBy", s.RandomizedBy);
+        e.Set("Dispensations", JsonSerializer.Serialize(s.Dispensations, Json));
+        e.Set("Unblinded", s.Unblinded);
+        if (s.DiscontinuationReason is not null)
+        {
+            e.Set("DiscontinuationReason", s.DiscontinuationReason);
+        }
+
+        return e;
+    }
+
+    public static StoredSubject FromEntity(TableEntity e) => new(
+        new Subject(
+            e.RowKey[Prefix.Length..],
+            e.GetString("SiteId") ?? string.Empty,
+            e.GetString("Status") == "discontinued" ? SubjectStatus.Discontinued : SubjectStatus.Randomized,
+            e.GetString("Number") ?? string.Empty,
+            e.GetString("StratumKey"),
+            e.GetInt32("ListPosition"),
+            e.GetString("Arm") ?? string.Empty,
+            e.GetString("KitType") ?? string.Empty,
+            e.GetDateTimeOffset("RandomizedAt") ?? DateTimeOffset.MinValue,
+            e.GetString("RandomizedBy") ?? string.Empty,
+            JsonSerializer.Deserialize<List<Dispensation>>(e.GetString("Dispensations") ?? "[]", Json) ?? [],
+            e.GetBoolean("Unblinded") ?? false,
+            e.GetString("DiscontinuationReason")),
+        e.ETag ?? string.Empty);
+}

@@ -1,0 +1,115 @@
+using Iwrs.Domain.Notifications;
+
+namespace Iwrs.Domain.Tests.Notifications;
+
+public sealed class NotificationTests
+{
+    private static Result<Notification> Create(
+        string? id = "audit-000000000042-r0", string? recipient = "user-7", string? to = "+8613800138000",
+        string? body = "Subject CN01-003 randomized.\nKit 483920.", string? @event = "subject.randomized") =>
+        Notification.Create(id, recipient, to, body, @event);
+
+    private static IEnumerable<string> Fields(Result<Notification> result) => result.Error!.Errors!.Select(e => e.Field);
+
+    [Fact]
+    public void Create_ValidFields_KeepsThemAsGiven()
+    {
+        var n = Create().Value;
+
+        Assert.Equal(new Notification("audit-000000000042-r0", "user-7", "+8613800138000", "Subject CN01-003 randomized.\nKit 483920.", "subject.randomized"), n);
+    }
+
+    [Fact]
+    public void Create_EverythingWrong_ListsEveryField()
+    {
+        var result = Notification.Create("a/b", "", "555-1234", "", null);
+
+        Assert.False(result.IsSuccess);
+        Assert.Equal("validation-failed", result.Error!.Code);
+        Assert.Equal(["id", "recipientUserId", "to", "body", "event"], Fields(result));
+    }
+
+    [Theory]
+    [InlineData("audit-1.r_0")]
+    [InlineData("x")]
+    public void Create_IdentifierLikeId_IsValid(string id) => Assert.True(Create(id: id).IsSuccess);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("audit|1")]
+    [InlineData("audit 1")]
+    [InlineData("audit#1")]
+    [InlineData("é")]
+    public void Create_IdNotIdentifierLike_FailsOnId(string? id) => Assert.Equal(["id"], Fields(Create(id: id)));
+
+    [Fact]
+    public void Create_IdAtAndOverMaxLength_OnlyLongerFails()
+    {
+        Assert.True(Create(id: new string('a', Notification.MaxIdLength)).IsSuccess);
+        Assert.Equal(["id"], Fields(Create(id: new string('a', Notification.MaxIdLength + 1))));
+    }
+
+    [Theory]
+    [InlineData("+12025550123")]
+    [InlineData("+12345678")]
+    [InlineData("+123456789012345")]
+    public void Create_E164Number_IsValid(string to) => Assert.True(Create(to: to).IsSuccess);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("12025550123")]
+    [InlineData("+1234567")]
+    [InlineData("+1234567890123456")]
+    [InlineData("+02025550123")]
+    [InlineData("+1 202 555 0123")]
+    [InlineData("+1-202-555-0123")]
+    [InlineData("+")]
+    [InlineData("+١٢٣٤٥٦٧٨٩")]
+    public void Create_NotE164_FailsOnTo(string? to) => Assert.Equal(["to"], Fields(Create(to: to)));
+
+    [Fact]
+    public void Create_BodyOfMaxLength_IsValidAndOneMoreFails()
+    {
+        Assert.True(Create(body: new string('x', Notification.MaxBodyLength)).IsSuccess);
+        var result = Create(body: new string('x', Notification.MaxBodyLength + 1));
+        Assert.Equal(["body"], Fields(result));
+        Assert.Contains("1601", result.Error!.Errors![0].Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("line\r\nbreak")]
+    [InlineData("tab\there")]
+    [InlineData("nul\0")]
+    [InlineData("esc\u001b[31m")]
+    [InlineData("c1\u0085")]
+    [InlineData("del\u007f")]
+    public void Create_BodyEmptyOrWithControlCharacters_FailsOnBody(string body) => Assert.Equal(["body"], Fields(Create(body: body)));
+
+    [Fact]
+    public void Create_BodyWithUnpairedSurrogate_FailsOnBody()
+    {
+        // Built at run time: attribute data would not carry an unpaired surrogate through unchanged.
+        var body = "half " + (char)0xD83D + " of an emoji";
+
+        Assert.Equal(["body"], Fields(Create(body: body)));
+    }
+
+    [Fact]
+    public void Create_BodyWithNewlinesAndNonAscii_IsValid()
+    {
+        Assert.True(Create(body: "Kit 12\nVisit C2 · 第2周期 😀").IsSuccess);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("subject randomized")]
+    [InlineData("a/b")]
+    public void Create_BadRecipientOrEvent_FailsOnThatField(string? value)
+    {
+        Assert.Equal(["recipientUserId"], Fields(Create(recipient: value)));
+        Assert.Equal(["event"], Fields(Create(@event: value)));
+    }
+}
