@@ -145,7 +145,13 @@ public static class SubjectEndpoints
             var slot = pointer.Next <= list.SlotCounts.GetValueOrDefault(stratumKey)
                 ? await ListRows.GetSlotAsync(context.Table, studyId, stratumKey, pointer.Next, ct)
                 : null;
-            if (slot is null || slot.ListId != list.ListId || slot.SubjectId is not null)
+            if (slot is { SubjectId: not null } && slot.ListId == list.ListId)
+            {
+                // Read between another randomization's pointer move and ours: decide again from fresh reads.
+                throw new ConcurrentChangeException($"Slot {pointer.Next} of {stratumKey} was taken meanwhile.");
+            }
+
+            if (slot is null || slot.ListId != list.ListId)
             {
                 return new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician.");
             }

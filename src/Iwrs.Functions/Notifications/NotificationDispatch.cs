@@ -86,17 +86,19 @@ public sealed class NotificationDispatch(
             var record = await Outbox.GetAsync(client, due.Partition, due.NotificationId, ct);
             if (record is null || record.Status is DeliveryStatus.Sent or DeliveryStatus.Failed)
             {
-                // Cannot arise from Outbox's own transactions; removed so it does not come back every run.
-                await DeleteStaleAsync(client, due, ct);
-                tally.Cleaned++;
-                return;
-            }
+                // Usually another run finished the message after this one read its due row (the delete then finds
+                // nothing); a due row left beside a final record cannot arise from Outbox's transactions, but would
+                // come back every run, so it is removed.
+                if (await DeleteStaleAsync(client, due, ct))
+                {
+                    tally.Cleaned++;
+                }
+                else
+                {
+                    tally.Skipped++;
+                }
 
-            if (record.Status == DeliveryStatus.Sending)
-            {
-                log.LogWarning(
-                    "Notification {Partition}/{NotificationId}: the lease of the run that claimed it at {ClaimedAt:O} ran out; sending it again (a duplicate if that run had sent it)",
-                    due.Partition, due.NotificationId, record.LastAttemptAt);
+                return;
             }
 
             var now = time.GetUtcNow();
@@ -105,6 +107,13 @@ public sealed class NotificationDispatch(
             {
                 tally.Skipped++;
                 return;
+            }
+
+            if (record.Status == DeliveryStatus.Sending)
+            {
+                log.LogWarning(
+                    "Notification {Partition}/{NotificationId}: the lease of the run that claimed it at {ClaimedAt:O} ran out; sending it again (a duplicate if that run had sent it)",
+                    due.Partition, due.NotificationId, record.LastAttemptAt);
             }
 
             DeliveryOutcome outcome;
@@ -153,15 +162,17 @@ public sealed class NotificationDispatch(
         }
     }
 
-    private static async Task DeleteStaleAsync(TableClient client, OutboxDueRow due, CancellationToken ct)
+    /// <summary>True when this call removed the row; false when someone else had already removed or replaced it.</summary>
+    private static async Task<bool> DeleteStaleAsync(TableClient client, OutboxDueRow due, CancellationToken ct)
     {
         try
         {
             await client.SubmitTransactionAsync([Outbox.DeleteDue(due)], ct);
+            return true;
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
-            // Someone else removed or moved it: nothing left to do.
+            return false;
         }
     }
 

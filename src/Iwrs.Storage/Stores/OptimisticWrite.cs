@@ -11,7 +11,19 @@ namespace Iwrs.Storage.Stores;
 /// </summary>
 public static class OptimisticWrite
 {
-    public const int MaxAttempts = 8;
+    /// <summary>
+    /// 412: a row we read changed. 409: a row we meant to insert now exists. 404: a row we read (an index entry
+    /// we meant to take) is gone. Each means another writer got there first; reading again shows what they did.
+    /// </summary>
+    private static bool IsLostRace(Exception e) =>
+        e is ConcurrentChangeException || e is TableTransactionFailedException { Status: 404 or 409 or 412 };
+
+    /// <summary>
+    /// Every change in a study also moves its audit chain head, so writers to one study queue behind each other;
+    /// with 16 concurrent clients a writer can lose many rounds in a row. 40 attempts with pauses up to ~0.4 s
+    /// cover several seconds of contention before a request gives up with write-conflict.
+    /// </summary>
+    public const int MaxAttempts = 40;
 
     public static async Task<Result<T>> RunAsync<T>(TimeProvider time, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
     {
@@ -21,17 +33,23 @@ public static class OptimisticWrite
             {
                 return await attempt(ct);
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && i < MaxAttempts)
+            catch (Exception e) when (IsLostRace(e) && i < MaxAttempts)
             {
-                // 5 ms, 10 ms, 20 ms ... capped at 200 ms, times a random factor in [0.5, 1.5).
-                var baseMs = Math.Min(200, 5 << Math.Min(i, 6));
+                // 5 ms, 10 ms, 20 ms ... capped at 250 ms, times a random factor in [0.5, 1.5).
+                var baseMs = Math.Min(250, 5 << Math.Min(i, 6));
                 var jitter = 0.5 + (RandomNumberGenerator.GetInt32(1000) / 1000.0);
                 await Task.Delay(TimeSpan.FromMilliseconds(baseMs * jitter), time, ct);
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+            catch (Exception e) when (IsLostRace(e))
             {
                 return new DomainError("write-conflict", "The study changed while this request was being decided too many times in a row; try again.");
             }
         }
     }
 }
+
+/// <summary>
+/// Thrown by a decision that notices, between its reads, that another writer moved on (e.g. the slot under a
+/// stratum's pointer is already used): the attempt is abandoned and taken again from fresh reads.
+/// </summary>
+public sealed class ConcurrentChangeException(string message) : Exception(message);

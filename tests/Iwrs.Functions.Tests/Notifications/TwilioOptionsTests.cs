@@ -79,7 +79,7 @@ public sealed class TwilioOptionsTests
             ["Twilio:From"] = "+15005550006",
             ["Twilio:MessagingServiceSid"] = "MG0123456789abcdef0123456789abcdef",
             ["Twilio:BaseUrl"] = "http://api.twilio.com",
-            ["Twilio:RequestTimeout"] = "00:05:00",
+            ["Twilio:RequestTimeout"] = "00:00:00.005",
         });
 
         var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());

@@ -1,0 +1,150 @@
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Subjects;
+using Iwrs.Storage.Stores;
+using Iwrs.Storage.Tables;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iwrs.Functions.Tests.Scenarios;
+
+/// <summary>
+/// An operation reads a bounded number of rows however large the study grows: the storage requests one
+/// randomization makes are counted at the transport, with 10 and with 2,000 subjects already randomized.
+/// </summary>
+public sealed class RequestCountTests : IAsyncLifetime
+{
+    private const string Study = "LJ-MCRC";
+    private static readonly Dictionary<string, string> StratumA = new() { ["ecog"] = "0", ["liver-mets"] = "yes" };
+
+    private readonly RequestCounter _counter = new();
+    private IwrsFactory _app = null!;
+    private TrialDriver _trial = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = new IwrsFactory(services: s => s.AddHttpClient("table-storage").AddHttpMessageHandler(() => new CountingHandler(_counter)));
+        await _app.LoadSeedStudies();
+        _trial = new TrialDriver(_app, Study);
+        await _app.Grant(Study, "depot", "depot-manager");
+        await _app.Grant(Study, "stat", "unblinded-statistician");
+        await _app.Grant(Study, "pharm", "pharmacist", "CN01");
+        await _app.Grant(Study, "coord", "site-coordinator", "CN01");
+        await _trial.ImportKits("depot", ["LJ-CAPS", "PBO-CAPS"], perType: 40);
+        await _trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 20, ["PBO-CAPS"] = 20 });
+        await _trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 2100 });
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task Randomize_StudyWith10And2000Subjects_MakesTheSameNumberOfStorageRequests()
+    {
+        for (var i = 1; i <= 10; i++)
+        {
+            await Randomize($"A{i:D4}");
+        }
+
+        var small = await Counted(() => Randomize("SMALL"));
+
+        await GrowStudyTo(2000);
+        var large = await Counted(() => Randomize("LARGE"));
+
+        Assert.Equal(small, large);
+        Assert.InRange(small.Reads, 1, 20);
+        Assert.Equal(1, small.Writes);
+        var subject = await _trial.Ok("stat", HttpMethod.Get, "subjects/LARGE");
+        Assert.Equal(2001, subject.GetProperty("listPosition").GetInt32());
+        Assert.Equal("R2001", subject.GetProperty("number").GetString());
+    }
+
+    private async Task Randomize(string subjectId) =>
+        await _trial.Ok("coord", HttpMethod.Post, $"subjects/{subjectId}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = StratumA });
+
+    private async Task<(int Reads, int Writes)> Counted(Func<Task> action)
+    {
+        _counter.Reset();
+        await action();
+        return (_counter.Reads, _counter.Writes);
+    }
+
+    /// <summary>
+    /// Adds randomized subjects straight into the partition (through the API this would take minutes): subject
+    /// rows with their dispensed kit rows and audit records, the stratum's pointer and the number counter moved
+    /// past them, as if they had been randomized one by one.
+    /// </summary>
+    private async Task GrowStudyTo(int subjects)
+    {
+        var table = await _app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
+        var counter = await SubjectRows.GetCounterAsync(table, Study, CancellationToken.None);
+        var pointer = await ListRows.GetPointerAsync(table, Study, "ecog=0;liver-mets=yes", CancellationToken.None);
+        var start = (int)counter.Next;
+        var now = new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);
+        for (var n = start; n <= subjects; n += 24)
+        {
+            var actions = new List<TableTransactionAction>();
+            for (var k = n; k < Math.Min(n + 24, subjects + 1); k++)
+            {
+                var id = $"F{k:D5}";
+                var kit = $"FILL{k:D6}";
+                var subject = new Subject(id, "CN01", SubjectStatus.Randomized, $"R{k:D4}", "ecog=0;liver-mets=yes", k, "LJ", "LJ-CAPS", now, "coord",
+                    [new Dispensation("C1", kit, now, "coord")], false, null);
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, SubjectRows.ToEntity(Study, subject)));
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.ToEntity(Study,
+                    new Domain.Supply.Kit(kit, "LJ-CAPS", "LOT-F", new DateOnly(2028, 1, 1), Domain.Supply.KitStatus.Dispensed, "CN01", null, id, "C1"), "00000000")));
+            }
+
+            await AuditTrail.SubmitAsync(table, Study, actions, now, new AuditEntry("coord", "site-coordinator", Channel.Http, "subject.randomized", $"subjects:F{n:D5}+", []), CancellationToken.None);
+        }
+
+        var advanced = new TableEntity(Study, ListRows.PointerKey("ecog=0;liver-mets=yes"));
+        advanced.Set("Next", pointer.Next + (subjects - start + 1));
+        await table.UpsertAsync(advanced, TableUpdateMode.Replace);
+        var numbers = new TableEntity(Study, SubjectRows.CounterKey);
+        numbers.Set("Next", (long)subjects + 1);
+        await table.UpsertAsync(numbers, TableUpdateMode.Replace);
+
+        var count = 0;
+        await foreach (var _ in table.QueryAsync(TableFilter.RowKeyPrefix(Study, SubjectRows.Prefix)))
+        {
+            count++;
+        }
+
+        Assert.Equal(subjects, count);
+    }
+
+    public sealed class RequestCounter
+    {
+        private int _reads;
+        private int _writes;
+
+        public int Reads => _reads;
+
+        public int Writes => _writes;
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _reads, 0);
+            Interlocked.Exchange(ref _writes, 0);
+        }
+
+        public void Count(HttpMethod method)
+        {
+            if (method == HttpMethod.Get)
+            {
+                Interlocked.Increment(ref _reads);
+            }
+            else
+            {
+                Interlocked.Increment(ref _writes);
+            }
+        }
+    }
+
+    private sealed class CountingHandler(RequestCounter counter) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            counter.Count(request.Method);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
