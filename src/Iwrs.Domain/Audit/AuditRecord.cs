@@ -114,13 +114,25 @@ public sealed record AuditVerification(bool Intact, long RecordsChecked, long? F
     /// content (changed record). <paramref name="headSequence"/>/<paramref name="headHash"/> are the chain head's
     /// claim about the last record, which catches removal of the newest records.
     /// </summary>
-    public static AuditVerification Verify(IEnumerable<AuditRecord> records, long headSequence, string headHash)
+    /// <param name="records">The records in stored order.</param>
+    /// <param name="headSequence">The chain head's last sequence.</param>
+    /// <param name="headHash">The chain head's last hash.</param>
+    /// <param name="misplaced">
+    /// Where the records come from may know more: e.g. storage returns a record under a key that is not its own
+    /// sequence's (a row inserted beside the genuine one). A non-null answer marks that record bad.
+    /// </param>
+    public static AuditVerification Verify(IEnumerable<AuditRecord> records, long headSequence, string headHash, Func<AuditRecord, string?>? misplaced = null)
     {
         long expected = 1;
         var previousHash = AuditRecord.GenesisHash;
         long count = 0;
         foreach (var record in records)
         {
+            if (misplaced?.Invoke(record) is { } where)
+            {
+                return Bad(count, record.Sequence, $"record {record.Sequence} {where} (inserted).");
+            }
+
             if (record.Sequence != expected)
             {
                 return Bad(count, expected, record.Sequence < expected

@@ -15,11 +15,11 @@ public static class AuditEndpoints
     public static void MapAudit(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/studies/{studyId}/audit").RequireAuthorization();
-        group.MapGet("", List).WithName("GetAudit").WithSummary("The audit trail, oldest first; unblinded values are withheld from blinded readers.");
+        group.MapGet("", List).WithName("GetAudit").WithSummary("The audit trail, oldest first (?format=csv for CSV); unblinded values are withheld from blinded readers.");
         group.MapGet("/verify", Verify).WithName("VerifyAudit").WithSummary("Recomputes the hash chain and names the first record that does not fit.");
     }
 
-    private static async Task<IResult> List(string studyId, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
+    private static async Task<IResult> List(string studyId, string? format, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
     {
         var (_, rights, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewAudit, null, context, studies, access, ct);
         if (refusal is not null)
@@ -35,7 +35,28 @@ public static class AuditEndpoints
             records.Add(new AuditView(shown.Sequence, shown.At, shown.UserId, shown.Role, shown.Channel.ToString().ToLowerInvariant(), shown.Action, shown.Target, shown.Changes, shown.Reason, shown.PreviousHash, shown.Hash));
         }
 
-        return TypedResults.Ok(records);
+        return format == "csv" ? Results.Text(Csv(records), "text/csv", System.Text.Encoding.UTF8) : TypedResults.Ok(records);
+    }
+
+    /// <summary>The trail as CSV (RFC 4180), one record per line; changes as JSON in one field.</summary>
+    private static string Csv(IEnumerable<AuditView> records)
+    {
+        static string Field(string? value) =>
+            value is null ? string.Empty
+            : value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+        var csv = new System.Text.StringBuilder("sequence,at,userId,role,channel,action,target,changes,reason,previousHash,hash\n");
+        foreach (var r in records)
+        {
+            csv.AppendJoin(',', [
+                r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                r.At.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
+                Field(r.UserId), Field(r.Role), r.Channel, Field(r.Action), Field(r.Target),
+                Field(System.Text.Json.JsonSerializer.Serialize(r.Changes, Errors.JsonBody.SerializerOptions)),
+                Field(r.Reason), r.PreviousHash, r.Hash]).Append('\n');
+        }
+
+        return csv.ToString();
     }
 
     private static async Task<IResult> Verify(string studyId, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
@@ -49,12 +70,15 @@ public static class AuditEndpoints
         var client = await table.GetAsync(ct);
         var head = await AuditTrail.ReadHeadAsync(client, studyId, ct);
         var records = new List<AuditRecord>();
-        await foreach (var record in AuditTrail.ReadAsync(client, studyId, ct))
+        var keys = new Dictionary<AuditRecord, string>(ReferenceEqualityComparer.Instance);
+        await foreach (var (key, record) in AuditTrail.ReadWithKeysAsync(client, studyId, ct))
         {
             records.Add(record);
+            keys[record] = key;
         }
 
-        var result = AuditVerification.Verify(records, head.Sequence, head.Hash);
+        var result = AuditVerification.Verify(records, head.Sequence, head.Hash, r =>
+            keys[r] == AuditTrail.RecordKey(r.Sequence) ? null : $"is stored under '{keys[r]}', not under its own key");
         return TypedResults.Ok(new VerifyView(result.Intact, result.RecordsChecked, head.Sequence, result.FirstBadSequence, result.Problem));
     }
 }

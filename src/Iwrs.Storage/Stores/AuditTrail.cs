@@ -63,6 +63,15 @@ public static class AuditTrail
         return record;
     }
 
+    /// <summary>Records with the row key each was found under, to check it is its own sequence's key.</summary>
+    public static async IAsyncEnumerable<(string RowKey, AuditRecord Record)> ReadWithKeysAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))
+        {
+            yield return (row.RowKey, FromEntity(row));
+        }
+    }
+
     public static async IAsyncEnumerable<AuditRecord> ReadAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))
