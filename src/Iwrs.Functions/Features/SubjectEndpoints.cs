@@ -66,15 +66,14 @@ public static class SubjectEndpoints
         var created = false;
         var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
         {
-            var stored = await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt);
-            var decision = await DecideRandomization(context, subjectId, read.Value, stored?.Subject, time, attemptCt);
+            var decision = await DecideRandomization(context!, subjectId, read.Value, time, attemptCt);
             if (!decision.IsSuccess || decision.Value.Actions is null)
             {
                 return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
             }
 
             var subject = decision.Value.Subject;
-            var config = context.Study.Configuration;
+            var config = context!.Study.Configuration;
             await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
                 config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
@@ -86,7 +85,7 @@ public static class SubjectEndpoints
                     new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
                     new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
                     new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
-                ]), attemptCt);
+                ]), attemptCt, head: decision.Value.Head);
             created = true;
             return Result<Subject>.Ok(subject);
         }, ct);
@@ -101,15 +100,29 @@ public static class SubjectEndpoints
     }
 
     /// <summary>
-    /// Reads what randomization needs — a bounded set of rows whatever the study's size: the stratum's pointer
-    /// and next slot, the earliest-expiring usable kits of the arm's type at the site, the number counter — and
-    /// builds the one transaction that takes them all. No actions means "already randomized, here it is".
+    /// Reads what randomization needs — a bounded set of rows whatever the study's size: the subject, the active
+    /// list, the stratum's pointer, the number counter and the audit head (together), then the slot under the
+    /// pointer, then the earliest-expiring usable kits of the slot's arm at the site — and builds the one
+    /// transaction that takes them all. Three read rounds, so a concurrent writer has little time to get in
+    /// between. No actions means "already randomized, here it is".
     /// </summary>
-    private static async Task<Result<(Subject Subject, List<TableTransactionAction>? Actions)>> DecideRandomization(
-        StudyContext context, string subjectId, RandomizationRequest request, Subject? existing, TimeProvider time, CancellationToken ct)
+    private static async Task<Result<(Subject Subject, List<TableTransactionAction>? Actions, AuditTrail.Head? Head)>> DecideRandomization(
+        StudyContext context, string subjectId, RandomizationRequest request, TimeProvider time, CancellationToken ct)
     {
         var config = context.Study.Configuration;
-        var check = SubjectRules.CheckRandomization(config, subjectId, request, existing);
+        var studyId = config.StudyId;
+        var randomized = config.Allocation == Allocation.Randomized;
+        var stratum = randomized && Identifiers.IsValid(subjectId) ? Strata.For(config, request.SiteId!, request.StratificationFactors) : default;
+        var stratumKey = stratum.IsSuccess && randomized ? stratum.Value.Key : null;
+
+        var subjectTask = Identifiers.IsValid(subjectId) ? SubjectRows.GetAsync(context.Table, studyId, subjectId, ct) : Task.FromResult<SubjectRows.StoredSubject?>(null);
+        var listTask = stratumKey is null ? Task.FromResult<ListRows.ActiveList?>(null) : ListRows.GetActiveAsync(context.Table, studyId, ct);
+        var pointerTask = stratumKey is null ? Task.FromResult(new ListRows.Pointer(1, null)) : ListRows.GetPointerAsync(context.Table, studyId, stratumKey, ct);
+        var counterTask = SubjectRows.GetCounterAsync(context.Table, studyId, ct);
+        var headTask = AuditTrail.ReadHeadAsync(context.Table, studyId, ct);
+        await Task.WhenAll(subjectTask, listTask, pointerTask, counterTask, headTask);
+
+        var check = SubjectRules.CheckRandomization(config, subjectId, request, (await subjectTask)?.Subject);
         if (!check.IsSuccess)
         {
             return check.Error!;
@@ -117,33 +130,29 @@ public static class SubjectEndpoints
 
         if (check.Value is { } done)
         {
-            return (done, null);
+            return (done, null, null);
         }
 
-        var studyId = config.StudyId;
         var site = config.FindSite(request.SiteId!)!;
         var actions = new List<TableTransactionAction>();
         var arm = config.Arms[0];
-        string? stratumKey = null;
         int? position = null;
-        if (config.Allocation == Allocation.Randomized)
+        if (randomized)
         {
-            var stratum = Strata.For(config, site.SiteId, request.StratificationFactors);
             if (!stratum.IsSuccess)
             {
                 return stratum.Error!;
             }
 
-            stratumKey = stratum.Value.Key;
-            var list = await ListRows.GetActiveAsync(context.Table, studyId, ct);
+            var list = await listTask;
             if (list is null)
             {
                 return new DomainError("no-active-list", "No randomization list is active in this study yet.");
             }
 
-            var pointer = await ListRows.GetPointerAsync(context.Table, studyId, stratumKey, ct);
-            var slot = pointer.Next <= list.SlotCounts.GetValueOrDefault(stratumKey)
-                ? await ListRows.GetSlotAsync(context.Table, studyId, stratumKey, pointer.Next, ct)
+            var pointer = await pointerTask;
+            var slot = pointer.Next <= list.SlotCounts.GetValueOrDefault(stratumKey!)
+                ? await ListRows.GetSlotAsync(context.Table, studyId, stratumKey!, pointer.Next, ct)
                 : null;
             if (slot is { SubjectId: not null } && slot.ListId == list.ListId)
             {
@@ -158,7 +167,7 @@ public static class SubjectEndpoints
 
             arm = config.Arms.First(a => a.Code == slot.Slot.ArmCode);
             position = slot.Slot.Position;
-            actions.Add(ListRows.AdvancePointer(studyId, stratumKey, pointer));
+            actions.Add(ListRows.AdvancePointer(studyId, stratumKey!, pointer));
             actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
         }
 
@@ -169,7 +178,7 @@ public static class SubjectEndpoints
             return kits.Error!;
         }
 
-        var counter = await SubjectRows.GetCounterAsync(context.Table, studyId, ct);
+        var counter = await counterTask;
         actions.Add(SubjectRows.AdvanceCounter(studyId, counter));
         var subject = new Subject(
             subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(config, counter.Next), stratumKey, position,
@@ -179,7 +188,7 @@ public static class SubjectEndpoints
 
         // Inserting the subject row is what makes randomization happen once: a concurrent twin fails on it.
         actions.Insert(0, new TableTransactionAction(TableTransactionActionType.Insert, SubjectRows.ToEntity(studyId, subject)));
-        return (subject, actions);
+        return (subject, actions, await headTask);
     }
 
     /// <summary>
