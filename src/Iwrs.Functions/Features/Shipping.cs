@@ -95,6 +95,18 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
         }, ct);
     }
 
+    /// <summary>An SMS body is at most 1,600 characters; cut without splitting a surrogate pair.</summary>
+    private static string Shorten(string text)
+    {
+        if (text.Length <= 1600)
+        {
+            return text;
+        }
+
+        var cut = char.IsHighSurrogate(text[1596]) ? 1596 : 1597;
+        return text[..cut] + "...";
+    }
+
     /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
     private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
         (await roles.AllAsync(studyId, ct))
@@ -116,7 +128,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
         foreach (var (_, userId, phone) in recipients)
         {
             var id = $"{sequence.ToString("D12", CultureInfo.InvariantCulture)}-{i++}";
-            var notification = Notification.Create(id, userId, phone, text.Length > 1600 ? text[..1597] + "..." : text, eventName);
+            var notification = Notification.Create(id, userId, phone, Shorten(text), eventName);
             if (notification.IsSuccess)
             {
                 Outbox.Add(actions, partition, notification.Value, now);

@@ -78,7 +78,8 @@ public static class StorageSetup
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddHttpClient("table-storage", c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // Request URLs carry row keys and filters (e.g. a site's shelf of one kit type): never log them, at any level.
+        services.AddHttpClient("table-storage", c => c.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;

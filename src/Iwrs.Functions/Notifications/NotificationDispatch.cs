@@ -73,7 +73,7 @@ public sealed class NotificationDispatch(
 
         if (budget == 0)
         {
-            lines.Add($"stopped at {o.MaxPerRun} messages; the rest wait for the next run");
+            lines.Add($"stopped at the limit of {o.MaxPerRun} messages per run; any others wait for the next run");
         }
 
         return lines;

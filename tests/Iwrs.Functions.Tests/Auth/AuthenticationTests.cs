@@ -80,6 +80,9 @@ public sealed class AuthenticationTests
             ["Auth:Development:Enabled"] = "false",
             ["Auth:Authority"] = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
             ["Auth:Audience"] = "api://iwrs",
+            ["Twilio:AccountSid"] = "AC" + new string('0', 32),
+            ["Twilio:AuthToken"] = "test-token",
+            ["Twilio:From"] = "+15550009999",
         });
         var client = prod.CreateClient();
         await ProblemAssert.IsProblem(await client.PostAsJsonAsync("/api/dev/token", new { userId = IwrsFactory.Admin }), HttpStatusCode.NotFound, "not-found");

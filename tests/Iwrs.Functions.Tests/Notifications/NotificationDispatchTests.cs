@@ -326,7 +326,7 @@ public sealed class NotificationDispatchTests
 
         var first = await h.RunAsync();
         Assert.Equal("sent 5, retry 0, failed 0", first[0]);
-        Assert.Contains(first, l => l.StartsWith("stopped at 5", StringComparison.Ordinal));
+        Assert.Contains(first, l => l.StartsWith("stopped at the limit of 5 messages", StringComparison.Ordinal));
         Assert.Equal("sent 3, retry 0, failed 0", (await h.RunAsync())[0]);
         Assert.Equal(8, h.Twilio.Delivered.Count);
     }

@@ -2,6 +2,7 @@ using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
 using Iwrs.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -19,12 +20,33 @@ public sealed class TwilioOptionsTests
         ["Auth:Audience"] = "api://iwrs",
     };
 
+    /// <summary>
+    /// Builds the app as Program.cs does and starts it. Not through WebApplicationFactory: when start fails, its deferred
+    /// host can race the entry point's disposal and report ObjectDisposedException instead of the validation error.
+    /// </summary>
+    private static async Task<OptionsValidationException> StartFails(string environment, Dictionary<string, string?> settings)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = AzuriteServer.Instance.ConnectionString,
+            ["Storage:TableName"] = AzuriteServer.UniqueTableName("it"),
+            ["Auth:Development:Enabled"] = "true",
+            ["Timers:RunLocally"] = "false",
+            ["urls"] = "http://127.0.0.1:0",
+        };
+        foreach (var (k, v) in settings)
+        {
+            all[k] = v;
+        }
+
+        await using var app = IwrsApp.Build(["--environment", environment], b => b.Configuration.AddInMemoryCollection(all));
+        return await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+    }
+
     [Fact]
     public async Task Start_ProductionWithoutTwilio_RefusesListingEveryMissingSetting()
     {
-        await using var app = new IwrsFactory(environment: "Production", settings: ProductionAuth);
-
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = await StartFails("Production", ProductionAuth);
 
         Assert.Contains("Twilio:AccountSid is required", e.Message, StringComparison.Ordinal);
         Assert.Contains("Twilio:AuthToken is required", e.Message, StringComparison.Ordinal);
@@ -73,7 +95,7 @@ public sealed class TwilioOptionsTests
     [Fact]
     public async Task Start_DevelopmentHalfConfigured_RefusesListingWhatIsWrong()
     {
-        await using var app = new IwrsFactory(settings: new()
+        var e = await StartFails("Development", new()
         {
             ["Twilio:AccountSid"] = "AC123",
             ["Twilio:From"] = "+15005550006",
@@ -81,8 +103,6 @@ public sealed class TwilioOptionsTests
             ["Twilio:BaseUrl"] = "http://api.twilio.com",
             ["Twilio:RequestTimeout"] = "00:00:00.005",
         });
-
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
 
         Assert.Contains("Twilio:AccountSid must be 'AC' followed by 32 hex digits", e.Message, StringComparison.Ordinal);
         Assert.Contains("Twilio:AuthToken is required.", e.Message, StringComparison.Ordinal);
@@ -98,9 +118,8 @@ public sealed class TwilioOptionsTests
         var settings = twilio.AppSettings();
         settings["Twilio:RequestTimeout"] = "00:00:30";
         settings["Notifications:Lease"] = "00:01:00";
-        await using var app = new IwrsFactory(settings: settings);
 
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = await StartFails("Development", settings);
 
         Assert.Contains("Notifications:Lease (00:01:00) must exceed the longest send", e.Message, StringComparison.Ordinal);
     }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Iwrs.Functions.Features;
+using Iwrs.Functions.Hosting;
+using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
@@ -15,11 +17,15 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
     private const string Study = "LJ-MCRC";
     private static readonly string[] KitTypes = ["LJ-CAPS", "PBO-CAPS"];
 
-    private readonly IwrsFactory _app = new();
+    private readonly CapturedLogs _logs = new();
+    private FakeTwilioServer _twilio = null!;
+    private IwrsFactory _app = null!;
     private TrialDriver _trial = null!;
 
     public async Task InitializeAsync()
     {
+        _twilio = await FakeTwilioServer.StartAsync();
+        _app = new IwrsFactory(settings: _twilio.AppSettings(), services: _logs.AddTo);
         await _app.LoadSeedStudies();
         _trial = new TrialDriver(_app, Study);
         await _app.Grant(Study, "depot", "depot-manager", phone: "+15550000001");
@@ -37,7 +43,11 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() => await _app.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _twilio.DisposeAsync();
+    }
 
     [Fact]
     public async Task FullScenario_BlindedStudy_RunsOverHttpAndNoBlindedOutputRevealsTheArm()
@@ -141,6 +151,33 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
             foreach (var term in BlindedTerms)
             {
                 Assert.False(body.Contains(term, StringComparison.OrdinalIgnoreCase), $"{user} saw '{term}' in {request}: {body}");
+            }
+        }
+
+        // SMS: delivered through Twilio's API (a fake on loopback). The depot's pick list names kit types — the
+        // scan would find them — while the pharmacists' and the medical monitor's texts must not.
+        var dispatch = _app.Services.GetServices<ITimerFunction>().Single(f => f.Name == "NotificationDispatch");
+        await dispatch.RunAsync(new Iwrs.Functions.Hosting.TimerInvocation("NotificationDispatch", DateTimeOffset.UnixEpoch, false), CancellationToken.None);
+        var sms = _twilio.Delivered;
+        Assert.Contains(sms, m => m.To == "+15550000001" && m.Body.Contains("LJ-CAPS", StringComparison.Ordinal));
+        Assert.Contains(sms, m => m.To == "+15550000004" && m.Body.Contains("on its way to site CN02", StringComparison.Ordinal));
+        Assert.Contains(sms, m => m.To == "+15550000003" && m.Body.Contains("unblinded in an emergency", StringComparison.Ordinal));
+        foreach (var text in sms.Where(m => m.To != "+15550000001"))
+        {
+            foreach (var term in BlindedTerms.Append("block"))
+            {
+                Assert.False(text.Body.Contains(term, StringComparison.OrdinalIgnoreCase), $"SMS to {text.To} contains '{term}': {text.Body}");
+            }
+        }
+
+        // Log lines, at every level: read by operations staff who may be blinded.
+        Assert.Contains(_logs.Lines, l => l.StartsWith("Debug ", StringComparison.Ordinal));
+        Assert.Contains(_logs.Lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("/randomize", StringComparison.Ordinal));
+        foreach (var line in _logs.Lines)
+        {
+            foreach (var term in BlindedTerms)
+            {
+                Assert.False(line.Contains(term, StringComparison.OrdinalIgnoreCase), $"a log line contains '{term}': {line}");
             }
         }
     }
