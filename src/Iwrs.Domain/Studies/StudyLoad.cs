@@ -30,4 +30,24 @@ public static class StudyLoad
 
         return StudyLoadOutcome.Updated;
     }
+
+    /// <summary>
+    /// Once a randomization list is active, what it was built from — design, arms, kit types, strata, block
+    /// sizes — cannot change: the list's slots and every allocation made from it would stop meaning what they meant.
+    /// Sites, schedule, supply settings, status and texts may still change.
+    /// </summary>
+    public static DomainError? CheckDesignUnchanged(StudyConfiguration current, StudyConfiguration incoming)
+    {
+        static string Design(StudyConfiguration c) => string.Join("|",
+            c.Allocation, c.Blinding,
+            string.Join(";", c.Arms.Select(a => $"{a.Code},{a.Ratio},{a.KitType}")),
+            string.Join(";", c.KitTypes.Select(k => k.Code)),
+            c.Randomization is null ? "-" : $"{string.Join(",", c.Randomization.BlockSizes)}/{c.Randomization.StratifyBySite}/" +
+                string.Join(";", c.Randomization.StratificationFactors.Select(f => $"{f.Code}={string.Join(",", f.Levels)}")));
+
+        var sitesRemoved = current.Randomization?.StratifyBySite == true && current.Sites.Any(s => incoming.FindSite(s.SiteId) is null);
+        return Design(current) == Design(incoming) && !sitesRemoved
+            ? null
+            : new DomainError("randomization-design-locked", "A randomization list is active: design, arms, kit types, stratification and block sizes can no longer change.");
+    }
 }

@@ -147,6 +147,12 @@ public static class StudyEndpoints
                 return decision.IsSuccess ? (decision.Value, current!.Configuration.Version) : Result<(StudyLoadOutcome, int)>.Fail(decision.Error!);
             }
 
+            if (current is not null && await ListRows.GetActiveAsync(client, studyId, attemptCt) is not null &&
+                StudyLoad.CheckDesignUnchanged(current.Configuration, configuration) is { } locked)
+            {
+                return Result<(StudyLoadOutcome, int)>.Fail(locked);
+            }
+
             var now = time.GetUtcNow();
             var actions = new List<TableTransactionAction>
             {
