@@ -125,15 +125,22 @@ public sealed class StudyAccess
     }
 
     /// <summary>Can the caller grant or revoke <paramref name="role"/> in this study?</summary>
-    public Result<Role> AuthorizeGrant(Role role)
+    public Result<Role> AuthorizeGrant(Role role, string? granteeUserId = null)
     {
+        if (granteeUserId == UserId && !IsAdministrator)
+        {
+            return new DomainError("not-authorized", "You may not grant or revoke your own roles.");
+        }
+
         if (IsAdministrator)
         {
             return Role.Administrator;
         }
 
-        // A study manager staffs the study but cannot create unblinded statisticians: only the system owner can.
-        if (Assignments.Any(a => a.Role == Role.StudyManager) && role is not (Role.UnblindedStatistician or Role.Administrator))
+        // A study manager staffs the study with blinded roles. Roles that see or break the blind (depot manager,
+        // unblinded statistician, unblinding investigator) come only from the system owner, and nobody grants
+        // themselves anything: a blinded manager could otherwise unblind themselves.
+        if (Assignments.Any(a => a.Role == Role.StudyManager) && !role.IsUnblinded() && role != Role.UnblindingInvestigator)
         {
             return Role.StudyManager;
         }

@@ -32,6 +32,21 @@ public static class StudyLoad
     }
 
     /// <summary>
+    /// Sites, arms and kit types are never removed once loaded (subjects, kits and stored rows refer to them);
+    /// a site that closes is made inactive instead.
+    /// </summary>
+    public static DomainError? CheckNothingRemoved(StudyConfiguration current, StudyConfiguration incoming)
+    {
+        var gone = current.Sites.Where(s => incoming.FindSite(s.SiteId) is null).Select(s => $"site {s.SiteId}")
+            .Concat(current.Arms.Where(a => incoming.Arms.All(x => x.Code != a.Code)).Select(a => $"arm {a.Code}"))
+            .Concat(current.KitTypes.Where(k => incoming.KitTypes.All(x => x.Code != k.Code)).Select(k => $"kit type {k.Code}"))
+            .ToList();
+        return gone.Count == 0
+            ? null
+            : new DomainError("study-element-removed", $"A loaded study keeps its sites, arms and kit types (deactivate a site instead); missing: {string.Join(", ", gone)}.");
+    }
+
+    /// <summary>
     /// Once a randomization list is active, what it was built from — design, arms, kit types, strata, block
     /// sizes — cannot change: the list's slots and every allocation made from it would stop meaning what they meant.
     /// Sites, schedule, supply settings, status and texts may still change.

@@ -110,15 +110,15 @@ public static class SubjectRules
             return number.Error!;
         }
 
+        if (subject.SiteId != siteId)
+        {
+            return new DomainError("not-authorized-for-site", $"Subject '{subject.SubjectId}' is not at site '{siteId}'.");
+        }
+
         var done = subject.Dispensations.FirstOrDefault(d => d.Visit == visit);
         if (done is not null)
         {
             return done;
-        }
-
-        if (subject.SiteId != siteId)
-        {
-            return new DomainError("not-authorized-for-site", $"Subject '{subject.SubjectId}' is not at site '{siteId}'.");
         }
 
         if (subject.Status == SubjectStatus.Discontinued)

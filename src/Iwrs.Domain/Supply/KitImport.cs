@@ -6,6 +6,8 @@ namespace Iwrs.Domain.Supply;
 /// <summary>One line of a depot's kit list.</summary>
 public sealed record KitLine(string? KitNumber, string? KitType, string? Lot, string? Expiry);
 
+// Lines may be null in a malformed body ({"kits":[null]}): Validate reports them rather than failing.
+
 /// <summary>
 /// Validates a kit list from the depot: every kit number unique and key-safe, a known kit type, a lot, and an
 /// expiry date that is not already past. Every problem is listed with its line.
@@ -14,7 +16,7 @@ public static class KitImport
 {
     public const int MaxKits = 20_000;
 
-    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine> lines, DateOnly today)
+    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine?> lines, DateOnly today)
     {
         var errors = new List<FieldError>();
         if (lines.Count == 0)
@@ -33,6 +35,12 @@ public static class KitImport
         {
             var line = lines[i];
             var where = $"kits[{i}]";
+            if (line is null)
+            {
+                errors.Add(new FieldError(where, "is null."));
+                continue;
+            }
+
             var ok = true;
             if (!IsKitNumber(line.KitNumber))
             {
@@ -79,7 +87,14 @@ public static class KitImport
             errors.Add(new FieldError("kits", "kit numbers appear to follow kit type (in number order the types run in long blocks); kit numbers must be random so that they reveal nothing."));
         }
 
-        return errors.Count > 0 ? DomainError.Validation(errors, "The kit list is not valid.") : kits;
+        // One import per type would pass the runs check while numbering each type in its own range.
+        if (errors.Count == 0 && study.IsBlinded && study.KitTypes.Any(t => kits.All(k => k.KitType != t.Code)))
+        {
+            errors.Add(new FieldError("kits", "in a blinded study every kit list carries every kit type, randomly numbered together, so that no range of numbers belongs to one type."));
+        }
+
+        // Kept in kit-number order from here on: the file's order (often by type) must not show anywhere.
+        return errors.Count > 0 ? DomainError.Validation(errors, "The kit list is not valid.") : kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).ToList();
     }
 
     public static bool IsKitNumber(string? value) =>

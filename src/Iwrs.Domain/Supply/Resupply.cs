@@ -36,6 +36,27 @@ public static class Resupply
             need[need.Keys.First()]++;
         }
 
-        return need.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value);
+        return Cap(need.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value), Shipment.MaxKits, study.IsBlinded);
+    }
+
+    /// <summary>
+    /// One shipment holds at most <paramref name="maxKits"/> (one transaction); a larger need is met over the next
+    /// checks. The largest quantities are cut first; in a blinded study every type keeps at least one kit.
+    /// </summary>
+    public static Dictionary<string, int> Cap(Dictionary<string, int> need, int maxKits, bool blinded)
+    {
+        var capped = new Dictionary<string, int>(need, StringComparer.Ordinal);
+        while (capped.Values.Sum() > maxKits)
+        {
+            var largest = capped.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).First();
+            if (largest.Value <= (blinded ? 1 : 0))
+            {
+                break;
+            }
+
+            capped[largest.Key] = largest.Value - 1;
+        }
+
+        return capped.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 }

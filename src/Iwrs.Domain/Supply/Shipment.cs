@@ -93,7 +93,7 @@ public sealed record Shipment(
         {
             Kits = all,
             Status = complete ? ShipmentStatus.Received : Status,
-            ReceivedAt = complete ? at : ReceivedAt,
+            ReceivedAt = complete && Status != ShipmentStatus.Received ? at : ReceivedAt,
         }, changed);
     }
 }

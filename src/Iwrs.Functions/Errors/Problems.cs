@@ -25,6 +25,7 @@ public static class Problems
         ["study-version-conflict"] = StatusCodes.Status409Conflict,
         ["write-conflict"] = StatusCodes.Status409Conflict,
         ["randomization-design-locked"] = StatusCodes.Status409Conflict,
+        ["study-element-removed"] = StatusCodes.Status409Conflict,
         ["subject-not-found"] = StatusCodes.Status404NotFound,
         ["shipment-not-found"] = StatusCodes.Status404NotFound,
         ["subject-already-randomized-elsewhere"] = StatusCodes.Status409Conflict,

@@ -8,7 +8,11 @@ namespace Iwrs.Functions.Features;
 /// <summary>The study's audit trail and its verification.</summary>
 public static class AuditEndpoints
 {
-    public sealed record AuditView(long Sequence, DateTimeOffset At, string UserId, string Role, string Channel, string Action, string Target, IReadOnlyList<AuditChange> Changes, string? Reason, string PreviousHash, string Hash);
+    /// <remarks>
+    /// Blinded readers get no hashes: a record's hash covers its withheld values, so with a hash in hand one could
+    /// try each arm and list position until it matched. They verify the chain through <c>/audit/verify</c>.
+    /// </remarks>
+    public sealed record AuditView(long Sequence, DateTimeOffset At, string UserId, string Role, string Channel, string Action, string Target, IReadOnlyList<AuditChange> Changes, string? Reason, string? PreviousHash, string? Hash);
 
     public sealed record VerifyView(bool Intact, long RecordsChecked, long HeadSequence, long? FirstBadSequence, string? Problem);
 
@@ -32,7 +36,9 @@ public static class AuditEndpoints
         await foreach (var record in AuditTrail.ReadAsync(client, studyId, ct))
         {
             var shown = rights!.IsUnblinded ? record : record.Blinded();
-            records.Add(new AuditView(shown.Sequence, shown.At, shown.UserId, shown.Role, shown.Channel.ToString().ToLowerInvariant(), shown.Action, shown.Target, shown.Changes, shown.Reason, shown.PreviousHash, shown.Hash));
+            var unblinded = rights.IsUnblinded;
+            records.Add(new AuditView(shown.Sequence, shown.At, shown.UserId, shown.Role, shown.Channel.ToString().ToLowerInvariant(), shown.Action, shown.Target, shown.Changes, shown.Reason,
+                unblinded ? shown.PreviousHash : null, unblinded ? shown.Hash : null));
         }
 
         return format == "csv" ? Results.Text(Csv(records), "text/csv", System.Text.Encoding.UTF8) : TypedResults.Ok(records);

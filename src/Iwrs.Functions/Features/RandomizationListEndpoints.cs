@@ -117,6 +117,16 @@ public static class RandomizationListEndpoints
         var studyId = context.StudyId;
         var table = context.Table;
         var listId = ListRows.ListIdOf(list.Commitment);
+
+        // The head first, then the configuration the list was made from: a configuration loaded after this point
+        // moves the head and makes the activation fail, so a list never activates against a design it was not made for.
+        var head = await AuditTrail.ReadHeadAsync(table, studyId, ct);
+        var study = await context.Studies.GetAsync(studyId, ct);
+        if (study?.ContentHash != context.Study.ContentHash)
+        {
+            return Problems.From(new DomainError("write-conflict", "The study configuration changed while the list was being made; make it again."));
+        }
+
         var active = await ListRows.GetActiveAsync(table, studyId, ct);
         if (active is not null)
         {
@@ -131,31 +141,45 @@ public static class RandomizationListEndpoints
             return Problems.From(staging.Error!);
         }
 
-        foreach (var chunk in list.Slots.Chunk(100))
+        // Each chunk also touches the staging row under its ETag: an upload whose lock was taken over stops at once
+        // instead of overwriting the new upload's slots.
+        var lockTag = staging.Value;
+        foreach (var chunk in list.Slots.Chunk(99))
         {
-            await table.SubmitTransactionAsync(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ListRows.SlotEntity(studyId, listId, s))).ToList(), ct);
+            var actions = chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ListRows.SlotEntity(studyId, listId, s))).ToList();
+            var touch = new TableEntity(studyId, ListRows.StagingKey);
+            touch.Set("ListId", listId);
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, touch, new TableETag(lockTag)));
+            try
+            {
+                lockTag = (await table.SubmitTransactionAsync(actions, ct))[^1];
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+            {
+                return Problems.From(new DomainError("list-already-active", "Another upload took over this list's preparation; this one stopped."));
+            }
         }
 
         var now = time.GetUtcNow();
-        var actions = new List<TableTransactionAction>
+        var activation = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.Insert, ListRows.ActiveEntity(studyId, list, now, context.Caller.UserId)),
-            new(TableTransactionActionType.Delete, new TableEntity(studyId, ListRows.StagingKey), new TableETag(staging.Value)),
+            new(TableTransactionActionType.Delete, new TableEntity(studyId, ListRows.StagingKey), new TableETag(lockTag)),
         };
         try
         {
-            await AuditTrail.SubmitAsync(table, studyId, actions, now, new AuditEntry(
+            await AuditTrail.SubmitAsync(table, studyId, activation, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "randomization-list.activated", "randomization-list",
                 [
                     new AuditChange("commitment", null, list.Commitment),
                     new AuditChange("source", null, list.Source),
                     new AuditChange("algorithm", null, algorithm),
                     new AuditChange("slots", null, list.Slots.Count.ToString(CultureInfo.InvariantCulture), Unblinded: true),
-                ]), ct);
+                ]), ct, head: head);
         }
-        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
         {
-            return Problems.From(new DomainError("list-already-active", "Another list was activated or is being prepared at the same time; this one was not activated."));
+            return Problems.From(new DomainError("list-already-active", "The study changed, or another list was activated, while this one was being prepared; it was not activated. Look at the active list, then try again if needed."));
         }
 
         var stored = (await ListRows.GetActiveAsync(table, studyId, ct))!;

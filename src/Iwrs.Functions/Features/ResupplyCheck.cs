@@ -38,15 +38,28 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 
             foreach (var site in study.Sites.Where(s => s.Active))
             {
-                var need = await NeedAsync(client, study, site, ct);
-                if (need.Count == 0)
+                Domain.Result<Shipment> created;
+                try
                 {
+                    var need = await NeedAsync(client, study, site, ct);
+                    if (need.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    created = await shipping.CreateAsync(
+                        client, study, site.SiteId, need, "resupply", "system", "system", Channel.Timer, ct,
+                        recompute: () => NeedAsync(client, study, site, ct));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One site's failure must not leave every later site unsupplied until the next run.
+                    // Type and stack only: exception messages can quote row keys, which name kit types.
+                    log.LogError("Resupply check failed for {Study}/{Site}: {Error} {Stack}", study.StudyId, site.SiteId, e.GetType().Name, e.StackTrace);
+                    lines.Add($"{study.StudyId}/{site.SiteId}: failed ({e.GetType().Name})");
                     continue;
                 }
 
-                var created = await shipping.CreateAsync(
-                    client, study, site.SiteId, need, "resupply", "system", "system", Channel.Timer, ct,
-                    stillNeeded: async () => (await NeedAsync(client, study, site, ct)).Count > 0);
                 if (created.IsSuccess)
                 {
                     lines.Add($"{study.StudyId}/{site.SiteId}: shipment {created.Value.ShipmentId} with {created.Value.Kits.Count} kits");

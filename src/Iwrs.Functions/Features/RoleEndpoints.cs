@@ -104,7 +104,7 @@ public static class RoleEndpoints
             return refusal;
         }
 
-        var allowed = rights!.AuthorizeGrant(assignment.Role);
+        var allowed = rights!.AuthorizeGrant(assignment.Role, assignment.UserId);
         if (!allowed.IsSuccess)
         {
             return Problems.From(allowed.Error!);

@@ -23,15 +23,17 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
 
     public async Task<Result<Shipment>> CreateAsync(
         TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
-        string userId, string role, Channel channel, CancellationToken ct, Func<Task<bool>>? stillNeeded = null)
+        string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
         return await OptimisticWrite.RunAsync(time, async attemptCt =>
         {
-            // The resupply check decides again on every attempt: if another run shipped meanwhile, nothing is needed.
+            // The resupply check decides again on every attempt, after reading the head that guards this write: if
+            // another run (or a manual shipment) shipped meanwhile, less or nothing is needed.
             var head = await AuditTrail.ReadHeadAsync(table, study.StudyId, attemptCt);
-            if (stillNeeded is not null && !await stillNeeded())
+            var wanted = recompute is null ? kits : await recompute();
+            if (wanted.Count == 0)
             {
                 return Result<Shipment>.Fail(new DomainError("no-longer-needed", "Another check already ordered these kits."));
             }
@@ -40,7 +42,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
             var today = DateOnly.FromDateTime(now.UtcDateTime);
             var earliest = Dispensability.EarliestShippableExpiry(today, study.VisitSchedule, site.Supply);
             var picked = new List<(KitRows.IndexEntry Entry, string Type)>();
-            foreach (var (type, count) in kits.Where(k => k.Value > 0).OrderBy(k => k.Key, StringComparer.Ordinal))
+            foreach (var (type, count) in wanted.Where(k => k.Value > 0).OrderBy(k => k.Key, StringComparer.Ordinal))
             {
                 var entries = await KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, count, attemptCt);
                 if (entries.Count < count)

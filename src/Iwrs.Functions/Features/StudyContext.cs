@@ -11,7 +11,7 @@ namespace Iwrs.Functions.Features;
 /// What every study endpoint starts from: the study as stored, the caller, what they may see, and the role the
 /// action is done as (for the audit trail). Built once per request by <see cref="ResolveAsync"/>.
 /// </summary>
-public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table)
+public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies)
 {
     public string StudyId => Study.Configuration.StudyId;
 
@@ -30,7 +30,7 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
 
         var role = access!.Authorize(action, siteId).Value;
         var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
-        return (new StudyContext(study!, Caller.From(http), access, role, table), null);
+        return (new StudyContext(study!, Caller.From(http), access, role, table, services.GetRequiredService<StudyStore>()), null);
     }
 }
 

@@ -129,6 +129,8 @@ public static class StudyEndpoints
 
         var outcome = await OptimisticWrite.RunAsync(time, async attemptCt =>
         {
+            // The head first: a list activated (or anything else written) after it makes this write fail and re-decide.
+            var head = await AuditTrail.ReadHeadAsync(client, studyId, attemptCt);
             var current = await studies.GetAsync(studyId, attemptCt);
             var rights = await access.ForStudyAsync(caller, studyId, attemptCt);
 
@@ -147,6 +149,11 @@ public static class StudyEndpoints
                 return decision.IsSuccess ? (decision.Value, current!.Configuration.Version) : Result<(StudyLoadOutcome, int)>.Fail(decision.Error!);
             }
 
+            if (current is not null && StudyLoad.CheckNothingRemoved(current.Configuration, configuration) is { } removed)
+            {
+                return Result<(StudyLoadOutcome, int)>.Fail(removed);
+            }
+
             if (current is not null && await ListRows.GetActiveAsync(client, studyId, attemptCt) is not null &&
                 StudyLoad.CheckDesignUnchanged(current.Configuration, configuration) is { } locked)
             {
@@ -161,7 +168,6 @@ public static class StudyEndpoints
                 // Every version is kept, so the audit record's content hash can always be checked against the text.
                 StudyStore.WriteVersion(configuration, canonical, hash, now, caller.UserId),
             };
-            var head = await AuditTrail.ReadHeadAsync(client, studyId, attemptCt);
             AuditTrail.Append(actions, studyId, head, now, new AuditEntry(
                 caller.UserId,
                 allowed.Value.Name(),
@@ -170,7 +176,8 @@ public static class StudyEndpoints
                 $"study:{studyId}",
                 [
                     new AuditChange("version", current?.Configuration.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), configuration.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    new AuditChange("contentHash", current?.ContentHash, hash),
+                    // A hash of the file covers block sizes and the arm-to-kit mapping: unblinded readers only.
+                    new AuditChange("contentHash", current?.ContentHash, hash, Unblinded: true),
                 ]));
             await client.SubmitTransactionAsync(actions, attemptCt);
             return (decision.Value, configuration.Version);

@@ -52,6 +52,11 @@ public static class SubjectEndpoints
             return read.Error!.ToProblem();
         }
 
+        if (!Identifiers.IsValid(subjectId))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("subjectId", $"must be {Identifiers.Rule}.")]));
+        }
+
         if (read.Value.SiteId is null)
         {
             return Problems.From(DomainError.Validation([new FieldError("siteId", "is required: the site where the subject is randomized.")]));
@@ -201,8 +206,13 @@ public static class SubjectEndpoints
         var config = context.Study.Configuration;
         var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
         var count = config.VisitSchedule.KitsPerVisit;
-        var entries = await KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{kitType}|", earliest, count, ct);
-        if (entries.Count < count)
+
+        // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, every
+        // subject is refused, so a coordinator cannot tell which subjects share an arm (one more read per type).
+        var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
+        var shelves = await Task.WhenAll(types.Select(t => KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, count, ct)));
+        var entries = shelves[types.IndexOf(kitType)];
+        if (shelves.Any(shelf => shelf.Count < count))
         {
             // Said the same way whatever the arm, so the refusal itself reveals nothing.
             return new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");

@@ -12,7 +12,7 @@ namespace Iwrs.Functions.Features;
 /// <summary>Kit import, shipments from the depot to sites, receipt kit by kit, and a site's stock.</summary>
 public static class SupplyEndpoints
 {
-    public sealed record KitImportRequest(IReadOnlyList<KitLine>? Kits);
+    public sealed record KitImportRequest(IReadOnlyList<KitLine?>? Kits);
 
     public sealed record KitImportResult(int Imported, int AlreadyPresent, int Total);
 
@@ -20,13 +20,14 @@ public static class SupplyEndpoints
 
     public sealed record ReceiptLine(string? KitNumber, string? Condition);
 
-    public sealed record ReceiptRequest(IReadOnlyList<ReceiptLine>? Kits);
+    public sealed record ReceiptRequest(IReadOnlyList<ReceiptLine?>? Kits);
 
     public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition);
 
     public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt);
 
-    public sealed record InventoryKit(string KitNumber, string? KitType, DateOnly Expiry);
+    /// <summary>Type and expiry for unblinded roles only: types usually come from different lots, so an expiry can tell a type.</summary>
+    public sealed record InventoryKit(string KitNumber, string? KitType, DateOnly? Expiry);
 
     public sealed record InventoryView(string SiteId, int Available, IReadOnlyList<InventoryKit> Kits, IReadOnlyDictionary<string, int>? AvailableByKitType, int InTransit, IReadOnlyList<string> OpenShipments);
 
@@ -154,9 +155,15 @@ public static class SupplyEndpoints
             }
         }
 
-        if (kits.Values.Sum() is < 1 or > Shipment.MaxKits)
+        if (kits.Values.Sum(v => (long)v) is < 1 or > Shipment.MaxKits)
         {
             errors.Add(new FieldError("kits", $"a shipment holds 1 to {Shipment.MaxKits} kits."));
+        }
+
+        // A shipment of one type would tell the site that everyone dispensed from it is in one arm.
+        if (config.IsBlinded && config.KitTypes.Any(t => kits.GetValueOrDefault(t.Code) < 1))
+        {
+            errors.Add(new FieldError("kits", "in a blinded study every shipment carries at least one kit of every kit type."));
         }
 
         if (errors.Count > 0)
@@ -172,6 +179,11 @@ public static class SupplyEndpoints
 
     private static async Task<IResult> Dispatch(string studyId, string shipmentId, HttpContext http, TimeProvider time, CancellationToken ct)
     {
+        if (!Identifiers.IsValid(shipmentId))
+        {
+            return Problems.From(new DomainError("shipment-not-found", "There is no such shipment."));
+        }
+
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageShipments, null, http, ct);
         if (refusal is not null)
         {
@@ -217,17 +229,21 @@ public static class SupplyEndpoints
         var receipt = new List<(string, KitCondition)>();
         for (var i = 0; i < lines.Count; i++)
         {
-            if (!KitImport.IsKitNumber(lines[i].KitNumber))
+            if (lines[i] is null)
+            {
+                errors.Add(new FieldError($"kits[{i}]", "is null."));
+            }
+            else if (!KitImport.IsKitNumber(lines[i]!.KitNumber))
             {
                 errors.Add(new FieldError($"kits[{i}].kitNumber", "is required."));
             }
-            else if (!Shipment.TryParseCondition(lines[i].Condition, out var condition))
+            else if (!Shipment.TryParseCondition(lines[i]!.Condition, out var condition))
             {
                 errors.Add(new FieldError($"kits[{i}].condition", "must be ok, damaged or missing."));
             }
             else
             {
-                receipt.Add((lines[i].KitNumber!, condition));
+                receipt.Add((lines[i]!.KitNumber!, condition));
             }
         }
 
@@ -345,7 +361,7 @@ public static class SupplyEndpoints
         return TypedResults.Ok(new InventoryView(
             siteId,
             kits.Count,
-            typed.OrderBy(k => k.Entry.KitNumber, StringComparer.Ordinal).Select(k => new InventoryKit(k.Entry.KitNumber, context.Unblinded ? k.Type : null, k.Entry.Expiry)).ToList(),
+            typed.OrderBy(k => k.Entry.KitNumber, StringComparer.Ordinal).Select(k => new InventoryKit(k.Entry.KitNumber, context.Unblinded ? k.Type : null, context.Unblinded ? k.Entry.Expiry : null)).ToList(),
             context.Unblinded ? typed.GroupBy(k => k.Type).ToDictionary(g => g.Key, g => g.Count()) : null,
             open.Sum(o => o.InTransit.Values.Sum()),
             open.Select(o => o.ShipmentId).ToList()));

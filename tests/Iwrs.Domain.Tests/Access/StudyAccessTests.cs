@@ -231,11 +231,11 @@ public sealed class StudyAccessTests
 
     [Theory]
     [MemberData(nameof(RoleTests.AllRoles), MemberType = typeof(RoleTests))]
-    public void AuthorizeGrant_StudyManager_AnyRoleButStatisticianAndAdministrator(Role role)
+    public void AuthorizeGrant_StudyManager_BlindedRolesOnly(Role role)
     {
-        var result = Access(Holds(Role.StudyManager)).AuthorizeGrant(role);
+        var result = Access(Holds(Role.StudyManager)).AuthorizeGrant(role, "someone-else");
 
-        if (role is Role.UnblindedStatistician or Role.Administrator)
+        if (role is Role.UnblindedStatistician or Role.Administrator or Role.DepotManager or Role.UnblindingInvestigator)
         {
             Assert.Equal("not-authorized", result.Error?.Code);
             Assert.Contains(role.Name(), result.Error!.Message, StringComparison.Ordinal);
@@ -244,6 +244,16 @@ public sealed class StudyAccessTests
         {
             Assert.Equal(Role.StudyManager, result.Value);
         }
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.MedicalMonitor)]
+    [InlineData(Role.StudyManager)]
+    public void AuthorizeGrant_ToOneself_RefusedUnlessAdministrator(Role role)
+    {
+        Assert.Equal("not-authorized", Access(Holds(Role.StudyManager)).AuthorizeGrant(role, User).Error?.Code);
+        Assert.Equal(Role.Administrator, AccessAs(Role.Administrator).AuthorizeGrant(role, User).Value);
     }
 
     [Theory]

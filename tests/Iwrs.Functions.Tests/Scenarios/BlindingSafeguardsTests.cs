@@ -1,0 +1,123 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Iwrs.Functions.Tests.Scenarios;
+
+/// <summary>The indirect ways a blind could leak, each closed: hashes, self-granted roles, one-type shipments, expiries, arm-dependent refusals.</summary>
+public sealed class BlindingSafeguardsTests : IAsyncLifetime
+{
+    private const string Study = "LJ-MCRC";
+    private static readonly Dictionary<string, string> Stratum = new() { ["ecog"] = "0", ["liver-mets"] = "yes" };
+
+    private readonly IwrsFactory _app = new();
+    private TrialDriver _trial = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _app.LoadSeedStudies();
+        _trial = new TrialDriver(_app, Study);
+        await _app.Grant(Study, "depot", "depot-manager");
+        await _app.Grant(Study, "stat", "unblinded-statistician");
+        await _app.Grant(Study, "manager", "study-manager");
+        await _app.Grant(Study, "pharm", "pharmacist", "CN01");
+        await _app.Grant(Study, "coord", "site-coordinator", "CN01");
+        await _trial.ImportKits("depot", ["LJ-CAPS", "PBO-CAPS"], perType: 12);
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task Audit_BlindedReader_GetsNoHashesThatCouldBeTestedAgainstWithheldValues()
+    {
+        var blinded = await _trial.Ok("manager", HttpMethod.Get, "audit");
+        Assert.All(blinded.EnumerateArray(), r => Assert.False(r.TryGetProperty("hash", out _)));
+        var csv = await (await _trial.Client("manager")).GetStringAsync($"/api/studies/{Study}/audit?format=csv");
+        Assert.DoesNotMatch("[0-9a-f]{64}", csv);
+        var unblinded = await _trial.Ok("stat", HttpMethod.Get, "audit");
+        Assert.All(unblinded.EnumerateArray(), r => Assert.Equal(64, r.GetProperty("hash").GetString()!.Length));
+    }
+
+    [Theory]
+    [InlineData("manager", "depot-manager", null)]
+    [InlineData("someone", "unblinding-investigator", "CN01")]
+    [InlineData("manager", "site-coordinator", "CN01")]
+    public async Task Grant_StudyManagerUnblindingAnyoneOrGrantingThemselves_IsRefused(string user, string role, string? site)
+    {
+        await _trial.Fails("manager", HttpMethod.Post, "role-assignments", new { userId = user, role, siteId = site }, HttpStatusCode.Forbidden, "not-authorized");
+    }
+
+    [Fact]
+    public async Task Shipment_OneKitTypeInABlindedStudy_IsRefused()
+    {
+        var problem = await _trial.Fails("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3 } }, HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Contains("every kit type", problem.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KitImport_OneKitTypeInABlindedStudy_IsRefused()
+    {
+        var kits = Enumerable.Range(0, 5).Select(_ => new { kitNumber = TrialDriver.KitNumber(), kitType = "PBO-CAPS", lot = "L1", expiry = "2028-01-01" });
+        await _trial.Fails("depot", HttpMethod.Post, "kits/import", new { kits }, HttpStatusCode.BadRequest, "validation-failed");
+    }
+
+    [Fact]
+    public async Task Inventory_BlindedPharmacist_SeesNoExpiries()
+    {
+        await _trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 });
+        var inventory = await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory");
+        Assert.Equal(4, inventory.GetProperty("available").GetInt32());
+        Assert.All(inventory.GetProperty("kits").EnumerateArray(), k => Assert.False(k.TryGetProperty("expiry", out _)));
+        var depot = await _trial.Ok("depot", HttpMethod.Get, "sites/CN01/inventory");
+        Assert.All(depot.GetProperty("kits").EnumerateArray(), k => Assert.True(k.TryGetProperty("expiry", out _)));
+    }
+
+    [Fact]
+    public async Task Randomize_OneKitTypeShortAtTheSite_RefusesEverySubjectWhateverTheArm()
+    {
+        // Four probiotic kits arrive fine, the one placebo kit damaged: no subject may be randomized, so the
+        // refusal says nothing about which subjects would have had which arm.
+        var shipment = await _trial.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 1 } });
+        var id = shipment.GetProperty("shipmentId").GetString()!;
+        await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/dispatch");
+        var receipt = shipment.GetProperty("kits").EnumerateArray().Select(k => new
+        {
+            kitNumber = k.GetProperty("kitNumber").GetString(),
+            condition = k.GetProperty("kitType").GetString() == "PBO-CAPS" ? "damaged" : "ok",
+        });
+        await _trial.Ok("pharm", HttpMethod.Post, $"shipments/{id}/receive", new { kits = receipt });
+        await _trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 10 });
+
+        for (var i = 0; i < 4; i++)
+        {
+            await _trial.Fails("coord", HttpMethod.Post, $"subjects/S{i}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = Stratum }, HttpStatusCode.Conflict, "no-kit-available");
+        }
+
+        Assert.Equal(0, (await _trial.Ok("stat", HttpMethod.Get, "randomization-list")).GetProperty("usedPerStratum").GetProperty("ecog=0;liver-mets=yes").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("subjects/a%20b/randomize", HttpStatusCode.BadRequest, "validation-failed")]
+    [InlineData("shipments/a%23b/dispatch", HttpStatusCode.NotFound, "shipment-not-found")]
+    public async Task BadIdentifiersInThePath_Are4xx(string path, HttpStatusCode status, string code)
+    {
+        var user = path.StartsWith("subjects", StringComparison.Ordinal) ? "coord" : "depot";
+        await _trial.Fails(user, HttpMethod.Post, path, new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = Stratum }, status, code);
+    }
+
+    [Fact]
+    public async Task BadBodies_NullElementsAndHugeCounts_Are400()
+    {
+        await _trial.Fails("depot", HttpMethod.Post, "kits/import", JsonNode.Parse("""{"kits":[null]}"""), HttpStatusCode.BadRequest, "validation-failed");
+        await _trial.Fails("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = int.MaxValue, ["PBO-CAPS"] = int.MaxValue } }, HttpStatusCode.BadRequest, "validation-failed");
+        await _trial.Fails("pharm", HttpMethod.Post, "shipments/SH0001/receive", JsonNode.Parse("""{"kits":[null]}"""), HttpStatusCode.BadRequest, "validation-failed");
+    }
+
+    [Fact]
+    public async Task LoadStudy_RemovingASite_IsRefused()
+    {
+        var file = JsonNode.Parse(IwrsFactory.StudyFile("lj-mcrc.json"))!;
+        file["version"] = 2;
+        file["sites"]!.AsArray().RemoveAt(2);
+        await _trial.Fails(IwrsFactory.Admin, HttpMethod.Put, $"/api/studies/{Study}", file, HttpStatusCode.Conflict, "study-element-removed");
+    }
+}
