@@ -104,12 +104,13 @@ try
     var shipments = 0;
     foreach (var site in sites)
     {
-        foreach (var type in kitTypes)
+        // A blinded study ships every kit type together: 20 of each per shipment.
         {
-            for (var left = kitsPerTypePerSite; left > 0; left -= 40)
+            for (var left = kitsPerTypePerSite; left > 0; left -= 20)
             {
-                var count = Math.Min(40, left);
-                var shipment = await api.OkAsync("depot", HttpMethod.Post, "shipments", new { siteId = site, kits = new Dictionary<string, int> { [type] = count } });
+                var perType = Math.Min(20, left);
+                var count = perType * kitTypes.Length;
+                var shipment = await api.OkAsync("depot", HttpMethod.Post, "shipments", new { siteId = site, kits = kitTypes.ToDictionary(t => t, _ => perType) });
                 var id = shipment.GetProperty("shipmentId").GetString()!;
                 await api.OkAsync("depot", HttpMethod.Post, $"shipments/{id}/dispatch");
                 var shipped = shipment.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!).ToList();
