@@ -233,17 +233,10 @@ public static class SubjectEndpoints
 
     private static async Task<IResult> Dispense(string studyId, string subjectId, string visit, HttpContext http, TimeProvider time, CancellationToken ct)
     {
-        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
-        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Dispense, first?.Subject.SiteId, http, ct);
+        var (context, _, refusal) = await ResolveSubjectAsync(studyId, subjectId, StudyAction.Dispense, http, ct);
         if (refusal is not null)
         {
             return refusal;
-        }
-
-        if (first is null)
-        {
-            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
         }
 
         var created = false;
@@ -304,17 +297,10 @@ public static class SubjectEndpoints
             return Problems.From(invalid);
         }
 
-        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
-        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Discontinue, first?.Subject.SiteId, http, ct);
+        var (context, _, refusal) = await ResolveSubjectAsync(studyId, subjectId, StudyAction.Discontinue, http, ct);
         if (refusal is not null)
         {
             return refusal;
-        }
-
-        if (first is null)
-        {
-            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
         }
 
         return await ResultProblems.WriteAsync(time, async attemptCt =>
@@ -351,17 +337,10 @@ public static class SubjectEndpoints
             return Problems.From(invalid);
         }
 
-        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
-        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Unblind, first?.Subject.SiteId, http, ct);
+        var (context, _, refusal) = await ResolveSubjectAsync(studyId, subjectId, StudyAction.Unblind, http, ct);
         if (refusal is not null)
         {
             return refusal;
-        }
-
-        if (first is null)
-        {
-            return Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."));
         }
 
         var monitors = (await roles.AllAsync(studyId, ct)).Where(a => a.Assignment.Role == Role.MedicalMonitor && a.Phone is not null)
@@ -392,17 +371,29 @@ public static class SubjectEndpoints
 
     private static async Task<IResult> Get(string studyId, string subjectId, HttpContext http, CancellationToken ct)
     {
+        var (context, first, refusal) = await ResolveSubjectAsync(studyId, subjectId, StudyAction.ViewSubject, http, ct);
+        return refusal ?? TypedResults.Ok(View(first!.Subject, context!.Unblinded));
+    }
+
+    /// <summary>
+    /// For actions on an existing subject: reads the subject first and authorizes at its stored site, never at a
+    /// site the caller names. A subject that does not exist is a 404, after authorization, so nobody without a
+    /// role learns which subject ids exist.
+    /// </summary>
+    private static async Task<(StudyContext? Context, SubjectRows.StoredSubject? Subject, IResult? Refusal)> ResolveSubjectAsync(
+        string studyId, string subjectId, StudyAction action, HttpContext http, CancellationToken ct)
+    {
         var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
-        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewSubject, first?.Subject.SiteId, http, ct);
+        var subject = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, action, subject?.Subject.SiteId, http, ct);
         if (refusal is not null)
         {
-            return refusal;
+            return (null, null, refusal);
         }
 
-        return first is null
-            ? Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study."))
-            : TypedResults.Ok(View(first.Subject, context!.Unblinded));
+        return subject is null
+            ? (null, null, Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study.")))
+            : (context, subject, null);
     }
 
     private static DomainError? Reason(string? reason) =>
