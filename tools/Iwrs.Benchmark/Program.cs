@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using Iwrs.Azurite;
 using Iwrs.Benchmark;
 using Iwrs.Functions;
 using Iwrs.Storage.Tables;
@@ -29,13 +30,13 @@ catch (ArgumentException e)
 }
 
 var total = Stopwatch.StartNew();
-var root = RepositoryRoot();
+var root = AzuriteEmulator.RepositoryRoot();
 Console.WriteLine($"Iwrs randomize benchmark: {options}");
 Console.WriteLine("Starting Azurite (in memory) and the app on Kestrel ...");
 
-using var azurite = await AzuriteProcess.StartAsync(root);
+using var azurite = await AzuriteEmulator.StartAsync(new AzuriteOptions { RepositoryRoot = root, Silent = true, ForwardErrors = true });
 var counter = new StorageCounter();
-var appUrl = $"http://127.0.0.1:{AzuriteProcess.FreePort().ToString(CultureInfo.InvariantCulture)}";
+var appUrl = $"http://127.0.0.1:{AzuriteEmulator.FreePort().ToString(CultureInfo.InvariantCulture)}";
 var app = IwrsApp.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "src", "Iwrs.Functions")], builder =>
 {
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -350,19 +351,3 @@ static void Metric(string name, double value, int decimals = 1) =>
 
 static void Count(string name, int value) =>
     Console.WriteLine($"{name}={value.ToString(CultureInfo.InvariantCulture)}");
-
-static string RepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Iwrs.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("Run this from inside the Iwrs repository (Iwrs.sln not found).");
-}

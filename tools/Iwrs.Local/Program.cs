@@ -1,11 +1,10 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Iwrs.Azurite;
 using Iwrs.Functions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 // The local run of the whole system: Azurite (data kept in .local/azurite between runs), the app with the
 // development token issuer, both seed studies loaded through the real API, and a demo user for every role.
 
-var root = RepositoryRoot();
+var root = AzuriteEmulator.RepositoryRoot();
 var appPort = Setting("IWRS_PORT", 7071);
 var storagePort = Setting("IWRS_STORAGE_PORT", 10002);
 var appUrl = $"http://127.0.0.1:{appPort}";
@@ -26,7 +25,7 @@ const string admin = "dev-admin";
 var app = IwrsApp.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "src", "Iwrs.Functions")], builder =>
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {
-        ["Storage:ConnectionString"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:{storagePort}/devstoreaccount1;",
+        ["Storage:ConnectionString"] = azurite.ConnectionString,
         ["Auth:Development:Enabled"] = "true",
         ["Auth:Development:SigningKey"] = signingKey,
         ["Auth:BootstrapAdministrators:0"] = admin,
@@ -125,22 +124,6 @@ static async Task<string> TokenAsync(HttpClient http, string userId)
 static int Setting(string name, int fallback) =>
     int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : fallback;
 
-static string RepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Iwrs.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("Run this from inside the Iwrs repository (Iwrs.sln not found).");
-}
-
 // A development signing key kept in .local so tokens survive restarts; never used outside Development.
 static string DevelopmentSigningKey(string local)
 {
@@ -153,88 +136,21 @@ static string DevelopmentSigningKey(string local)
     return File.ReadAllText(path).Trim();
 }
 
-static async Task<AzuriteProcess> StartAzuriteAsync(string root, string local, int port)
+static async Task<AzuriteEmulator> StartAzuriteAsync(string root, string local, int port)
 {
-    if (Answers(port))
+    if (AzuriteEmulator.Answers(port))
     {
         Console.WriteLine($"Something already listens on 127.0.0.1:{port}; using it as Azurite.");
-        return new AzuriteProcess(null);
+        return AzuriteEmulator.Existing(port);
     }
 
-    var entry = Path.Combine(root, "node_modules", "azurite", "dist", "src", "table", "main.js");
-    if (!File.Exists(entry))
+    return await AzuriteEmulator.StartAsync(new AzuriteOptions
     {
-        Run("npm", "ci --no-audit --no-fund", root);
-    }
-
-    var data = Directory.CreateDirectory(Path.Combine(local, "azurite")).FullName;
-    var info = new ProcessStartInfo("node") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var arg in new[] { entry, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--skipApiVersionCheck", "--disableProductStyleUrl", "--silent" })
-    {
-        info.ArgumentList.Add(arg);
-    }
-
-    var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
-    process.OutputDataReceived += (_, _) => { };
-    process.ErrorDataReceived += (_, e) =>
-    {
-        if (e.Data is not null)
-        {
-            Console.Error.WriteLine("azurite: " + e.Data);
-        }
-    };
-    process.BeginOutputReadLine();
-    process.BeginErrorReadLine();
-    var watch = Stopwatch.StartNew();
-    while (!Answers(port))
-    {
-        if (process.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
-        {
-            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{port}.");
-        }
-
-        await Task.Delay(100);
-    }
-
-    return new AzuriteProcess(process);
-}
-
-static bool Answers(int port)
-{
-    try
-    {
-        using var client = new TcpClient();
-        client.Connect("127.0.0.1", port);
-        return true;
-    }
-    catch (SocketException)
-    {
-        return false;
-    }
-}
-
-static void Run(string file, string arguments, string directory)
-{
-    using var process = Process.Start(new ProcessStartInfo(file, arguments) { WorkingDirectory = directory, UseShellExecute = false })
-        ?? throw new InvalidOperationException($"{file} did not start");
-    process.WaitForExit();
-    if (process.ExitCode != 0)
-    {
-        throw new InvalidOperationException($"{file} {arguments} failed with exit code {process.ExitCode}.");
-    }
-}
-
-/// <summary>The Azurite child process, stopped with the launcher.</summary>
-internal sealed class AzuriteProcess(Process? process) : IDisposable
-{
-    public void Dispose()
-    {
-        if (process is { HasExited: false })
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-
-        process?.Dispose();
-    }
+        RepositoryRoot = root,
+        DataDirectory = Path.Combine(local, "azurite"),
+        Port = port,
+        InstallIfMissing = true,
+        Silent = true,
+        ForwardErrors = true,
+    });
 }

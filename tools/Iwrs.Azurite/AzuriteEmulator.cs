@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Iwrs.Azurite;
+
+/// <summary>How to start the emulator; the defaults are the throwaway test emulator.</summary>
+public sealed record AzuriteOptions
+{
+    /// <summary>The repository root, where package.json pins the Azurite version and node_modules holds it.</summary>
+    public required string RepositoryRoot { get; init; }
+
+    /// <summary>Where Azurite keeps its tables between runs; null keeps nothing on disk (in-memory persistence).</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>A fixed port (a developer's connection string names it); null takes a free ephemeral port.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>Run 'npm ci' when Azurite is missing instead of failing: the tools may run before any build installed it.</summary>
+    public bool InstallIfMissing { get; init; }
+
+    /// <summary>Pass --silent: the tools do not want Azurite's access log on stdout.</summary>
+    public bool Silent { get; init; }
+
+    /// <summary>Echo Azurite's stderr as "azurite: ..." lines, so a tool's user sees why storage misbehaves.</summary>
+    public bool ForwardErrors { get; init; }
+}
+
+/// <summary>
+/// An Azurite table service started from the npm package pinned in the repository (package.json) on loopback, or one
+/// that already answered on its port. Disposing kills the node process tree it started (and nothing it did not start).
+/// </summary>
+public sealed class AzuriteEmulator : IDisposable
+{
+    /// <summary>The emulator's published development account and key (not a secret).</summary>
+    public const string AccountName = "devstoreaccount1";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly Process? _process;
+
+    private AzuriteEmulator(Process? process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public Uri TableEndpoint => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{AccountName}");
+
+    /// <summary>An explicit-endpoint connection string, the form a developer would write for a non-default port.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint={TableEndpoint};";
+
+    /// <summary>An emulator somebody else started (a previous launcher, a developer's own Azurite): used, never stopped.</summary>
+    public static AzuriteEmulator Existing(int port) => new(null, port);
+
+    /// <summary>Starts the emulator and blocks until it accepts connections (tests start it from a synchronous Lazy).</summary>
+    public static AzuriteEmulator Start(AzuriteOptions options)
+    {
+        var emulator = Launch(options);
+        var watch = Stopwatch.StartNew();
+        while (!emulator.StartedYet(watch))
+        {
+            Thread.Sleep(PollInterval);
+        }
+
+        return emulator;
+    }
+
+    /// <summary>Starts the emulator and waits, without blocking a thread, until it accepts connections.</summary>
+    public static async Task<AzuriteEmulator> StartAsync(AzuriteOptions options)
+    {
+        var emulator = Launch(options);
+        var watch = Stopwatch.StartNew();
+        while (!emulator.StartedYet(watch))
+        {
+            await Task.Delay(PollInterval).ConfigureAwait(false);
+        }
+
+        return emulator;
+    }
+
+    /// <summary>Whether something accepts connections on the loopback port (readiness, and "is one already running").</summary>
+    public static bool Answers(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A loopback port nobody listens on right now (the OS hands out a fresh ephemeral one).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The repository root: the tools run from anywhere inside it (dotnet run) or from their build output.</summary>
+    public static string RepositoryRoot() =>
+        RepositoryRootAbove(Directory.GetCurrentDirectory())
+        ?? RepositoryRootAbove(AppContext.BaseDirectory)
+        ?? throw new InvalidOperationException("Run this from inside the Iwrs repository (Iwrs.sln not found).");
+
+    /// <summary>The nearest directory at or above <paramref name="start"/> holding Iwrs.sln, or null when there is none.</summary>
+    public static string? RepositoryRootAbove(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Iwrs.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs 'npm ci' in the repository root, which installs the Azurite version package-lock.json pins.</summary>
+    public static void Install(string root)
+    {
+        const string arguments = "ci --no-audit --no-fund";
+        using var process = Process.Start(new ProcessStartInfo("npm", arguments) { WorkingDirectory = root, UseShellExecute = false })
+            ?? throw new InvalidOperationException("npm did not start");
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"npm {arguments} failed with exit code {process.ExitCode.ToString(CultureInfo.InvariantCulture)}.");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // node may have children; the whole tree goes so no emulator outlives its owner.
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+    }
+
+    private static AzuriteEmulator Launch(AzuriteOptions options)
+    {
+        var root = options.RepositoryRoot;
+        var entry = Path.Combine(root, "node_modules", "azurite", "dist", "src", "table", "main.js");
+        if (!File.Exists(entry) && options.InstallIfMissing)
+        {
+            Install(root);
+        }
+
+        if (!File.Exists(entry))
+        {
+            throw new InvalidOperationException(
+                $"Azurite is not installed at {entry}. Run 'npm ci' in {root} (building the test and tool projects does it).");
+        }
+
+        var port = options.Port ?? FreePort();
+        var info = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     entry, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture),
+                     "--skipApiVersionCheck", "--disableProductStyleUrl",
+                 })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // Azurite refuses --location together with --inMemoryPersistence; the test emulator keeps nothing on disk.
+        if (options.DataDirectory is null)
+        {
+            info.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            info.ArgumentList.Add("--location");
+            info.ArgumentList.Add(Directory.CreateDirectory(options.DataDirectory).FullName);
+        }
+
+        if (options.Silent)
+        {
+            info.ArgumentList.Add("--silent");
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
+        // Both pipes are drained so a chatty emulator never blocks on a full pipe.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (options.ForwardErrors && e.Data is not null)
+            {
+                Console.Error.WriteLine("azurite: " + e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new AzuriteEmulator(process, port);
+    }
+
+    /// <summary>True once the emulator answers; throws (after killing it) when it died or never came up.</summary>
+    private bool StartedYet(Stopwatch watch)
+    {
+        if (Answers(Port))
+        {
+            return true;
+        }
+
+        if (_process is null || _process.HasExited || watch.Elapsed > StartTimeout)
+        {
+            Dispose();
+            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        return false;
+    }
+}
