@@ -53,9 +53,9 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
                 picked.AddRange(entries.Select(e => (e, type)));
             }
 
-            var (next, counterTag) = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
+            var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
             var shipment = new Shipment(
-                ShipmentRows.FormatId(next), siteId, ShipmentStatus.Requested,
+                ShipmentRows.FormatId(counter.Next), siteId, ShipmentStatus.Requested,
                 picked.Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
                 reason, now, userId, null, null);
 
@@ -63,7 +63,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
             {
                 new(TableTransactionActionType.Insert, ShipmentRows.ToEntity(study.StudyId, shipment)),
                 new(TableTransactionActionType.Insert, ShipmentRows.OpenEntity(study.StudyId, shipment)),
-                ShipmentRows.AdvanceCounter(study.StudyId, next, counterTag),
+                counter.Advance(study.StudyId),
             };
             foreach (var (entry, _) in picked)
             {

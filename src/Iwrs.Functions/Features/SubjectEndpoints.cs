@@ -184,7 +184,7 @@ public static class SubjectEndpoints
         }
 
         var counter = await counterTask;
-        actions.Add(SubjectRows.AdvanceCounter(studyId, counter));
+        actions.Add(counter.Advance(studyId));
         var subject = new Subject(
             subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(config, counter.Next), stratumKey, position,
             arm.Code, arm.KitType, now, context.Caller.UserId,

@@ -102,18 +102,6 @@ public static class ShipmentRows
         return result;
     }
 
-    public static async Task<(long Next, string? ETag)> GetCounterAsync(TableClient table, string studyId, CancellationToken ct)
-    {
-        var row = await table.GetEntityAsync(studyId, CounterKey, ct: ct);
-        return row is null ? (1, null) : (row.GetInt64("Next") ?? 1, row.ETag);
-    }
-
-    public static TableTransactionAction AdvanceCounter(string studyId, long next, string? etag)
-    {
-        var e = new TableEntity(studyId, CounterKey);
-        e.Set("Next", checked(next + 1));
-        return etag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(etag));
-    }
+    public static Task<Counter> GetCounterAsync(TableClient table, string studyId, CancellationToken ct) =>
+        Counter.GetAsync(table, studyId, CounterKey, ct);
 }

@@ -17,8 +17,6 @@ public static class SubjectRows
 
     public sealed record StoredSubject(Subject Subject, string ETag);
 
-    public sealed record Counter(long Next, string? ETag);
-
     public static string Key(string subjectId) => Prefix + subjectId;
 
     public static async Task<StoredSubject?> GetAsync(TableClient table, string studyId, string subjectId, CancellationToken ct)
@@ -27,20 +25,8 @@ public static class SubjectRows
         return row is null ? null : FromEntity(row);
     }
 
-    public static async Task<Counter> GetCounterAsync(TableClient table, string studyId, CancellationToken ct)
-    {
-        var row = await table.GetEntityAsync(studyId, CounterKey, ct: ct);
-        return row is null ? new Counter(1, null) : new Counter(row.GetInt64("Next") ?? 1, row.ETag);
-    }
-
-    public static TableTransactionAction AdvanceCounter(string studyId, Counter counter)
-    {
-        var e = new TableEntity(studyId, CounterKey);
-        e.Set("Next", checked(counter.Next + 1));
-        return counter.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(counter.ETag));
-    }
+    public static Task<Counter> GetCounterAsync(TableClient table, string studyId, CancellationToken ct) =>
+        Counter.GetAsync(table, studyId, CounterKey, ct);
 
     public static TableEntity ToEntity(string studyId, Subject s)
     {

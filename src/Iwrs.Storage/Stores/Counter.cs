@@ -1,0 +1,26 @@
+using Iwrs.Storage.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// A number sequence in a study partition (subject numbers, shipment numbers): the next value and the ETag it
+/// was read with. Advancing it is an insert (first use) or a replace under that ETag, in the same transaction as
+/// whatever takes the number, so two writers can never take the same one.
+/// </summary>
+public sealed record Counter(string RowKey, long Next, string? ETag)
+{
+    public static async Task<Counter> GetAsync(TableClient table, string partition, string rowKey, CancellationToken ct)
+    {
+        var row = await table.GetEntityAsync(partition, rowKey, ct: ct);
+        return row is null ? new Counter(rowKey, 1, null) : new Counter(rowKey, row.GetInt64("Next") ?? 1, row.ETag);
+    }
+
+    public TableTransactionAction Advance(string partition)
+    {
+        var e = new TableEntity(partition, RowKey);
+        e.Set("Next", checked(Next + 1));
+        return ETag is null
+            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(ETag));
+    }
+}
