@@ -1,7 +1,10 @@
 using Iwrs.Functions;
+using Iwrs.Functions.Hosting;
+using Microsoft.Azure.Functions.Worker.Builder;
 
-var app = IwrsApp.Build(args);
-await app.RunAsync();
-
-/// <summary>The entry point, visible to WebApplicationFactory in the end-to-end tests.</summary>
-public partial class Program;
+// The Functions app on the isolated worker. Everything it registers is in AddIwrs, which the local host calls too.
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.UseIwrsMiddleware();
+builder.Services.AddIwrs(builder.Configuration);
+builder.Build().Run();

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Iwrs.Functions.Auth;
+using Iwrs.LocalHost;
 using Iwrs.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -11,10 +12,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Iwrs.Functions.Tests;
 
 /// <summary>
-/// The real app, in process, on the real Azurite emulator: each factory gets its own table unless told to share
+/// The real app — the Functions app's function classes in the local host (the entry assembly; <see cref="LocalTimers"/>
+/// only names it) — in process, on the real Azurite emulator: each factory gets its own table unless told to share
 /// one (two factories on one table are two app instances on one storage account).
 /// </summary>
-public sealed class IwrsFactory : WebApplicationFactory<Program>
+public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
 {
     public const string Admin = "admin-1";
 
@@ -73,6 +75,29 @@ public sealed class IwrsFactory : WebApplicationFactory<Program>
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token!.AccessToken);
         return client;
     }
+
+    /// <summary>
+    /// Starts the app expecting its settings to be refused; every refused section is listed in one exception
+    /// (an AggregateException of OptionsValidationExceptions when more than one section is wrong).
+    /// </summary>
+    public static Exception StartupFailure(IwrsFactory app)
+    {
+        var e = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+        var failures = e is AggregateException a ? a.InnerExceptions : [e];
+        Assert.All(failures, f => Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(f));
+        return e;
+    }
+
+    /// <summary>Production settings that pass validation: an Entra authority and audience, and Twilio.</summary>
+    public static Dictionary<string, string?> ProductionSettings() => new()
+    {
+        ["Auth:Development:Enabled"] = "false",
+        ["Auth:Authority"] = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0",
+        ["Auth:Audience"] = "api://iwrs",
+        ["Twilio:AccountSid"] = "AC" + new string('0', 32),
+        ["Twilio:AuthToken"] = "test-token-not-a-secret",
+        ["Twilio:From"] = "+15550000000",
+    };
 
     public static string StudyFile(string name) => File.ReadAllText(Path.Combine(AzuriteServer.RepositoryRoot(), "studies", name));
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Iwrs.Azurite;
 using Iwrs.Benchmark;
-using Iwrs.Functions;
+using Iwrs.LocalHost;
 using Iwrs.Storage.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +37,7 @@ Console.WriteLine("Starting Azurite (in memory) and the app on Kestrel ...");
 using var azurite = await AzuriteEmulator.StartAsync(new AzuriteOptions { RepositoryRoot = root, Silent = true, ForwardErrors = true });
 var counter = new StorageCounter();
 var appUrl = $"http://127.0.0.1:{AzuriteEmulator.FreePort().ToString(CultureInfo.InvariantCulture)}";
-var app = IwrsApp.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "src", "Iwrs.Functions")], builder =>
+var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "tools", "Iwrs.LocalHost")], builder =>
 {
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {

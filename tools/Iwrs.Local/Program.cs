@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Iwrs.Azurite;
-using Iwrs.Functions;
+using Iwrs.LocalHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -22,7 +22,7 @@ using var azurite = await StartAzuriteAsync(root, local, storagePort);
 var signingKey = DevelopmentSigningKey(local);
 
 const string admin = "dev-admin";
-var app = IwrsApp.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "src", "Iwrs.Functions")], builder =>
+var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "tools", "Iwrs.LocalHost")], builder =>
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {
         ["Storage:ConnectionString"] = azurite.ConnectionString,

@@ -1,5 +1,8 @@
+using System.ComponentModel;
 using Iwrs.Domain;
 using Iwrs.Functions.Errors;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -7,7 +10,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Iwrs.Functions.Auth;
 
 /// <summary>Mints development tokens; mapped only when the development issuer is enabled (never in a deployed app).</summary>
-public static class DevelopmentTokens
+public sealed class DevelopmentTokens(JsonBody body, TokenValidation validation, TimeProvider time, IOptions<AuthOptions> options)
 {
     public sealed record TokenRequest(string? UserId, string? Name);
 
@@ -34,28 +37,31 @@ public static class DevelopmentTokens
         });
     }
 
-    public static void MapDevelopmentTokens(this IEndpointRouteBuilder app)
+    /// <summary>Under the Functions host the function always exists; it answers only where the development issuer is enabled.</summary>
+    [Function("DevelopmentToken")]
+    [AllowAnonymous]
+    [Description("Development only: a bearer token for any user id.")]
+    public async Task<IResult> DevelopmentToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "dev/token")] HttpRequest request, CancellationToken ct)
     {
-        app.MapPost("/api/dev/token", async (HttpRequest request, JsonBody body, TokenValidation validation, TimeProvider time, IOptions<AuthOptions> options, CancellationToken ct) =>
+        if (!options.Value.Development.Enabled)
         {
-            var read = await body.ReadAsync<TokenRequest>(request, ct);
-            if (!read.IsSuccess)
-            {
-                return (IResult)read.Error!.ToProblem();
-            }
+            return Problems.Create(404, "not-found", Problems.Title(404) + ".");
+        }
 
-            var userId = read.Value.UserId;
-            if (!Identifiers.IsValid(userId, 128))
-            {
-                return Problems.From(DomainError.Validation([new FieldError("userId", "must be 1 to 128 characters: ASCII letters, digits, '-', '_' or '.'.")]));
-            }
+        var read = await body.ReadAsync<TokenRequest>(request, ct);
+        if (!read.IsSuccess)
+        {
+            return read.Error!.ToProblem();
+        }
 
-            var lifetime = options.Value.Development.TokenLifetime;
-            var token = Issue(validation, time, lifetime, userId!, read.Value.Name);
-            return TypedResults.Ok(new TokenResponse(token, "Bearer", time.GetUtcNow() + lifetime, userId!));
-        })
-        .AllowAnonymous()
-        .WithName("DevelopmentToken")
-        .WithSummary("Development only: a bearer token for any user id.");
+        var userId = read.Value.UserId;
+        if (!Identifiers.IsValid(userId, 128))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("userId", "must be 1 to 128 characters: ASCII letters, digits, '-', '_' or '.'.")]));
+        }
+
+        var lifetime = options.Value.Development.TokenLifetime;
+        var token = Issue(validation, time, lifetime, userId!, read.Value.Name);
+        return TypedResults.Ok(new TokenResponse(token, "Bearer", time.GetUtcNow() + lifetime, userId!));
     }
 }

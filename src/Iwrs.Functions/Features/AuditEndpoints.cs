@@ -1,12 +1,15 @@
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Functions.Auth;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>The study's audit trail and its verification.</summary>
-public static class AuditEndpoints
+public sealed class AuditEndpoints(StudyStore studies, AccessResolver access, IwrsTable table)
 {
     /// <remarks>
     /// Blinded readers get no hashes: a record's hash covers its withheld values, so with a hash in hand one could
@@ -16,12 +19,15 @@ public static class AuditEndpoints
 
     public sealed record VerifyView(bool Intact, long RecordsChecked, long HeadSequence, long? FirstBadSequence, string? Problem);
 
-    public static void MapAudit(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/studies/{studyId}/audit").RequireAuthorization();
-        group.MapGet("", List).WithName("GetAudit").WithSummary("The audit trail, oldest first (?format=csv for CSV); unblinded values are withheld from blinded readers.");
-        group.MapGet("/verify", Verify).WithName("VerifyAudit").WithSummary("Recomputes the hash chain and names the first record that does not fit.");
-    }
+    [Function("GetAudit")]
+    [Description("The audit trail, oldest first (?format=csv for CSV); unblinded values are withheld from blinded readers.")]
+    public Task<IResult> GetAuditFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/audit")] HttpRequest req, string studyId, CancellationToken ct) =>
+        List(studyId, RequestQuery.String(req, "format"), req.HttpContext, studies, access, table, ct);
+
+    [Function("VerifyAudit")]
+    [Description("Recomputes the hash chain and names the first record that does not fit.")]
+    public Task<IResult> VerifyAuditFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/audit/verify")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Verify(studyId, req.HttpContext, studies, access, table, ct);
 
     private static async Task<IResult> List(string studyId, string? format, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
     {

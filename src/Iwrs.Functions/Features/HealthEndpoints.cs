@@ -1,22 +1,23 @@
 using Iwrs.Storage.Tables;
+using System.ComponentModel;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
-public static class HealthEndpoints
+public sealed class HealthEndpoints(TableServiceClient storage, TimeProvider time)
 {
     public sealed record Health(string Status, string Storage, DateTimeOffset CheckedAt);
 
     /// <summary>Storage gets this long to answer; a health probe must not hang behind the retry policy.</summary>
     public static readonly TimeSpan StorageProbeTimeout = TimeSpan.FromSeconds(5);
 
-    public static void MapHealth(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/health", Check).AllowAnonymous().WithName("Health").WithSummary("Whether the service and its storage answer.");
-
-        // The Functions host waits for GET / to answer before it forwards anything to the custom handler.
-        app.MapGet("/", () => TypedResults.Text("Iwrs")).AllowAnonymous().ExcludeFromDescription();
-    }
+    [Function("Health")]
+    [AllowAnonymous]
+    [Description("Whether the service and its storage answer.")]
+    public async Task<IResult> HealthFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req, CancellationToken ct) =>
+        await Check(storage, time, req.HttpContext, ct);
 
     private static async Task<Results<Ok<Health>, JsonHttpResult<Health>>> Check(TableServiceClient storage, TimeProvider time, HttpContext context, CancellationToken ct)
     {
@@ -29,7 +30,7 @@ public static class HealthEndpoints
         }
         catch (Exception e) when (e is TableStorageException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
         {
-            context.Response.Headers.RetryAfter = Errors.ErrorHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = Errors.ExceptionProblems.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Json(new Health("unhealthy", "unreachable", time.GetUtcNow()), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

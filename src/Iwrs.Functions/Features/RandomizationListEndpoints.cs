@@ -6,9 +6,12 @@ using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Randomization;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
 using Microsoft.Extensions.Options;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
@@ -16,7 +19,7 @@ namespace Iwrs.Functions.Features;
 /// The randomization list: generated from a secret seed or imported from CSV by the unblinded statistician,
 /// activated with its SHA-256 commitment in the audit trail, exportable only to unblinded statisticians.
 /// </summary>
-public static class RandomizationListEndpoints
+public sealed class RandomizationListEndpoints(JsonBody body, IOptions<ApiOptions> options, TimeProvider time)
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
@@ -25,14 +28,27 @@ public static class RandomizationListEndpoints
     /// <summary>An abandoned upload's lock is taken over after this long.</summary>
     public static readonly TimeSpan StagingLease = TimeSpan.FromMinutes(15);
 
-    public static void MapRandomizationList(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/studies/{studyId}/randomization-list").RequireAuthorization();
-        group.MapPost("/generate", Generate).WithName("GenerateRandomizationList").WithSummary("Unblinded statistician: generate and activate the list from a secret seed (base64, ≥ 32 bytes; drawn for you if omitted and returned once).");
-        group.MapPost("/import", Import).WithName("ImportRandomizationList").WithSummary("Unblinded statistician: import and activate a list from CSV (stratum,position,block,blockSize,arm).");
-        group.MapGet("", Summary).WithName("GetRandomizationList").WithSummary("Unblinded statistician: the active list's commitment and use per stratum.");
-        group.MapGet("/export", Export).WithName("ExportRandomizationList").WithSummary("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.");
-    }
+    [Function("GenerateRandomizationList")]
+    [Description("Unblinded statistician: generate and activate the list from a secret seed (base64, ≥ 32 bytes; drawn for you if omitted and returned once).")]
+    public Task<IResult> GenerateRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/generate")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Generate(studyId, req, req.HttpContext, body, time, ct);
+
+    [Function("ImportRandomizationList")]
+    [Description("Unblinded statistician: import and activate a list from CSV (stratum,position,block,blockSize,arm).")]
+    public Task<IResult> ImportRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/import")] HttpRequest req, string studyId, CancellationToken ct) =>
+        RequestQuery.Int(req, "minimumSlotsPerStratum") is var minimum && minimum.IsSuccess
+            ? Import(studyId, minimum.Value, req, req.HttpContext, options, time, ct)
+            : Task.FromResult<IResult>(Problems.From(minimum.Error!));
+
+    [Function("GetRandomizationList")]
+    [Description("Unblinded statistician: the active list's commitment and use per stratum.")]
+    public Task<IResult> GetRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Summary(studyId, req.HttpContext, ct);
+
+    [Function("ExportRandomizationList")]
+    [Description("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.")]
+    public Task<IResult> ExportRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list/export")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Export(studyId, req.HttpContext, ct);
 
     private static async Task<IResult> Generate(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
     {

@@ -13,16 +13,9 @@ namespace Iwrs.Functions.Features;
 /// count, and the decision is taken again inside the write under the audit head's ETag, so running the check
 /// twice — or on two instances at once — never orders twice.
 /// </summary>
-public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, TimeProvider time, ILogger<ResupplyCheck> log) : ITimerFunction
+public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, TimeProvider time, ILogger<ResupplyCheck> log)
 {
     public const string FunctionName = "ResupplyCheck";
-
-    public string Name => FunctionName;
-
-    public string ScheduleSetting => "ResupplySchedule";
-
-    /// <summary>Hourly, on the hour.</summary>
-    public string DefaultSchedule => "0 0 * * * *";
 
     public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken ct)
     {

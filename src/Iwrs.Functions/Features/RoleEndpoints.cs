@@ -3,13 +3,16 @@ using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
-public static class RoleEndpoints
+public sealed class RoleEndpoints(StudyStore studies, AccessResolver access, JsonBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
 {
     public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
@@ -17,20 +20,40 @@ public static class RoleEndpoints
 
     public sealed record Me(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
 
-    public static void MapRoles(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/me", GetMe).RequireAuthorization().WithName("Me").WithSummary("The caller's user id and roles in every study.");
+    [Function("Me")]
+    [Description("The caller's user id and roles in every study.")]
+    public Task<IResult> MeFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req, CancellationToken ct) =>
+        GetMe(req.HttpContext, studies, roles, access, ct);
 
-        var study = app.MapGroup("/api/studies/{studyId}/role-assignments").RequireAuthorization();
-        study.MapGet("", List).WithName("ListRoleAssignments").WithSummary("Everyone's roles in a study (administrator, study manager).");
-        study.MapPost("", Grant).WithName("GrantRole").WithSummary("Grant a role in a study; site roles name their site.");
-        study.MapDelete("/{userId}/{role}", Revoke).WithName("RevokeRole").WithSummary("Revoke a role (site roles: ?siteId=).");
+    [Function("ListRoleAssignments")]
+    [Description("Everyone's roles in a study (administrator, study manager).")]
+    public Task<IResult> ListRoleAssignmentsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct) =>
+        List(studyId, req.HttpContext, studies, access, roles, ct);
 
-        var admins = app.MapGroup("/api/administrators").RequireAuthorization();
-        admins.MapGet("", ListAdministrators).WithName("ListAdministrators").WithSummary("Stored administrators (administrators only).");
-        admins.MapPut("/{userId}", GrantAdministrator).WithName("GrantAdministrator").WithSummary("Make a user an administrator.");
-        admins.MapDelete("/{userId}", RevokeAdministrator).WithName("RevokeAdministrator").WithSummary("Revoke a stored administrator.");
-    }
+    [Function("GrantRole")]
+    [Description("Grant a role in a study; site roles name their site.")]
+    public Task<IResult> GrantRoleFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Grant(studyId, req, req.HttpContext, body, studies, access, roles, table, time, ct);
+
+    [Function("RevokeRole")]
+    [Description("Revoke a role (site roles: ?siteId=).")]
+    public Task<IResult> RevokeRoleFunction([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/role-assignments/{userId}/{role}")] HttpRequest req, string studyId, string userId, string role, CancellationToken ct) =>
+        Revoke(studyId, userId, role, RequestQuery.String(req, "siteId"), req.HttpContext, studies, access, roles, table, time, ct);
+
+    [Function("ListAdministrators")]
+    [Description("Stored administrators (administrators only).")]
+    public Task<IResult> ListAdministratorsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "administrators")] HttpRequest req, CancellationToken ct) =>
+        ListAdministrators(req.HttpContext, access, roles, ct);
+
+    [Function("GrantAdministrator")]
+    [Description("Make a user an administrator.")]
+    public Task<IResult> GrantAdministratorFunction([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
+        GrantAdministrator(userId, req.HttpContext, access, roles, table, time, ct);
+
+    [Function("RevokeAdministrator")]
+    [Description("Revoke a stored administrator.")]
+    public Task<IResult> RevokeAdministratorFunction([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
+        RevokeAdministrator(userId, req.HttpContext, access, roles, table, time, ct);
 
     private static AssignmentView View(StoredRoleAssignment s) =>
         new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt, s.Phone);

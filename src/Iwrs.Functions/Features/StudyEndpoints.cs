@@ -9,23 +9,40 @@ using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
-public static class StudyEndpoints
+public sealed class StudyEndpoints(StudyStore studies, AccessResolver access, JsonBody body, IwrsTable table, TimeProvider time)
 {
     public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
 
-    public static void MapStudies(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/studies").RequireAuthorization();
-        group.MapGet("", List).WithName("ListStudies").WithSummary("The studies the caller holds a role in (all, for administrators).");
-        group.MapGet("/{studyId}", Get).WithName("GetStudy").WithSummary("A study; arms, kit types and block sizes are withheld from blinded roles.");
-        group.MapPut("/{studyId}", Load).WithName("PutStudy").WithSummary("Load or update a study configuration (administrator, or the study's unblinded statistician).");
-        group.MapGet("/{studyId}/configuration", GetConfiguration).WithName("GetStudyConfiguration").WithSummary("The full configuration as loaded (unblinded roles).");
-        group.MapGet("/{studyId}/sites/{siteId}", GetSite).WithName("GetSite").WithSummary("One site (roles at that site, or study-wide roles).");
-    }
+    [Function("ListStudies")]
+    [Description("The studies the caller holds a role in (all, for administrators).")]
+    public Task<IResult> ListStudiesFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies")] HttpRequest req, CancellationToken ct) =>
+        List(req.HttpContext, studies, access, ct);
+
+    [Function("GetStudy")]
+    [Description("A study; arms, kit types and block sizes are withheld from blinded roles.")]
+    public Task<IResult> GetStudyFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Get(studyId, req.HttpContext, studies, access, ct);
+
+    [Function("PutStudy")]
+    [Description("Load or update a study configuration (administrator, or the study's unblinded statistician).")]
+    public Task<IResult> PutStudyFunction([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct) =>
+        Load(studyId, req, req.HttpContext, body, studies, access, table, time, ct);
+
+    [Function("GetStudyConfiguration")]
+    [Description("The full configuration as loaded (unblinded roles).")]
+    public Task<IResult> GetStudyConfigurationFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/configuration")] HttpRequest req, string studyId, CancellationToken ct) =>
+        GetConfiguration(studyId, req.HttpContext, studies, access, ct);
+
+    [Function("GetSite")]
+    [Description("One site (roles at that site, or study-wide roles).")]
+    public Task<IResult> GetSiteFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}")] HttpRequest req, string studyId, string siteId, CancellationToken ct) =>
+        GetSite(studyId, siteId, req.HttpContext, studies, access, ct);
 
     private static async Task<IResult> List(HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
     {

@@ -9,11 +9,13 @@ using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>Randomization (or enrolment), dispensing, discontinuation, emergency unblinding, and a subject's record.</summary>
-public static class SubjectEndpoints
+public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssignmentStore roles)
 {
     public sealed record DispenseRequest(string? SiteId);
 
@@ -28,15 +30,30 @@ public static class SubjectEndpoints
 
     public sealed record UnblindingView(string SubjectId, string Number, string Arm, string ArmName, string KitType, DateTimeOffset UnblindedAt);
 
-    public static void MapSubjects(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/studies/{studyId}/subjects/{subjectId}").RequireAuthorization();
-        group.MapPost("/randomize", Randomize).WithName("Randomize").WithSummary("Site coordinator: randomize (or, in a single-arm study, enrol) a subject; returns the number and kit. Repeating it returns the same allocation.");
-        group.MapPost("/visits/{visit}/dispense", Dispense).WithName("Dispense").WithSummary("Dispense the subject's kit for a visit; repeating it returns the same kit.");
-        group.MapPost("/discontinue", Discontinue).WithName("Discontinue").WithSummary("Record that the subject stops treatment (reason required); no further dispensing.");
-        group.MapPost("/unblind", Unblind).WithName("Unblind").WithSummary("Emergency unblinding of this one subject (reason required); the medical monitor is notified.");
-        group.MapGet("", Get).WithName("GetSubject").WithSummary("The subject; arm and kit type for unblinded roles only.");
-    }
+    [Function("Randomize")]
+    [Description("Site coordinator: randomize (or, in a single-arm study, enrol) a subject; returns the number and kit. Repeating it returns the same allocation.")]
+    public Task<IResult> RandomizeFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/randomize")] HttpRequest req, string studyId, string subjectId, CancellationToken ct) =>
+        Randomize(studyId, subjectId, req, req.HttpContext, body, time, ct);
+
+    [Function("Dispense")]
+    [Description("Dispense the subject's kit for a visit; repeating it returns the same kit.")]
+    public Task<IResult> DispenseFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/visits/{visit}/dispense")] HttpRequest req, string studyId, string subjectId, string visit, CancellationToken ct) =>
+        Dispense(studyId, subjectId, visit, req.HttpContext, time, ct);
+
+    [Function("Discontinue")]
+    [Description("Record that the subject stops treatment (reason required); no further dispensing.")]
+    public Task<IResult> DiscontinueFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/discontinue")] HttpRequest req, string studyId, string subjectId, CancellationToken ct) =>
+        Discontinue(studyId, subjectId, req, req.HttpContext, body, time, ct);
+
+    [Function("Unblind")]
+    [Description("Emergency unblinding of this one subject (reason required); the medical monitor is notified.")]
+    public Task<IResult> UnblindFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/unblind")] HttpRequest req, string studyId, string subjectId, CancellationToken ct) =>
+        Unblind(studyId, subjectId, req, req.HttpContext, body, time, roles, ct);
+
+    [Function("GetSubject")]
+    [Description("The subject; arm and kit type for unblinded roles only.")]
+    public Task<IResult> GetSubjectFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/subjects/{subjectId}")] HttpRequest req, string studyId, string subjectId, CancellationToken ct) =>
+        Get(studyId, subjectId, req.HttpContext, ct);
 
     public static SubjectView View(Subject s, bool unblinded) => new(
         s.SubjectId, s.SiteId, Subject.StatusName(s.Status), s.Number, s.RandomizedAt,

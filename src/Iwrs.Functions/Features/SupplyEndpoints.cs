@@ -4,13 +4,16 @@ using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>Kit import, shipments from the depot to sites, receipt kit by kit, and a site's stock.</summary>
-public static class SupplyEndpoints
+public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvider time)
 {
     public sealed record KitImportRequest(IReadOnlyList<KitLine?>? Kits);
 
@@ -34,16 +37,35 @@ public static class SupplyEndpoints
     /// <summary>Kits per import transaction: 2 rows each plus the audit record and head, under the 100-operation limit.</summary>
     public const int KitsPerTransaction = 48;
 
-    public static void MapSupply(this IEndpointRouteBuilder app)
-    {
-        var study = app.MapGroup("/api/studies/{studyId}").RequireAuthorization();
-        study.MapPost("/kits/import", ImportKits).WithName("ImportKits").WithSummary("Depot manager: import the depot's kit list (kit number, kit type, lot, expiry). Idempotent per kit.");
-        study.MapGet("/shipments", ListShipments).WithName("ListShipments").WithSummary("Shipments; a pharmacist sees its site's, with kit numbers only.");
-        study.MapPost("/shipments", CreateShipment).WithName("CreateShipment").WithSummary("Depot manager: ship kits of each type to a site (first expiry, first out).");
-        study.MapPost("/shipments/{shipmentId}/dispatch", Dispatch).WithName("DispatchShipment").WithSummary("Depot manager: the shipment has left the depot.");
-        study.MapPost("/shipments/{shipmentId}/receive", Receive).WithName("ReceiveShipment").WithSummary("Pharmacist: receive kits as ok, damaged or missing; only ok kits become available.");
-        study.MapGet("/sites/{siteId}/inventory", Inventory).WithName("GetInventory").WithSummary("A site's available kits and kits on the way; per-type counts for unblinded roles only.");
-    }
+    [Function("ImportKits")]
+    [Description("Depot manager: import the depot's kit list (kit number, kit type, lot, expiry). Idempotent per kit.")]
+    public Task<IResult> ImportKitsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/kits/import")] HttpRequest req, string studyId, CancellationToken ct) =>
+        ImportKits(studyId, req, req.HttpContext, body, time, ct);
+
+    [Function("ListShipments")]
+    [Description("Shipments; a pharmacist sees its site's, with kit numbers only.")]
+    public Task<IResult> ListShipmentsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/shipments")] HttpRequest req, string studyId, CancellationToken ct) =>
+        ListShipments(studyId, RequestQuery.String(req, "siteId"), req.HttpContext, ct);
+
+    [Function("CreateShipment")]
+    [Description("Depot manager: ship kits of each type to a site (first expiry, first out).")]
+    public Task<IResult> CreateShipmentFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments")] HttpRequest req, string studyId, CancellationToken ct) =>
+        CreateShipment(studyId, req, req.HttpContext, body, shipping, ct);
+
+    [Function("DispatchShipment")]
+    [Description("Depot manager: the shipment has left the depot.")]
+    public Task<IResult> DispatchShipmentFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/dispatch")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct) =>
+        Dispatch(studyId, shipmentId, req.HttpContext, time, ct);
+
+    [Function("ReceiveShipment")]
+    [Description("Pharmacist: receive kits as ok, damaged or missing; only ok kits become available.")]
+    public Task<IResult> ReceiveShipmentFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/receive")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct) =>
+        Receive(studyId, shipmentId, req, req.HttpContext, body, time, ct);
+
+    [Function("GetInventory")]
+    [Description("A site's available kits and kits on the way; per-type counts for unblinded roles only.")]
+    public Task<IResult> GetInventoryFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}/inventory")] HttpRequest req, string studyId, string siteId, CancellationToken ct) =>
+        Inventory(studyId, siteId, req.HttpContext, ct);
 
     private static async Task<IResult> ImportKits(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
     {

@@ -26,18 +26,12 @@ public sealed class NotificationDispatch(
     ISmsSender sender,
     TimeProvider time,
     IOptions<NotificationOptions> options,
-    ILogger<NotificationDispatch> log) : ITimerFunction
+    ILogger<NotificationDispatch> log)
 {
     public const string FunctionName = "NotificationDispatch";
 
     private readonly Lock _gate = new();
     private (IReadOnlyList<string> Partitions, DateTimeOffset ReadAt)? _studies;
-
-    public string Name => FunctionName;
-
-    public string ScheduleSetting => "NotificationSchedule";
-
-    public string DefaultSchedule => "*/30 * * * * *";
 
     public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken ct)
     {

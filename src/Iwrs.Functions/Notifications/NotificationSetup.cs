@@ -1,4 +1,3 @@
-using Iwrs.Functions.Hosting;
 using Iwrs.Functions.Notifications;
 using Microsoft.Extensions.Options;
 
@@ -45,7 +44,6 @@ public static class NotificationSetup
         });
 
         services.AddSingleton<NotificationDispatch>();
-        services.AddSingleton<ITimerFunction>(sp => sp.GetRequiredService<NotificationDispatch>());
         return services;
     }
 }

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Tests.Auth;
 
@@ -57,7 +56,7 @@ public sealed class AuthenticationTests
     public async Task DevelopmentIssuer_EnabledInDeployedApp_AppRefusesToStart()
     {
         await using var app = new IwrsFactory(settings: new() { ["WEBSITE_SITE_NAME"] = "iwrs-prod" });
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = IwrsFactory.StartupFailure(app);
         Assert.Contains("deployed app", e.Message);
     }
 
@@ -65,7 +64,7 @@ public sealed class AuthenticationTests
     public async Task DevelopmentIssuer_EnabledInProductionEnvironment_AppRefusesToStart()
     {
         await using var app = new IwrsFactory(environment: "Production");
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = IwrsFactory.StartupFailure(app);
         Assert.Contains("runs only in Development", e.Message);
     }
 
@@ -97,7 +96,7 @@ public sealed class AuthenticationTests
         {
             ["Auth:Development:Enabled"] = "false",
         });
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = IwrsFactory.StartupFailure(app);
         Assert.Contains("Auth:Authority is required", e.Message);
     }
 
@@ -105,7 +104,7 @@ public sealed class AuthenticationTests
     public async Task Storage_BadTableName_AppRefusesToStart()
     {
         await using var app = new IwrsFactory(settings: new() { ["Storage:TableName"] = "x" });
-        var e = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        var e = IwrsFactory.StartupFailure(app);
         Assert.Contains("Storage:TableName", e.Message);
     }
 

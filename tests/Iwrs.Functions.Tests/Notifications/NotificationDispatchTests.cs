@@ -1,10 +1,10 @@
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
 using Iwrs.Storage.Tables;
+using Iwrs.LocalHost;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Iwrs.Functions.Tests.Notifications.NotificationHarness;
@@ -332,44 +332,30 @@ public sealed class NotificationDispatchTests
     }
 
     [Fact]
-    public async Task HostInvocation_TimerPayload_RunsTheDispatcherAndAnswersTheHostContract()
+    public async Task AdminRun_NotificationDispatch_SendsWhatIsWaiting()
     {
         await using var twilio = await FakeTwilioServer.StartAsync();
-        await using var app = new IwrsFactory(settings: AppSettings(twilio, new() { [IwrsApp.CustomHandlerPortSetting] = "7777" }));
+        await using var app = new IwrsFactory(settings: AppSettings(twilio, []));
         await app.LoadSeedStudies();
         var n = Message(1);
         var actions = new List<TableTransactionAction>();
         Outbox.Add(actions, Study, n, app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
         await (await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None)).SubmitTransactionAsync(actions);
-        const string payload = """
-            {"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},
-             "Metadata":{"sys":{"MethodName":"NotificationDispatch","UtcNow":"2026-03-02T08:00:30.0000000Z","RandGuid":"0f8fad5b-d9cb-469f-a165-70867728950e"}}}
-            """;
 
-        using var response = await app.CreateClient().PostAsync("/NotificationDispatch", IwrsFactory.Json(payload));
+        using var response = await app.CreateClient().PostAsync("/admin/functions/NotificationDispatch", IwrsFactory.Json("{}"));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("sent 1, retry 0, failed 0", body.GetProperty("Logs")[0].GetString());
-        Assert.Equal(JsonValueKind.Null, body.GetProperty("ReturnValue").ValueKind);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(n.To, Assert.Single(twilio.Delivered).To);
     }
 
     [Fact]
-    public async Task Dispatcher_IsATimerOnItsSettingWithThe30SecondDefault()
+    public void Dispatcher_IsATimerOnItsSettingWithThe30SecondDefault()
     {
-        await using var h = await StartAsync();
-        var dispatcher = h.Dispatcher;
-
-        Assert.Equal("NotificationSchedule", dispatcher.ScheduleSetting);
-        Assert.Equal("*/30 * * * * *", dispatcher.DefaultSchedule);
-        var schedule = TimerSchedules.Parse(dispatcher.DefaultSchedule);
+        var function = FunctionCatalog.Find(NotificationDispatch.FunctionName)!;
+        Assert.Equal("%NotificationSchedule%", function.Timer!.Schedule);
+        Assert.Equal("NotificationSchedule", function.ScheduleSetting);
+        Assert.Equal("*/30 * * * * *", TimerSchedules.Defaults["NotificationSchedule"]);
         var at = new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero);
-        Assert.Equal(at.AddSeconds(30), TimerSchedules.Next(schedule, at));
-        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(
-            AzuriteServer.RepositoryRoot(), "src", "Iwrs.Functions", "functions", "NotificationDispatch", "function.json"))).RootElement;
-        var trigger = Assert.Single(json.GetProperty("bindings").EnumerateArray());
-        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
-        Assert.Equal("%NotificationSchedule%", trigger.GetProperty("schedule").GetString());
+        Assert.Equal(at.AddSeconds(30), LocalTimers.Next(LocalTimers.Parse(TimerSchedules.Defaults["NotificationSchedule"]), at));
     }
 }

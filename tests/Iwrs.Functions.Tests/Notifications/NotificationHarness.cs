@@ -35,10 +35,10 @@ public sealed class NotificationHarness : IAsyncDisposable
 
     public ManualTimeProvider Clock => Time ?? throw new InvalidOperationException("This harness runs on the system clock.");
 
-    public ITimerFunction Dispatcher => Dispatch(App);
+    public NotificationDispatch Dispatcher => Dispatch(App);
 
-    public static ITimerFunction Dispatch(IwrsFactory app) =>
-        app.Services.GetServices<ITimerFunction>().Single(f => f.Name == NotificationDispatch.FunctionName);
+    public static NotificationDispatch Dispatch(IwrsFactory app) =>
+        app.Services.GetRequiredService<NotificationDispatch>();
 
     public static async Task<NotificationHarness> StartAsync(bool manualClock = true, Dictionary<string, string?>? settings = null)
     {

@@ -39,7 +39,7 @@ public sealed class TwilioOptionsTests
             all[k] = v;
         }
 
-        await using var app = IwrsApp.Build(["--environment", environment], b => b.Configuration.AddInMemoryCollection(all));
+        await using var app = Iwrs.LocalHost.LocalFunctionsHost.Build(["--environment", environment], b => b.Configuration.AddInMemoryCollection(all));
         return await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
     }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Iwrs.Functions.Features;
-using Iwrs.Functions.Hosting;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -156,7 +155,7 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
 
         // SMS: delivered through Twilio's API (a fake on loopback). The depot's pick list names kit types — the
         // scan would find them — while the pharmacists' and the medical monitor's texts must not.
-        var dispatch = _app.Services.GetServices<ITimerFunction>().Single(f => f.Name == "NotificationDispatch");
+        var dispatch = _app.Services.GetRequiredService<Iwrs.Functions.Notifications.NotificationDispatch>();
         await dispatch.RunAsync(new Iwrs.Functions.Hosting.TimerInvocation("NotificationDispatch", DateTimeOffset.UnixEpoch, false), CancellationToken.None);
         var sms = _twilio.Delivered;
         Assert.Contains(sms, m => m.To == "+15550000001" && m.Body.Contains("LJ-CAPS", StringComparison.Ordinal));
