@@ -1,4 +1,4 @@
-using Iwrs.Storage.Tables;
+using Iwrs.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
 
@@ -17,8 +17,9 @@ public sealed class ErrorHandler(ILogger<ErrorHandler> log) : IExceptionHandler
         Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult problem;
         switch (exception)
         {
-            case StorageUnavailableException:
-            case TableStorageException { Status: >= 500 }:
+            case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
+                return true;
+            case var _ when StorageFailure.IsUnavailable(exception):
                 log.LogWarning(exception, "Storage unavailable");
                 httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 problem = Problems.Create(503, "storage-unavailable", "Storage is not answering; try again shortly.");
@@ -31,8 +32,6 @@ public sealed class ErrorHandler(ILogger<ErrorHandler> log) : IExceptionHandler
             case BadHttpRequestException bad:
                 problem = Problems.Create(bad.StatusCode, Problems.CodeFor(bad.StatusCode), "The request could not be read.");
                 break;
-            case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
-                return true;
             default:
                 log.LogError(exception, "Unhandled error on {Path}", httpContext.Request.Path);
                 problem = Problems.Create(500, "internal-error", "Something went wrong on our side; it has been logged.");

@@ -1,4 +1,5 @@
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
+using Iwrs.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Iwrs.Functions.Features;
@@ -27,7 +28,7 @@ public static class HealthEndpoints
             await storage.PingAsync(timeout.Token);
             return TypedResults.Ok(new Health("healthy", "reachable", time.GetUtcNow()));
         }
-        catch (Exception e) when (e is TableStorageException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
+        catch (Exception e) when (StorageFailure.IsStorageError(e) && !ct.IsCancellationRequested)
         {
             context.Response.Headers.RetryAfter = Errors.ErrorHandler.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Json(new Health("unhealthy", "unreachable", time.GetUtcNow()), statusCode: StatusCodes.Status503ServiceUnavailable);

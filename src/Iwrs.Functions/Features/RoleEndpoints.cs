@@ -4,7 +4,6 @@ using Iwrs.Domain.Audit;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 
 namespace Iwrs.Functions.Features;
 
@@ -131,7 +130,7 @@ public static class RoleEndpoints
             }
 
             var now = time.GetUtcNow();
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
                 grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
             };

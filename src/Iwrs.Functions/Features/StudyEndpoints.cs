@@ -8,7 +8,6 @@ using Iwrs.Domain.Studies;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 
 namespace Iwrs.Functions.Features;
 
@@ -161,7 +160,7 @@ public static class StudyEndpoints
             }
 
             var now = time.GetUtcNow();
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
                 StudyStore.Write(configuration, canonical, hash, now, caller.UserId, current?.ETag),
 

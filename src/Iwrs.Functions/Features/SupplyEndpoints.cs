@@ -5,7 +5,6 @@ using Iwrs.Domain.Audit;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 
 namespace Iwrs.Functions.Features;
 
@@ -74,7 +73,7 @@ public static class SupplyEndpoints
         {
             var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
             {
-                var actions = new List<TableTransactionAction>();
+                var actions = new StudyChange();
                 var fresh = new List<Kit>();
                 foreach (var kit in chunk)
                 {
@@ -91,8 +90,7 @@ public static class SupplyEndpoints
                     }
 
                     var sort = KitRows.NewSortKey();
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.ToEntity(studyId, kit, sort)));
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.IndexEntity(studyId, KitRows.DepotKey(kit, sort), kit)));
+                    actions.AddRange(KitRows.Import(studyId, kit, sort));
                     fresh.Add(kit);
                 }
 
@@ -205,10 +203,7 @@ public static class SupplyEndpoints
 
             var now = time.GetUtcNow();
             var shipment = stored.Shipment with { Status = ShipmentStatus.Dispatched, DispatchedAt = now };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, ShipmentRows.ToEntity(studyId, shipment), new TableETag(stored.ETag)),
-            };
+            var actions = new StudyChange { ShipmentRows.Replace(studyId, shipment, stored.ETag) };
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.dispatched", $"shipment:{shipmentId}",
                 [new AuditChange("status", "requested", "dispatched")]), attemptCt);
@@ -282,12 +277,10 @@ public static class SupplyEndpoints
             }
 
             var (shipment, changed) = applied.Value;
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
-                new(TableTransactionActionType.UpdateReplace, ShipmentRows.ToEntity(studyId, shipment), new TableETag(stored.ETag)),
-                shipment.Status == ShipmentStatus.Received
-                    ? new(TableTransactionActionType.Delete, new TableEntity(studyId, ShipmentRows.OpenKey(shipment.SiteId, shipmentId)), TableETag.All)
-                    : new(TableTransactionActionType.UpsertReplace, ShipmentRows.OpenEntity(studyId, shipment)),
+                ShipmentRows.Replace(studyId, shipment, stored.ETag),
+                ShipmentRows.UpdateOpen(studyId, shipment),
             };
             foreach (var kit in changed)
             {
@@ -299,12 +292,7 @@ public static class SupplyEndpoints
                     _ => KitStatus.Missing,
                 };
                 var updated = current!.Kit with { Status = status, Location = shipment.SiteId };
-                var sort = KitRows.NewSortKey();
-                actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, KitRows.ToEntity(studyId, updated, sort), new TableETag(current.ETag)));
-                if (status == KitStatus.Available)
-                {
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.IndexEntity(studyId, KitRows.AvailableKey(shipment.SiteId, updated, sort), updated)));
-                }
+                actions.AddRange(KitRows.Receive(studyId, current, updated, shipment.SiteId));
             }
 
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
@@ -330,9 +318,9 @@ public static class SupplyEndpoints
             ? context.Access.Assignments.Where(a => a.Role == context.ActingAs).Select(a => a.SiteId).ToHashSet()
             : null;
         var views = new List<ShipmentView>();
-        await foreach (var row in context.Table.QueryAsync(TableFilter.RowKeyPrefix(studyId, ShipmentRows.Prefix), ct: ct))
+        foreach (var stored in await ShipmentRows.AllAsync(context.Table, studyId, ct))
         {
-            var shipment = ShipmentRows.FromEntity(row).Shipment;
+            var shipment = stored.Shipment;
             if ((sites is null || sites.Contains(shipment.SiteId)) && (siteId is null || shipment.SiteId == siteId))
             {
                 views.Add(View(shipment, context.Unblinded));
