@@ -18,7 +18,7 @@ public static class Rows
     {
         TableKeys.Validate(partitionKey, nameof(partitionKey));
         TableKeys.Validate(rowKey, nameof(rowKey));
-        return Rows.New(partitionKey, rowKey);
+        return new TableEntity(partitionKey, rowKey);
     }
 
     /// <summary>Sets a property; null leaves it out (a replace then drops it), as an absent value is stored.</summary>

@@ -12,7 +12,7 @@ public sealed class StudyChange : IEnumerable<TableTransactionAction>
     /// <summary>What one entity-group transaction may hold.</summary>
     public const int MaxActions = 100;
 
-    private readonly StudyChange _actions = [];
+    private readonly List<TableTransactionAction> _actions = [];
 
     public int Count => _actions.Count;
 
