@@ -32,8 +32,8 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
         {
             ["Storage:ConnectionString"] = AzuriteServer.Instance.ConnectionString,
             ["Storage:TableName"] = TableName,
-            ["Storage:Client:BaseDelay"] = "00:00:00.010",
-            ["Storage:Client:MaxRetries"] = "2",
+            ["Storage:Retry:Delay"] = "00:00:00.010",
+            ["Storage:Retry:MaxRetries"] = "2",
             ["Auth:Development:Enabled"] = "true",
             ["Auth:BootstrapAdministrators:0"] = Admin,
             ["Timers:RunLocally"] = "false",

@@ -4,7 +4,8 @@ using System.Security.Cryptography;
 using Iwrs.Azurite;
 using Iwrs.Benchmark;
 using Iwrs.LocalHost;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
+using Iwrs.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -209,17 +210,17 @@ try
 
     await RunConcurrentAsync(options.Warmup - options.WarmupSequential, options.Clients, "warm-up");
 
-    // ---- 3. Bare entity-group transaction: 8 small inserts per $batch, own table, own HttpClient, the project's TableClient. ----
+    // ---- 3. Bare entity-group transaction: 8 small inserts per $batch, own table, own HttpClient, the SDK's TableClient as the app builds it. ----
     using var batchHttp = new HttpClient(new SocketsHttpHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-    var tables = new TableServiceClient(TableStorageAccount.Parse(azurite.ConnectionString), batchHttp, TimeProvider.System);
+    var tables = StorageClients.FromConnectionString(azurite.ConnectionString, batchHttp, new StorageRetryOptions());
     var batchTable = tables.GetTableClient("benchbatch");
     await batchTable.CreateIfNotExistsAsync();
     var batchLatencies = new List<double>();
     for (var b = 0; b < options.BatchWarmup + options.Batches; b++)
     {
         var actions = Enumerable.Range(0, 8).Select(k => new TableTransactionAction(
-            TableTransactionActionType.Insert,
-            new TableEntity("bench", $"{b:D6}-{k}").Set("Kind", "bench").Set("Index", k).Set("Note", "eight small entities, one transaction"))).ToList();
+            TableTransactionActionType.Add,
+            new TableEntity("bench", $"{b:D6}-{k}") { ["Kind"] = "bench", ["Index"] = k, ["Note"] = "eight small entities, one transaction" })).ToList();
         var start = Stopwatch.GetTimestamp();
         await batchTable.SubmitTransactionAsync(actions);
         var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

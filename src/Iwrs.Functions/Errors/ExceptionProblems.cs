@@ -1,5 +1,5 @@
 using System.Globalization;
-using Iwrs.Storage.Tables;
+using Iwrs.Storage;
 
 namespace Iwrs.Functions.Errors;
 
@@ -16,8 +16,9 @@ public static class ExceptionProblems
     {
         switch (exception)
         {
-            case StorageUnavailableException:
-            case TableStorageException { Status: >= 500 }:
+            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+                return null;
+            case var _ when StorageFailure.IsUnavailable(exception):
                 log.LogWarning(exception, "Storage unavailable");
                 return RetryLater(http, "storage-unavailable", "Storage is not answering; try again shortly.");
             case Auth.IdentityProviderUnavailableException:
@@ -25,8 +26,6 @@ public static class ExceptionProblems
                 return RetryLater(http, "identity-provider-unavailable", "Sign-in keys could not be fetched; try again shortly.");
             case BadHttpRequestException bad:
                 return Problems.Create(bad.StatusCode, Problems.CodeFor(bad.StatusCode), "The request could not be read.");
-            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
-                return null;
             default:
                 log.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
                 return Problems.Create(500, "internal-error", "Something went wrong on our side; it has been logged.");

@@ -1,6 +1,7 @@
-using Iwrs.Storage.Tables;
 using System.ComponentModel;
 using Microsoft.AspNetCore.Authorization;
+using Azure.Data.Tables;
+using Iwrs.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
@@ -28,7 +29,7 @@ public sealed class HealthEndpoints(TableServiceClient storage, TimeProvider tim
             await storage.PingAsync(timeout.Token);
             return TypedResults.Ok(new Health("healthy", "reachable", time.GetUtcNow()));
         }
-        catch (Exception e) when (e is TableStorageException or OperationCanceledException or HttpRequestException && !ct.IsCancellationRequested)
+        catch (Exception e) when (StorageFailure.IsStorageError(e) && !ct.IsCancellationRequested)
         {
             context.Response.Headers.RetryAfter = Errors.ExceptionProblems.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Json(new Health("unhealthy", "unreachable", time.GetUtcNow()), statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -8,7 +8,7 @@ using Iwrs.Domain.Randomization;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -151,7 +151,7 @@ public sealed class RandomizationListEndpoints(JsonBody body, IOptions<ApiOption
                 : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({active.Commitment[..16]}…); it cannot be replaced."));
         }
 
-        var staging = await TakeStagingLockAsync(table, studyId, listId, time, ct);
+        var staging = await ListRows.TakeStagingLockAsync(table, studyId, listId, time.GetUtcNow(), StagingLease, ct);
         if (!staging.IsSuccess)
         {
             return Problems.From(staging.Error!);
@@ -159,29 +159,15 @@ public sealed class RandomizationListEndpoints(JsonBody body, IOptions<ApiOption
 
         // Each chunk also touches the staging row under its ETag: an upload whose lock was taken over stops at once
         // instead of overwriting the new upload's slots.
-        var lockTag = staging.Value;
-        foreach (var chunk in list.Slots.Chunk(99))
+        var written = await ListRows.WriteSlotsAsync(table, studyId, listId, list.Slots, staging.Value, ct);
+        if (!written.IsSuccess)
         {
-            var actions = chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ListRows.SlotEntity(studyId, listId, s))).ToList();
-            var touch = new TableEntity(studyId, ListRows.StagingKey);
-            touch.Set("ListId", listId);
-            actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, touch, new TableETag(lockTag)));
-            try
-            {
-                lockTag = (await table.SubmitTransactionAsync(actions, ct))[^1];
-            }
-            catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
-            {
-                return Problems.From(new DomainError("list-already-active", "Another upload took over this list's preparation; this one stopped."));
-            }
+            return Problems.From(written.Error!);
         }
 
         var now = time.GetUtcNow();
-        var activation = new List<TableTransactionAction>
-        {
-            new(TableTransactionActionType.Insert, ListRows.ActiveEntity(studyId, list, now, context.Caller.UserId)),
-            new(TableTransactionActionType.Delete, new TableEntity(studyId, ListRows.StagingKey), new TableETag(lockTag)),
-        };
+        var activation = new StudyChange();
+        activation.AddRange(ListRows.Activate(studyId, list, now, context.Caller.UserId, written.Value));
         try
         {
             await AuditTrail.SubmitAsync(table, studyId, activation, now, new AuditEntry(
@@ -200,28 +186,6 @@ public sealed class RandomizationListEndpoints(JsonBody body, IOptions<ApiOption
 
         var stored = (await ListRows.GetActiveAsync(table, studyId, ct))!;
         return TypedResults.Created($"/api/studies/{studyId}/randomization-list", await SummaryOf(table, studyId, stored, algorithm, drawnSeed, ct));
-    }
-
-    /// <summary>One upload at a time: a lock row whose ETag the activation must still hold.</summary>
-    private static async Task<Result<string>> TakeStagingLockAsync(TableClient table, string studyId, string listId, TimeProvider time, CancellationToken ct)
-    {
-        var row = new TableEntity(studyId, ListRows.StagingKey);
-        row.Set("ListId", listId);
-        row.Set("At", time.GetUtcNow());
-        try
-        {
-            return await table.InsertAsync(row, ct);
-        }
-        catch (TableStorageException e) when (e.Status == 409)
-        {
-            var current = await table.GetEntityAsync(studyId, ListRows.StagingKey, ct: ct);
-            if (current is not null && (current.GetString("ListId") == listId || time.GetUtcNow() - (current.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) > StagingLease))
-            {
-                return await table.UpdateAsync(row, new TableETag(current.ETag!), Storage.Tables.TableUpdateMode.Replace, ct);
-            }
-
-            return new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes.");
-        }
     }
 
     private static async Task<IResult> Summary(string studyId, HttpContext http, CancellationToken ct)

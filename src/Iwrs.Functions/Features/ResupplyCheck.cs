@@ -3,7 +3,7 @@ using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 
 namespace Iwrs.Functions.Features;
 

@@ -5,7 +5,6 @@ using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
 
@@ -154,7 +153,7 @@ public sealed class RoleEndpoints(StudyStore studies, AccessResolver access, Jso
             }
 
             var now = time.GetUtcNow();
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
                 grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
             };

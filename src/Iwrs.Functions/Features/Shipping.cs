@@ -5,8 +5,8 @@ using Iwrs.Domain.Audit;
 using Iwrs.Domain.Notifications;
 using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
+using Azure.Data.Tables;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 
 namespace Iwrs.Functions.Features;
 
@@ -59,21 +59,12 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
                 picked.Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
                 reason, now, userId, null, null);
 
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.Insert, ShipmentRows.ToEntity(study.StudyId, shipment)),
-                new(TableTransactionActionType.Insert, ShipmentRows.OpenEntity(study.StudyId, shipment)),
-                counter.Advance(study.StudyId),
-            };
+            var actions = new StudyChange();
+            actions.AddRange(ShipmentRows.Insert(study.StudyId, shipment));
+            actions.Add(counter.Advance(study.StudyId));
             foreach (var (entry, _) in picked)
             {
-                // Deleting the depot index row under its ETag is what claims the kit: a concurrent pick of the same
-                // kit fails the whole transaction, so the kit row itself can be merged without a read.
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(study.StudyId, entry.RowKey), new TableETag(entry.ETag)));
-                var kitRow = new TableEntity(study.StudyId, KitRows.KitKey(entry.KitNumber));
-                kitRow.Set("Status", Kit.Name(KitStatus.InTransit));
-                kitRow.Set("ShipmentId", shipment.ShipmentId);
-                actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, kitRow, TableETag.All));
+                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId));
             }
 
             var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -124,7 +115,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
     /// Queues one SMS per recipient in the event's own transaction. Ids derive from the audit sequence, so the
     /// same event can never queue twice.
     /// </summary>
-    public static void Enqueue(List<TableTransactionAction> actions, string partition, long sequence, IEnumerable<(Role Role, string UserId, string Phone)> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
+    public static void Enqueue(StudyChange actions, string partition, long sequence, IEnumerable<(Role Role, string UserId, string Phone)> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
     {
         var i = offset;
         foreach (var (_, userId, phone) in recipients)

@@ -3,7 +3,7 @@ using Iwrs.Domain.Access;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 
 namespace Iwrs.Functions.Features;
 

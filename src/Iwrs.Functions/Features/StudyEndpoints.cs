@@ -8,7 +8,6 @@ using Iwrs.Domain.Studies;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
 
@@ -178,7 +177,7 @@ public sealed class StudyEndpoints(StudyStore studies, AccessResolver access, Js
             }
 
             var now = time.GetUtcNow();
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
                 StudyStore.Write(configuration, canonical, hash, now, caller.UserId, current?.ETag),
 

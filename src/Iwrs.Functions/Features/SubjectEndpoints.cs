@@ -8,7 +8,6 @@ using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
 
@@ -128,7 +127,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
     /// transaction that takes them all. Three read rounds, so a concurrent writer has little time to get in
     /// between. No actions means "already randomized, here it is".
     /// </summary>
-    private static async Task<Result<(Subject Subject, List<TableTransactionAction>? Actions, AuditTrail.Head? Head)>> DecideRandomization(
+    private static async Task<Result<(Subject Subject, StudyChange? Actions, AuditTrail.Head? Head)>> DecideRandomization(
         StudyContext context, string subjectId, RandomizationRequest request, TimeProvider time, CancellationToken ct)
     {
         var config = context.Study.Configuration;
@@ -156,7 +155,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
         }
 
         var site = config.FindSite(request.SiteId!)!;
-        var actions = new List<TableTransactionAction>();
+        var actions = new StudyChange();
         var arm = config.Arms[0];
         int? position = null;
         if (randomized)
@@ -209,7 +208,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             Unblinded: false, DiscontinuationReason: null);
 
         // Inserting the subject row is what makes randomization happen once: a concurrent twin fails on it.
-        actions.Insert(0, new TableTransactionAction(TableTransactionActionType.Insert, SubjectRows.ToEntity(studyId, subject)));
+        actions.Insert(0, SubjectRows.Insert(studyId, subject));
         return (subject, actions, await headTask);
     }
 
@@ -218,7 +217,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
     /// that last to the next visit plus the do-not-dispense days, random among equal expiry (the index's sort key).
     /// </summary>
     private static async Task<Result<IReadOnlyList<string>>> TakeKits(
-        StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, List<TableTransactionAction> actions, CancellationToken ct)
+        StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
@@ -237,12 +236,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
 
         foreach (var entry in entries)
         {
-            actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(config.StudyId, entry.RowKey), new TableETag(entry.ETag)));
-            var kit = new TableEntity(config.StudyId, KitRows.KitKey(entry.KitNumber));
-            kit.Set("Status", Kit.Name(KitStatus.Dispensed));
-            kit.Set("SubjectId", subjectId);
-            kit.Set("Visit", visit);
-            actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, kit, TableETag.All));
+            actions.AddRange(KitRows.Dispense(config.StudyId, entry, subjectId, visit));
         }
 
         return entries.Select(e => e.KitNumber).ToList();
@@ -273,7 +267,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             }
 
             var now = time.GetUtcNow();
-            var actions = new List<TableTransactionAction>();
+            var actions = new StudyChange();
             var kits = await TakeKits(context, config.FindSite(stored.Subject.SiteId)!, stored.Subject.KitType, visit, subjectId, now, actions, attemptCt);
             if (!kits.IsSuccess)
             {
@@ -284,7 +278,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             {
                 Dispensations = [.. stored.Subject.Dispensations, .. kits.Value.Select(k => new Dispensation(visit, k, now, context.Caller.UserId))],
             };
-            actions.Insert(0, new TableTransactionAction(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)));
+            actions.Insert(0, SubjectRows.Replace(studyId, subject, stored.ETag));
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.dispensed", $"subject:{subjectId}",
                 [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt);
@@ -330,10 +324,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
 
             var now = time.GetUtcNow();
             var subject = stored.Subject with { Status = SubjectStatus.Discontinued, DiscontinuationReason = read.Value.Reason!.Trim() };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)),
-            };
+            var actions = new StudyChange { SubjectRows.Replace(studyId, subject, stored.ETag) };
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "subject.discontinued", $"subject:{subjectId}",
                 [new AuditChange("status", "randomized", "discontinued")], subject.DiscontinuationReason), attemptCt);
@@ -368,10 +359,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
             var now = time.GetUtcNow();
             var subject = stored.Subject with { Unblinded = true };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, SubjectRows.ToEntity(studyId, subject), new TableETag(stored.ETag)),
-            };
+            var actions = new StudyChange { SubjectRows.Replace(studyId, subject, stored.ETag) };
 
             // Every disclosure is its own audited event, even for a subject already unblinded.
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(

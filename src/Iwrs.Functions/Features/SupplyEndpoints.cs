@@ -6,7 +6,6 @@ using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
 
@@ -96,7 +95,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
         {
             var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
             {
-                var actions = new List<TableTransactionAction>();
+                var actions = new StudyChange();
                 var fresh = new List<Kit>();
                 foreach (var kit in chunk)
                 {
@@ -113,8 +112,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
                     }
 
                     var sort = KitRows.NewSortKey();
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.ToEntity(studyId, kit, sort)));
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.IndexEntity(studyId, KitRows.DepotKey(kit, sort), kit)));
+                    actions.AddRange(KitRows.Import(studyId, kit, sort));
                     fresh.Add(kit);
                 }
 
@@ -227,10 +225,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
 
             var now = time.GetUtcNow();
             var shipment = stored.Shipment with { Status = ShipmentStatus.Dispatched, DispatchedAt = now };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, ShipmentRows.ToEntity(studyId, shipment), new TableETag(stored.ETag)),
-            };
+            var actions = new StudyChange { ShipmentRows.Replace(studyId, shipment, stored.ETag) };
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.dispatched", $"shipment:{shipmentId}",
                 [new AuditChange("status", "requested", "dispatched")]), attemptCt);
@@ -304,12 +299,10 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
             }
 
             var (shipment, changed) = applied.Value;
-            var actions = new List<TableTransactionAction>
+            var actions = new StudyChange
             {
-                new(TableTransactionActionType.UpdateReplace, ShipmentRows.ToEntity(studyId, shipment), new TableETag(stored.ETag)),
-                shipment.Status == ShipmentStatus.Received
-                    ? new(TableTransactionActionType.Delete, new TableEntity(studyId, ShipmentRows.OpenKey(shipment.SiteId, shipmentId)), TableETag.All)
-                    : new(TableTransactionActionType.UpsertReplace, ShipmentRows.OpenEntity(studyId, shipment)),
+                ShipmentRows.Replace(studyId, shipment, stored.ETag),
+                ShipmentRows.UpdateOpen(studyId, shipment),
             };
             foreach (var kit in changed)
             {
@@ -321,12 +314,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
                     _ => KitStatus.Missing,
                 };
                 var updated = current!.Kit with { Status = status, Location = shipment.SiteId };
-                var sort = KitRows.NewSortKey();
-                actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, KitRows.ToEntity(studyId, updated, sort), new TableETag(current.ETag)));
-                if (status == KitStatus.Available)
-                {
-                    actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.IndexEntity(studyId, KitRows.AvailableKey(shipment.SiteId, updated, sort), updated)));
-                }
+                actions.AddRange(KitRows.Receive(studyId, current, updated, shipment.SiteId));
             }
 
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
@@ -352,9 +340,9 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
             ? context.Access.Assignments.Where(a => a.Role == context.ActingAs).Select(a => a.SiteId).ToHashSet()
             : null;
         var views = new List<ShipmentView>();
-        await foreach (var row in context.Table.QueryAsync(TableFilter.RowKeyPrefix(studyId, ShipmentRows.Prefix), ct: ct))
+        foreach (var stored in await ShipmentRows.AllAsync(context.Table, studyId, ct))
         {
-            var shipment = ShipmentRows.FromEntity(row).Shipment;
+            var shipment = stored.Shipment;
             if ((sites is null || sites.Contains(shipment.SiteId)) && (siteId is null || shipment.SiteId == siteId))
             {
                 views.Add(View(shipment, context.Unblinded));

@@ -1,8 +1,9 @@
+using Azure.Data.Tables;
 using Azure.Identity;
 using Iwrs.Domain.Studies;
 using Iwrs.Functions.Errors;
+using Iwrs.Storage;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Hosting;
@@ -24,7 +25,8 @@ public sealed class StorageOptions
     /// <summary>Client id of a user-assigned managed identity; empty for the system-assigned one.</summary>
     public string? ManagedIdentityClientId { get; set; }
 
-    public TableClientOptions Client { get; set; } = new();
+    /// <summary>The SDK's retry options for every storage request (section <c>Storage:Retry</c>).</summary>
+    public StorageRetryOptions Retry { get; set; } = new();
 }
 
 public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
@@ -39,34 +41,28 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
-            try
+            if (StorageClients.CheckConnectionString(options.ConnectionString) is { } problem)
             {
-                TableStorageAccount.Parse(options.ConnectionString);
-            }
-            catch (FormatException e)
-            {
-                errors.Add("Storage:ConnectionString: " + e.Message);
+                errors.Add("Storage:ConnectionString: " + problem);
             }
         }
 
-        if (!string.IsNullOrWhiteSpace(options.AccountEndpoint) && !Uri.TryCreate(options.AccountEndpoint, UriKind.Absolute, out _))
+        if (!string.IsNullOrWhiteSpace(options.AccountEndpoint)
+            && !(Uri.TryCreate(options.AccountEndpoint, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "https" or "http"))
         {
-            errors.Add("Storage:AccountEndpoint must be an absolute URL.");
-        }
-
-        if (options.TableName.Length is < 3 or > 63 || !char.IsAsciiLetter(options.TableName[0]) || !options.TableName.All(char.IsAsciiLetterOrDigit))
-        {
-            errors.Add("Storage:TableName must be 3-63 letters and digits, starting with a letter.");
+            errors.Add("Storage:AccountEndpoint must be an absolute http(s) URL.");
         }
 
         try
         {
-            options.Client.Validate();
+            TableKeys.ValidateTableName(options.TableName, nameof(options.TableName));
         }
-        catch (ArgumentException e)
+        catch (ArgumentException)
         {
-            errors.Add("Storage:Client: " + e.Message);
+            errors.Add("Storage:TableName must be 3-63 letters and digits, starting with a letter, and not 'tables'.");
         }
+
+        errors.AddRange((options.Retry ?? new StorageRetryOptions()).Validate("Storage:Retry:"));
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
@@ -74,22 +70,32 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 
 public static class StorageSetup
 {
+    /// <summary>The named HttpClient the SDK sends through (tests add a counting handler under it).</summary>
+    public const string HttpClientName = "table-storage";
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
     public static IServiceCollection AddIwrsStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         // Request URLs carry row keys and filters (e.g. a site's shelf of one kit type): never log them, at any level.
-        services.AddHttpClient("table-storage", c => c.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        // The SDK times each attempt itself (Storage:Retry:NetworkTimeout), so HttpClient's own timeout is off; the
+        // SDK's request logging and tracing are off too (StorageClients.Options).
+        services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            var account = !string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? TableStorageAccount.Parse(options.ConnectionString)
-                : TableStorageAccount.ForTokenCredential(
-                    new Uri(options.AccountEndpoint!),
-                    new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = options.ManagedIdentityClientId }));
-            var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient("table-storage");
-            return new TableServiceClient(account, http, sp.GetRequiredService<TimeProvider>(), options.Client);
+            var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
+            var retry = options.Retry ?? new StorageRetryOptions();
+            if (!string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                return StorageClients.FromConnectionString(options.ConnectionString, http, retry);
+            }
+
+            var credentialOptions = new DefaultAzureCredentialOptions { ManagedIdentityClientId = NullIfEmpty(options.ManagedIdentityClientId) };
+            credentialOptions.Diagnostics.IsLoggingEnabled = false;
+            return StorageClients.FromEndpoint(new Uri(options.AccountEndpoint!), new DefaultAzureCredential(credentialOptions), http, retry);
         });
         services.AddSingleton(sp => new IwrsTable(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.TableName));
         services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, JsonBody.SerializerOptions)));

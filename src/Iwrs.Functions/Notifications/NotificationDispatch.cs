@@ -2,7 +2,8 @@ using System.Security.Cryptography;
 using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
+using Iwrs.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Notifications;
@@ -83,7 +84,7 @@ public sealed class NotificationDispatch(
                 // Usually another run finished the message after this one read its due row (the delete then finds
                 // nothing); a due row left beside a final record cannot arise from Outbox's transactions, but would
                 // come back every run, so it is removed.
-                if (await DeleteStaleAsync(client, due, ct))
+                if (await Outbox.TryDeleteDueAsync(client, due, ct))
                 {
                     tally.Cleaned++;
                 }
@@ -148,25 +149,11 @@ public sealed class NotificationDispatch(
                     break;
             }
         }
-        catch (Exception e) when (e is TableStorageException or InvalidDataException && !ct.IsCancellationRequested)
+        catch (Exception e) when ((StorageFailure.IsStorageError(e) || e is InvalidDataException) && !ct.IsCancellationRequested)
         {
             // One message's trouble must not hold up the others; a claimed one comes back when its lease runs out.
             log.LogError(e, "Notification {Partition}/{NotificationId} could not be handled this run", due.Partition, due.NotificationId);
             tally.Errors++;
-        }
-    }
-
-    /// <summary>True when this call removed the row; false when someone else had already removed or replaced it.</summary>
-    private static async Task<bool> DeleteStaleAsync(TableClient client, OutboxDueRow due, CancellationToken ct)
-    {
-        try
-        {
-            await client.SubmitTransactionAsync([Outbox.DeleteDue(due)], ct);
-            return true;
-        }
-        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
-        {
-            return false;
         }
     }
 
@@ -187,11 +174,11 @@ public sealed class NotificationDispatch(
         }
 
         var partitions = new List<string>();
-        await foreach (var row in client.QueryAsync(TableFilter.Create($"RowKey eq {StudyStore.RowKey}"), select: ["PartitionKey"], ct: ct))
+        foreach (var partition in await StudyStore.PartitionsAsync(client, ct))
         {
-            if (row.PartitionKey != IwrsTable.SystemPartition)
+            if (partition != IwrsTable.SystemPartition)
             {
-                partitions.Add(row.PartitionKey);
+                partitions.Add(partition);
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iwrs.Domain.Audit;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -22,26 +23,26 @@ public static class AuditTrail
 
     public static async Task<Head> ReadHeadAsync(TableClient table, string partition, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(partition, HeadRowKey, ct: ct);
+        var row = await table.GetRowAsync(partition, HeadRowKey, ct);
         return row is null
             ? new Head(0, AuditRecord.GenesisHash, null)
-            : new Head(row.GetInt64("Sequence") ?? 0, row.GetString("Hash") ?? AuditRecord.GenesisHash, row.ETag);
+            : new Head(row.GetInt64("Sequence") ?? 0, row.GetString("Hash") ?? AuditRecord.GenesisHash, row.Tag());
     }
 
     public static string RecordKey(long sequence) => RecordPrefix + sequence.ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Adds the record insert and the guarded head update to a transaction that is about to be submitted.</summary>
-    public static AuditRecord Append(List<TableTransactionAction> actions, string partition, Head head, DateTimeOffset at, AuditEntry entry)
+    public static AuditRecord Append(StudyChange actions, string partition, Head head, DateTimeOffset at, AuditEntry entry)
     {
         var record = AuditRecord.Append(partition, head.Sequence, head.Hash, at, entry);
-        actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, ToEntity(record)));
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Add, ToEntity(record)));
 
-        var headRow = new TableEntity(partition, HeadRowKey);
+        var headRow = Rows.New(partition, HeadRowKey);
         headRow.Set("Sequence", record.Sequence);
         headRow.Set("Hash", record.Hash);
         actions.Add(head.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, headRow)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headRow, new TableETag(head.ETag)));
+            ? new TableTransactionAction(TableTransactionActionType.Add, headRow)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headRow, new ETag(head.ETag)));
         return record;
     }
 
@@ -51,22 +52,22 @@ public static class AuditTrail
     /// it, so one event can never enqueue twice), and submits everything as one transaction.
     /// </summary>
     public static async Task<AuditRecord> SubmitAsync(
-        TableClient table, string partition, List<TableTransactionAction> actions, DateTimeOffset at, AuditEntry entry,
-        CancellationToken ct, Action<long, List<TableTransactionAction>>? withSequence = null, Head? head = null)
+        TableClient table, string partition, StudyChange actions, DateTimeOffset at, AuditEntry entry,
+        CancellationToken ct, Action<long, StudyChange>? withSequence = null, Head? head = null)
     {
         // A decision that rests on rows being absent (no open shipment yet) has no row ETag to guard it: such a
         // caller reads the head before deciding and passes it in, so any change in between fails this write.
         head ??= await ReadHeadAsync(table, partition, ct);
         var record = Append(actions, partition, head, at, entry);
         withSequence?.Invoke(record.Sequence, actions);
-        await table.SubmitTransactionAsync(actions, ct);
+        await actions.SubmitAsync(table, ct);
         return record;
     }
 
     /// <summary>Records with the row key each was found under, to check it is its own sequence's key.</summary>
     public static async IAsyncEnumerable<(string RowKey, AuditRecord Record)> ReadWithKeysAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))
+        await foreach (var row in table.QueryPrefixAsync(partition, RecordPrefix, ct))
         {
             yield return (row.RowKey, FromEntity(row));
         }
@@ -74,7 +75,7 @@ public static class AuditTrail
 
     public static async IAsyncEnumerable<AuditRecord> ReadAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(partition, RecordPrefix), ct: ct))
+        await foreach (var row in table.QueryPrefixAsync(partition, RecordPrefix, ct))
         {
             yield return FromEntity(row);
         }
@@ -82,7 +83,7 @@ public static class AuditTrail
 
     public static TableEntity ToEntity(AuditRecord r)
     {
-        var e = new TableEntity(r.StudyId, RecordKey(r.Sequence));
+        var e = Rows.New(r.StudyId, RecordKey(r.Sequence));
         e.Set("Sequence", r.Sequence);
         e.Set("At", r.At);
         e.Set("UserId", r.UserId);

@@ -1,4 +1,5 @@
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -11,16 +12,16 @@ public sealed record Counter(string RowKey, long Next, string? ETag)
 {
     public static async Task<Counter> GetAsync(TableClient table, string partition, string rowKey, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(partition, rowKey, ct: ct);
-        return row is null ? new Counter(rowKey, 1, null) : new Counter(rowKey, row.GetInt64("Next") ?? 1, row.ETag);
+        var row = await table.GetRowAsync(partition, rowKey, ct);
+        return row is null ? new Counter(rowKey, 1, null) : new Counter(rowKey, row.GetInt64("Next") ?? 1, row.Tag());
     }
 
     public TableTransactionAction Advance(string partition)
     {
-        var e = new TableEntity(partition, RowKey);
+        var e = Rows.New(partition, RowKey);
         e.Set("Next", checked(Next + 1));
         return ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(ETag));
+            ? new TableTransactionAction(TableTransactionActionType.Add, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(ETag));
     }
 }

@@ -1,4 +1,4 @@
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 

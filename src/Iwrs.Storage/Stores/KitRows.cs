@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Iwrs.Domain.Supply;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -31,30 +32,63 @@ public static class KitRows
 
     public static string AvailableKey(string siteId, Kit kit, string sortKey) => $"{AvailablePrefix}{siteId}|{kit.KitType}|{Kit.SortableExpiry(kit.Expiry)}|{sortKey}|{kit.KitNumber}";
 
+    /// <summary>The kit row. Its shape is written here only; the merges below write the same fields through it.</summary>
     public static TableEntity ToEntity(string studyId, Kit kit, string sortKey)
     {
-        var e = new TableEntity(studyId, KitKey(kit.KitNumber));
+        var e = Rows.New(studyId, KitKey(kit.KitNumber));
         e.Set("KitType", kit.KitType);
         e.Set("Lot", kit.Lot);
         e.Set("Expiry", kit.Expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        e.Set("Status", Kit.Name(kit.Status));
         e.Set("Location", kit.Location);
         e.Set("SortKey", sortKey);
-        if (kit.ShipmentId is not null)
-        {
-            e.Set("ShipmentId", kit.ShipmentId);
-        }
+        return Movement(e, kit.Status, kit.ShipmentId, kit.SubjectId, kit.Visit);
+    }
 
-        if (kit.SubjectId is not null)
-        {
-            e.Set("SubjectId", kit.SubjectId);
-        }
+    /// <summary>A new kit at the depot: the kit row and its depot index row.</summary>
+    public static IEnumerable<TableTransactionAction> Import(string studyId, Kit kit, string sortKey) =>
+    [
+        new(TableTransactionActionType.Add, ToEntity(studyId, kit, sortKey)),
+        new(TableTransactionActionType.Add, IndexEntity(studyId, DepotKey(kit, sortKey), kit)),
+    ];
 
-        if (kit.Visit is not null)
-        {
-            e.Set("Visit", kit.Visit);
-        }
+    /// <summary>
+    /// Picks an indexed kit for a shipment: deleting the depot index row under its ETag is what claims the kit (a
+    /// concurrent pick of the same kit fails the whole transaction), so the kit row itself is merged without a read.
+    /// </summary>
+    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId) =>
+        Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null);
 
+    /// <summary>Takes a kit from a site's shelf for a subject's visit, claimed the same way as <see cref="Ship"/>.</summary>
+    public static IEnumerable<TableTransactionAction> Dispense(string studyId, IndexEntry entry, string subjectId, string visit) =>
+        Take(studyId, entry, KitStatus.Dispensed, null, subjectId, visit);
+
+    /// <summary>
+    /// A received kit, replaced under the ETag it was read with; an available one also enters the site's shelf index
+    /// under a fresh sort key.
+    /// </summary>
+    public static IEnumerable<TableTransactionAction> Receive(string studyId, StoredKit current, Kit updated, string siteId)
+    {
+        var sort = NewSortKey();
+        yield return new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, updated, sort), new ETag(current.ETag));
+        if (updated.Status == KitStatus.Available)
+        {
+            yield return new(TableTransactionActionType.Add, IndexEntity(studyId, AvailableKey(siteId, updated, sort), updated));
+        }
+    }
+
+    private static IEnumerable<TableTransactionAction> Take(string studyId, IndexEntry entry, KitStatus status, string? shipmentId, string? subjectId, string? visit) =>
+    [
+        new(TableTransactionActionType.Delete, Rows.New(studyId, entry.RowKey), new ETag(entry.ETag)),
+        new(TableTransactionActionType.UpdateMerge, Movement(Rows.New(studyId, KitKey(entry.KitNumber)), status, shipmentId, subjectId, visit), ETag.All),
+    ];
+
+    /// <summary>Where the kit is in its life; a merge leaves the fields it does not name as they are.</summary>
+    private static TableEntity Movement(TableEntity e, KitStatus status, string? shipmentId, string? subjectId, string? visit)
+    {
+        e.Set("Status", Kit.Name(status));
+        e.Set("ShipmentId", shipmentId);
+        e.Set("SubjectId", subjectId);
+        e.Set("Visit", visit);
         return e;
     }
 
@@ -70,12 +104,12 @@ public static class KitRows
             e.GetString("SubjectId"),
             e.GetString("Visit")),
         e.GetString("SortKey") ?? NewSortKey(),
-        e.ETag ?? string.Empty);
+        e.Tag());
 
     /// <summary>The index row: it carries the kit number and expiry so a reader need not open the kit.</summary>
     public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit)
     {
-        var e = new TableEntity(studyId, rowKey);
+        var e = Rows.New(studyId, rowKey);
         e.Set("KitNumber", kit.KitNumber);
         e.Set("Expiry", kit.Expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         return e;
@@ -85,11 +119,11 @@ public static class KitRows
         e.GetString("KitNumber") ?? string.Empty,
         e.RowKey,
         DateOnly.ParseExact(e.GetString("Expiry") ?? "0001-01-01", "yyyy-MM-dd", CultureInfo.InvariantCulture),
-        e.ETag ?? string.Empty);
+        e.Tag());
 
     public static async Task<StoredKit?> GetAsync(TableClient table, string studyId, string kitNumber, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, KitKey(kitNumber), ct: ct);
+        var row = await table.GetRowAsync(studyId, KitKey(kitNumber), ct);
         return row is null ? null : FromEntity(row);
     }
 
@@ -101,27 +135,15 @@ public static class KitRows
     {
         var from = prefix + Kit.SortableExpiry(earliestExpiry);
         var to = prefix + "~";
-        var filter = TableFilter.Create($"PartitionKey eq {studyId} and RowKey ge {from} and RowKey lt {to}");
-        var page = await table.QueryPageAsync(filter, top: count, ct: ct);
-        var result = page.Items.Select(IndexFromEntity).ToList();
-
-        // The service may return fewer rows than asked (page limits); continue until enough or none left.
-        var continuation = page.Continuation;
-        while (result.Count < count && continuation is not null)
-        {
-            page = await table.QueryPageAsync(filter, top: count - result.Count, continuation: continuation, ct: ct);
-            result.AddRange(page.Items.Select(IndexFromEntity));
-            continuation = page.Continuation;
-        }
-
-        return result;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {studyId} and RowKey ge {from} and RowKey lt {to}");
+        return (await table.FirstAsync(filter, count, ct)).Select(IndexFromEntity).ToList();
     }
 
     /// <summary>Every entry under a prefix (a site's shelf of one type: bounded by the maximum stock level).</summary>
     public static async Task<IReadOnlyList<IndexEntry>> AllAsync(TableClient table, string studyId, string prefix, CancellationToken ct)
     {
         var result = new List<IndexEntry>();
-        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(studyId, prefix), ct: ct))
+        await foreach (var row in table.QueryPrefixAsync(studyId, prefix, ct))
         {
             result.Add(IndexFromEntity(row));
         }

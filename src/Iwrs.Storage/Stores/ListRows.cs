@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Iwrs.Domain;
 using Iwrs.Domain.Randomization;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -35,7 +37,7 @@ public static class ListRows
 
     public static async Task<ActiveList?> GetActiveAsync(TableClient table, string studyId, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, ListKey, ct: ct);
+        var row = await table.GetRowAsync(studyId, ListKey, ct);
         return row is null ? null : new ActiveList(
             row.GetString("ListId") ?? string.Empty,
             row.GetString("Commitment") ?? string.Empty,
@@ -47,7 +49,7 @@ public static class ListRows
 
     public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId)
     {
-        var e = new TableEntity(studyId, ListKey);
+        var e = Rows.New(studyId, ListKey);
         e.Set("ListId", ListIdOf(list.Commitment));
         e.Set("Commitment", list.Commitment);
         e.Set("Source", list.Source);
@@ -59,7 +61,7 @@ public static class ListRows
 
     public static TableEntity SlotEntity(string studyId, string listId, ListSlot slot)
     {
-        var e = new TableEntity(studyId, SlotKey(slot.StratumKey, slot.Position));
+        var e = Rows.New(studyId, SlotKey(slot.StratumKey, slot.Position));
         e.Set("ListId", listId);
         e.Set("Arm", slot.ArmCode);
         e.Set("Block", slot.BlockNumber);
@@ -69,7 +71,7 @@ public static class ListRows
 
     public static async Task<StoredSlot?> GetSlotAsync(TableClient table, string studyId, string stratumKey, int position, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, SlotKey(stratumKey, position), ct: ct);
+        var row = await table.GetRowAsync(studyId, SlotKey(stratumKey, position), ct);
         return row is null ? null : FromSlotEntity(stratumKey, position, row);
     }
 
@@ -77,13 +79,13 @@ public static class ListRows
         new ListSlot(stratumKey, position, row.GetInt32("Block") ?? 0, row.GetInt32("BlockSize") ?? 0, row.GetString("Arm") ?? string.Empty),
         row.GetString("ListId") ?? string.Empty,
         row.GetString("SubjectId"),
-        row.ETag ?? string.Empty);
+        row.Tag());
 
     /// <summary>Every slot of the active list, in stratum and position order (for export and checks; not on a per-subject path).</summary>
     public static async Task<IReadOnlyList<StoredSlot>> AllSlotsAsync(TableClient table, string studyId, string listId, CancellationToken ct)
     {
         var result = new List<StoredSlot>();
-        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(studyId, SlotPrefix), ct: ct))
+        await foreach (var row in table.QueryPrefixAsync(studyId, SlotPrefix, ct))
         {
             var rest = row.RowKey[SlotPrefix.Length..];
             var cut = rest.LastIndexOf('|');
@@ -100,24 +102,85 @@ public static class ListRows
     /// <summary>Marks a slot used by a subject, guarded by the ETag it was read with.</summary>
     public static TableTransactionAction UseSlot(string studyId, StoredSlot slot, string subjectId)
     {
-        var e = new TableEntity(studyId, SlotKey(slot.Slot.StratumKey, slot.Slot.Position));
+        var e = Rows.New(studyId, SlotKey(slot.Slot.StratumKey, slot.Slot.Position));
         e.Set("SubjectId", subjectId);
-        return new TableTransactionAction(TableTransactionActionType.UpdateMerge, e, new TableETag(slot.ETag));
+        return new TableTransactionAction(TableTransactionActionType.UpdateMerge, e, new ETag(slot.ETag));
     }
+
+    /// <summary>
+    /// One upload at a time: a lock row (<c>list-staging</c>) whose ETag every chunk of slots and the activation must
+    /// still hold. Taken when free, when held by the same list (a retried upload), or when older than
+    /// <paramref name="lease"/>; otherwise refused with <c>list-already-active</c>. Returns the lock's ETag.
+    /// </summary>
+    public static async Task<Result<string>> TakeStagingLockAsync(TableClient table, string studyId, string listId, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var row = Rows.New(studyId, StagingKey);
+        row.Set("ListId", listId);
+        row.Set("At", now);
+        try
+        {
+            return (await table.AddEntityAsync(row, ct)).Headers.ETag?.ToString() ?? string.Empty;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            var current = await table.GetRowAsync(studyId, StagingKey, ct);
+            if (current is not null && (current.GetString("ListId") == listId || now - (current.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) > lease))
+            {
+                return (await table.UpdateEntityAsync(row, current.ETag, TableUpdateMode.Replace, ct)).Headers.ETag?.ToString() ?? string.Empty;
+            }
+
+            return new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes.");
+        }
+    }
+
+    /// <summary>
+    /// Writes slots in transactions of 99 plus a touch of the staging row under its ETag, so an upload whose lock was
+    /// taken over stops at once instead of overwriting the new upload's slots. Returns the lock's last ETag, or
+    /// <c>list-already-active</c> when the lock was lost.
+    /// </summary>
+    public static async Task<Result<string>> WriteSlotsAsync(TableClient table, string studyId, string listId, IEnumerable<ListSlot> slots, string lockTag, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(slots);
+        foreach (var chunk in slots.Chunk(StudyChange.MaxActions - 1))
+        {
+            var change = new StudyChange();
+            change.AddRange(chunk.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, SlotEntity(studyId, listId, s))));
+            change.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, Rows.New(studyId, StagingKey).Set("ListId", listId), new ETag(lockTag)));
+            try
+            {
+                lockTag = (await change.SubmitAsync(table, ct))[^1];
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+            {
+                return new DomainError("list-already-active", "Another upload took over this list's preparation; this one stopped.");
+            }
+        }
+
+        return lockTag;
+    }
+
+    /// <summary>Activation: the <c>list</c> row inserted and the staging lock released under the ETag the upload held.</summary>
+    public static IEnumerable<TableTransactionAction> Activate(string studyId, RandomizationList list, DateTimeOffset at, string userId, string lockTag) =>
+    [
+        new(TableTransactionActionType.Add, ActiveEntity(studyId, list, at, userId)),
+        new(TableTransactionActionType.Delete, Rows.New(studyId, StagingKey), new ETag(lockTag)),
+    ];
 
     public static async Task<Pointer> GetPointerAsync(TableClient table, string studyId, string stratumKey, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, PointerKey(stratumKey), ct: ct);
-        return row is null ? new Pointer(1, null) : new Pointer(row.GetInt32("Next") ?? 1, row.ETag);
+        var row = await table.GetRowAsync(studyId, PointerKey(stratumKey), ct);
+        return row is null ? new Pointer(1, null) : new Pointer(row.GetInt32("Next") ?? 1, row.Tag());
     }
 
     /// <summary>Moves a stratum's pointer past the slot just used; two randomizations cannot take the same slot.</summary>
     public static TableTransactionAction AdvancePointer(string studyId, string stratumKey, Pointer pointer)
     {
-        var e = new TableEntity(studyId, PointerKey(stratumKey));
+        var e = Rows.New(studyId, PointerKey(stratumKey));
         e.Set("Next", checked(pointer.Next + 1));
         return pointer.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(pointer.ETag));
+            ? new TableTransactionAction(TableTransactionActionType.Add, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(pointer.ETag));
     }
 }

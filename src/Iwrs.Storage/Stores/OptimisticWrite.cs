@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
+using Azure.Data.Tables;
 using Iwrs.Domain;
-using Iwrs.Storage.Tables;
 
 namespace Iwrs.Storage.Stores;
 

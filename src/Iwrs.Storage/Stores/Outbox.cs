@@ -1,7 +1,8 @@
 using System.Globalization;
 using Iwrs.Domain;
 using Iwrs.Domain.Notifications;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -68,7 +69,7 @@ public static class Outbox
     /// be on <paramref name="partition"/>. If a record with this id exists, the whole transaction fails with 409
     /// (EntityAlreadyExists): the event was already applied, with its notification.
     /// </summary>
-    public static void Add(List<TableTransactionAction> actions, string partition, Notification n, DateTimeOffset now)
+    public static void Add(StudyChange actions, string partition, Notification n, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(actions);
         ArgumentNullException.ThrowIfNull(n);
@@ -79,8 +80,8 @@ public static class Outbox
 
         var record = new OutboxRecord(
             partition, n, DeliveryStatus.Pending, 0, now, now, null, null, null, null, null, null, null, ETag: string.Empty);
-        actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, ToEntity(record)));
-        actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, DueEntity(partition, now, n.Id)));
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Add, ToEntity(record)));
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Add, DueEntity(partition, now, n.Id)));
     }
 
     /// <summary>
@@ -91,18 +92,18 @@ public static class Outbox
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, TableClient.MaxPageSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, Rows.MaxPageSize);
         var upper = DuePrefix + Stamp(now.AddMilliseconds(1));
-        var filter = TableFilter.Create($"PartitionKey eq {partition} and RowKey ge {DuePrefix} and RowKey lt {upper}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {DuePrefix} and RowKey lt {upper}");
         var rows = new List<OutboxDueRow>();
-        await foreach (var row in table.QueryAsync(filter, maxResults: top, ct: ct))
+        foreach (var row in await table.FirstAsync(filter, top, ct))
         {
             rows.Add(new OutboxDueRow(
                 row.PartitionKey,
                 row.RowKey,
                 row.GetString("NotificationId") ?? row.RowKey[(row.RowKey.LastIndexOf('|') + 1)..],
                 row.GetDateTimeOffset("DueAt") ?? DateTimeOffset.MinValue,
-                row.ETag ?? throw new TableStorageException($"Due row {row.RowKey} came back without an ETag.")));
+                row.ETag == default ? throw new InvalidDataException($"Due row {row.RowKey} came back without an ETag.") : row.Tag()));
         }
 
         return rows;
@@ -111,7 +112,7 @@ public static class Outbox
     public static async Task<OutboxRecord?> GetAsync(TableClient table, string partition, string notificationId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);
-        var row = await table.GetEntityAsync(partition, RecordKey(notificationId), ct: ct);
+        var row = await table.GetRowAsync(partition, RecordKey(notificationId), ct);
         return row is null ? null : FromEntity(row);
     }
 
@@ -133,15 +134,15 @@ public static class Outbox
             throw new ArgumentException("The lease must end after the due time.", nameof(leaseUntil));
         }
 
-        var actions = new List<TableTransactionAction>
+        var actions = new StudyChange
         {
-            new(TableTransactionActionType.Delete, new TableEntity(due.Partition, due.RowKey), new TableETag(due.ETag)),
-            new(TableTransactionActionType.Insert, lease),
-            new(TableTransactionActionType.UpdateReplace, ToEntity(claimed), new TableETag(record.ETag)),
+            new(TableTransactionActionType.Delete, Rows.New(due.Partition, due.RowKey), new ETag(due.ETag)),
+            new(TableTransactionActionType.Add, lease),
+            new(TableTransactionActionType.UpdateReplace, ToEntity(claimed), new ETag(record.ETag)),
         };
         try
         {
-            var etags = await table.SubmitTransactionAsync(actions, ct);
+            var etags = await actions.SubmitAsync(table, ct);
             return new OutboxClaim(claimed with { ETag = etags[2] }, lease.RowKey);
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
@@ -175,24 +176,24 @@ public static class Outbox
             FailedAt = decision.Status == DeliveryStatus.Failed ? now : before.FailedAt,
         };
 
-        var actions = new List<TableTransactionAction>
+        var actions = new StudyChange
         {
-            new(TableTransactionActionType.UpdateReplace, ToEntity(after), new TableETag(before.ETag)),
+            new(TableTransactionActionType.UpdateReplace, ToEntity(after), new ETag(before.ETag)),
         };
         var next = decision is { Status: DeliveryStatus.Pending, NextAttemptAt: { } at } ? DueEntity(before.Partition, at, before.Notification.Id) : null;
         if (next?.RowKey != claim.LeaseRowKey)
         {
             // The lease row is ours while the record's ETag is the claim's: that If-Match guards both.
-            actions.Add(new(TableTransactionActionType.Delete, new TableEntity(before.Partition, claim.LeaseRowKey), TableETag.All));
+            actions.Add(new(TableTransactionActionType.Delete, Rows.New(before.Partition, claim.LeaseRowKey), ETag.All));
             if (next is not null)
             {
-                actions.Add(new(TableTransactionActionType.Insert, next));
+                actions.Add(new(TableTransactionActionType.Add, next));
             }
         }
 
         try
         {
-            await table.SubmitTransactionAsync(actions, ct);
+            await actions.SubmitAsync(table, ct);
             return true;
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
@@ -203,11 +204,28 @@ public static class Outbox
 
     /// <summary>Removes a due row whose record is gone or already final (If-Match: only the row as it was read).</summary>
     public static TableTransactionAction DeleteDue(OutboxDueRow due) =>
-        new(TableTransactionActionType.Delete, new TableEntity(due.Partition, due.RowKey), new TableETag(due.ETag));
+        new(TableTransactionActionType.Delete, Rows.New(due.Partition, due.RowKey), new ETag(due.ETag));
+
+    /// <summary>
+    /// Deletes a stale due row (<see cref="DeleteDue"/>). True when this call removed it; false when someone else had
+    /// already removed or replaced it.
+    /// </summary>
+    public static async Task<bool> TryDeleteDueAsync(TableClient table, OutboxDueRow due, CancellationToken ct)
+    {
+        try
+        {
+            await new StudyChange { DeleteDue(due) }.SubmitAsync(table, ct);
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
 
     public static TableEntity ToEntity(OutboxRecord r)
     {
-        var e = new TableEntity(r.Partition, RecordKey(r.Notification.Id));
+        var e = Rows.New(r.Partition, RecordKey(r.Notification.Id));
         e.Set("NotificationId", r.Notification.Id);
         e.Set("RecipientUserId", r.Notification.RecipientUserId);
         e.Set("To", r.Notification.To);
@@ -247,7 +265,7 @@ public static class Outbox
             e.GetString("ProviderMessageId"),
             e.GetDateTimeOffset("SentAt"),
             e.GetDateTimeOffset("FailedAt"),
-            e.ETag ?? string.Empty);
+            e.Tag());
     }
 
     public static string StatusName(DeliveryStatus status) => status switch
@@ -270,7 +288,7 @@ public static class Outbox
 
     private static TableEntity DueEntity(string partition, DateTimeOffset dueAt, string notificationId)
     {
-        var e = new TableEntity(partition, DueKey(dueAt, notificationId));
+        var e = Rows.New(partition, DueKey(dueAt, notificationId));
         e.Set("NotificationId", notificationId);
         e.Set("DueAt", dueAt);
         return e;

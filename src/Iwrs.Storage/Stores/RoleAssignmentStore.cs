@@ -1,5 +1,6 @@
 using Iwrs.Domain.Access;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -31,13 +32,13 @@ public sealed class RoleAssignmentStore(IwrsTable table)
     public async Task<StoredRoleAssignment?> GetAsync(RoleAssignment a, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
-        var row = await client.GetEntityAsync(Partition(a), RowKey(a), ct: ct);
+        var row = await client.GetRowAsync(Partition(a), RowKey(a), ct);
         return row is null ? null : FromEntity(row);
     }
 
     public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at, string? phone = null)
     {
-        var e = new TableEntity(Partition(a), RowKey(a));
+        var e = Rows.New(Partition(a), RowKey(a));
         if (phone is not null)
         {
             e.Set("Phone", phone);
@@ -52,17 +53,17 @@ public sealed class RoleAssignmentStore(IwrsTable table)
 
         e.Set("GrantedBy", grantedBy);
         e.Set("GrantedAt", at);
-        return new TableTransactionAction(TableTransactionActionType.Insert, e);
+        return new TableTransactionAction(TableTransactionActionType.Add, e);
     }
 
     public static TableTransactionAction Delete(StoredRoleAssignment stored) =>
-        new(TableTransactionActionType.Delete, new TableEntity(Partition(stored.Assignment), RowKey(stored.Assignment)), new TableETag(stored.ETag));
+        new(TableTransactionActionType.Delete, Rows.New(Partition(stored.Assignment), RowKey(stored.Assignment)), new ETag(stored.ETag));
 
     private async Task<IReadOnlyList<StoredRoleAssignment>> QueryAsync(string partition, string prefix, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
         var result = new List<StoredRoleAssignment>();
-        await foreach (var row in client.QueryAsync(TableFilter.RowKeyPrefix(partition, prefix), ct: ct))
+        await foreach (var row in client.QueryPrefixAsync(partition, prefix, ct))
         {
             if (FromEntity(row) is { } assignment)
             {
@@ -82,6 +83,6 @@ public sealed class RoleAssignmentStore(IwrsTable table)
 
         var studyId = row.PartitionKey == IwrsTable.SystemPartition ? null : row.PartitionKey;
         var assignment = new RoleAssignment(row.GetString("UserId") ?? string.Empty, role, studyId, row.GetString("SiteId"));
-        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.ETag ?? string.Empty, row.GetString("Phone"));
+        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.Tag(), row.GetString("Phone"));
     }
 }

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Iwrs.Domain.Supply;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -31,7 +32,7 @@ public static class ShipmentRows
 
     public static TableEntity ToEntity(string studyId, Shipment s)
     {
-        var e = new TableEntity(studyId, Key(s.ShipmentId));
+        var e = Rows.New(studyId, Key(s.ShipmentId));
         e.Set("SiteId", s.SiteId);
         e.Set("Status", Shipment.Name(s.Status));
         e.Set("Kits", JsonSerializer.Serialize(s.Kits.Select(k => new KitLine(k.KitNumber, k.KitType, Shipment.Name(k.Condition))), Json));
@@ -50,6 +51,23 @@ public static class ShipmentRows
 
         return e;
     }
+
+    /// <summary>A new shipment and its open-shipment index row.</summary>
+    public static IEnumerable<TableTransactionAction> Insert(string studyId, Shipment s) =>
+    [
+        new(TableTransactionActionType.Add, ToEntity(studyId, s)),
+        new(TableTransactionActionType.Add, OpenEntity(studyId, s)),
+    ];
+
+    /// <summary>The shipment as changed, guarded by the ETag it was read with.</summary>
+    public static TableTransactionAction Replace(string studyId, Shipment s, string etag) =>
+        new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, s), new ETag(etag));
+
+    /// <summary>After a receipt: a fully received shipment leaves the open index; otherwise its in-transit counts are rewritten.</summary>
+    public static TableTransactionAction UpdateOpen(string studyId, Shipment s) =>
+        s.Status == ShipmentStatus.Received
+            ? new(TableTransactionActionType.Delete, Rows.New(studyId, OpenKey(s.SiteId, s.ShipmentId)), ETag.All)
+            : new(TableTransactionActionType.UpsertReplace, OpenEntity(studyId, s));
 
     public static StoredShipment FromEntity(TableEntity e)
     {
@@ -71,18 +89,18 @@ public static class ShipmentRows
                 e.GetString("CreatedBy") ?? string.Empty,
                 e.GetDateTimeOffset("DispatchedAt"),
                 e.GetDateTimeOffset("ReceivedAt")),
-            e.ETag ?? string.Empty);
+            e.Tag());
     }
 
     public static async Task<StoredShipment?> GetAsync(TableClient table, string studyId, string shipmentId, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, Key(shipmentId), ct: ct);
+        var row = await table.GetRowAsync(studyId, Key(shipmentId), ct);
         return row is null ? null : FromEntity(row);
     }
 
     public static TableEntity OpenEntity(string studyId, Shipment s)
     {
-        var e = new TableEntity(studyId, OpenKey(s.SiteId, s.ShipmentId));
+        var e = Rows.New(studyId, OpenKey(s.SiteId, s.ShipmentId));
         var pending = s.Kits.Where(k => k.Condition == KitCondition.Pending).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count());
         e.Set("InTransit", JsonSerializer.Serialize(pending, Json));
         return e;
@@ -91,12 +109,24 @@ public static class ShipmentRows
     public static async Task<IReadOnlyList<OpenShipment>> OpenForSiteAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
     {
         var result = new List<OpenShipment>();
-        await foreach (var row in table.QueryAsync(TableFilter.RowKeyPrefix(studyId, $"{OpenPrefix}{siteId}|"), ct: ct))
+        await foreach (var row in table.QueryPrefixAsync(studyId, $"{OpenPrefix}{siteId}|", ct))
         {
             result.Add(new OpenShipment(
                 row.RowKey[(OpenPrefix.Length + siteId.Length + 1)..],
                 JsonSerializer.Deserialize<Dictionary<string, int>>(row.GetString("InTransit") ?? "{}", Json) ?? [],
-                row.ETag ?? string.Empty));
+                row.Tag()));
+        }
+
+        return result;
+    }
+
+    /// <summary>Every shipment of a study (the shipment list; not on a per-subject path).</summary>
+    public static async Task<IReadOnlyList<StoredShipment>> AllAsync(TableClient table, string studyId, CancellationToken ct)
+    {
+        var result = new List<StoredShipment>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, Prefix, ct))
+        {
+            result.Add(FromEntity(row));
         }
 
         return result;

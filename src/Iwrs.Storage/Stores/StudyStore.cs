@@ -1,5 +1,6 @@
 using Iwrs.Domain.Studies;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -17,7 +18,7 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
     public async Task<StoredStudy?> GetAsync(string studyId, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
-        var row = await client.GetEntityAsync(studyId, RowKey, ct: ct);
+        var row = await client.GetRowAsync(studyId, RowKey, ct);
         return row is null ? null : FromEntity(row);
     }
 
@@ -29,9 +30,25 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
     {
         var client = await table.GetAsync(ct);
         var result = new List<StoredStudy>();
-        await foreach (var row in client.QueryAsync(TableFilter.Create($"RowKey eq {RowKey}"), ct: ct))
+        await foreach (var row in client.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {RowKey}"), cancellationToken: ct))
         {
             result.Add(FromEntity(row));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The partition of every study, from its <c>study</c> row read for its keys only (no configuration parsed, so a
+    /// study whose stored configuration no longer validates cannot hide the others).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> PartitionsAsync(TableClient table, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var result = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {RowKey}"), select: ["PartitionKey"], cancellationToken: ct))
+        {
+            result.Add(row.PartitionKey);
         }
 
         return result;
@@ -40,7 +57,7 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
     /// <summary>The transaction action that stores <paramref name="canonicalJson"/>: an insert for a new study, a guarded replace otherwise.</summary>
     public static TableTransactionAction Write(StudyConfiguration configuration, string canonicalJson, string contentHash, DateTimeOffset at, string userId, string? etag)
     {
-        var e = new TableEntity(configuration.StudyId, RowKey);
+        var e = Rows.New(configuration.StudyId, RowKey);
         e.Set("Version", configuration.Version);
         e.Set("Title", configuration.Title);
         e.Set("Configuration", canonicalJson);
@@ -48,20 +65,20 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
         e.Set("LoadedAt", at);
         e.Set("LoadedBy", userId);
         return etag is null
-            ? new TableTransactionAction(TableTransactionActionType.Insert, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new TableETag(etag));
+            ? new TableTransactionAction(TableTransactionActionType.Add, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(etag));
     }
 
     /// <summary>An immutable copy of one loaded version (<c>study-version|000001</c>): the history behind the audit trail's content hashes.</summary>
     public static TableTransactionAction WriteVersion(StudyConfiguration configuration, string canonicalJson, string contentHash, DateTimeOffset at, string userId)
     {
-        var e = new TableEntity(configuration.StudyId, VersionPrefix + configuration.Version.ToString("D6", System.Globalization.CultureInfo.InvariantCulture));
+        var e = Rows.New(configuration.StudyId, VersionPrefix + configuration.Version.ToString("D6", System.Globalization.CultureInfo.InvariantCulture));
         e.Set("Version", configuration.Version);
         e.Set("Configuration", canonicalJson);
         e.Set("ContentHash", contentHash);
         e.Set("LoadedAt", at);
         e.Set("LoadedBy", userId);
-        return new TableTransactionAction(TableTransactionActionType.Insert, e);
+        return new TableTransactionAction(TableTransactionActionType.Add, e);
     }
 
     public const string VersionPrefix = "study-version|";
@@ -81,6 +98,6 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
             row.GetString("ContentHash") ?? string.Empty,
             row.GetDateTimeOffset("LoadedAt") ?? DateTimeOffset.MinValue,
             row.GetString("LoadedBy") ?? string.Empty,
-            row.ETag ?? string.Empty);
+            row.Tag());
     }
 }

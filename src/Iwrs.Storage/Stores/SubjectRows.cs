@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Iwrs.Domain.Subjects;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 
 namespace Iwrs.Storage.Stores;
 
@@ -21,7 +22,7 @@ public static class SubjectRows
 
     public static async Task<StoredSubject?> GetAsync(TableClient table, string studyId, string subjectId, CancellationToken ct)
     {
-        var row = await table.GetEntityAsync(studyId, Key(subjectId), ct: ct);
+        var row = await table.GetRowAsync(studyId, Key(subjectId), ct);
         return row is null ? null : FromEntity(row);
     }
 
@@ -30,7 +31,7 @@ public static class SubjectRows
 
     public static TableEntity ToEntity(string studyId, Subject s)
     {
-        var e = new TableEntity(studyId, Key(s.SubjectId));
+        var e = Rows.New(studyId, Key(s.SubjectId));
         e.Set("SiteId", s.SiteId);
         e.Set("Status", Subject.StatusName(s.Status));
         e.Set("Number", s.Number);
@@ -58,6 +59,14 @@ public static class SubjectRows
         return e;
     }
 
+    /// <summary>The subject's first row: its insert is what makes randomization happen once (a concurrent twin fails on it).</summary>
+    public static TableTransactionAction Insert(string studyId, Subject s) =>
+        new(TableTransactionActionType.Add, ToEntity(studyId, s));
+
+    /// <summary>The subject as changed, guarded by the ETag it was read with.</summary>
+    public static TableTransactionAction Replace(string studyId, Subject s, string etag) =>
+        new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, s), new ETag(etag));
+
     public static StoredSubject FromEntity(TableEntity e) => new(
         new Subject(
             e.RowKey[Prefix.Length..],
@@ -73,5 +82,5 @@ public static class SubjectRows
             JsonSerializer.Deserialize<List<Dispensation>>(e.GetString("Dispensations") ?? "[]", Json) ?? [],
             e.GetBoolean("Unblinded") ?? false,
             e.GetString("DiscontinuationReason")),
-        e.ETag ?? string.Empty);
+        e.Tag());
 }

@@ -3,7 +3,7 @@ using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Hosting;
 using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 using Iwrs.LocalHost;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -257,18 +257,18 @@ public sealed class NotificationDispatchTests
         h.Clock.Advance(TimeSpan.FromSeconds(5));
 
         // The event retried: its own row and the same notification, in one transaction.
-        var actions = new List<TableTransactionAction>
+        var actions = new StudyChange
         {
-            new(TableTransactionActionType.Insert, new TableEntity(Study, "test-event|retried").Set("At", h.Now)),
+            new(TableTransactionActionType.Add, new TableEntity(Study, "test-event|retried") { ["At"] = h.Now }),
         };
         Outbox.Add(actions, Study, n, h.Now);
         var table = await h.TableAsync();
-        var e = await Assert.ThrowsAsync<TableTransactionFailedException>(() => table.SubmitTransactionAsync(actions));
+        var e = await Assert.ThrowsAsync<TableTransactionFailedException>(() => actions.SubmitAsync(table, CancellationToken.None));
 
         Assert.Equal(409, e.Status);
         Assert.Equal("EntityAlreadyExists", e.ErrorCode);
-        Assert.Equal(1, e.FailedActionIndex);
-        Assert.Null(await table.GetEntityAsync(Study, "test-event|retried"));
+        Assert.Equal(1, e.FailedTransactionActionIndex);
+        Assert.Null(await table.GetRowAsync(Study, "test-event|retried"));
         Assert.Single(await h.DueRowsAsync(Study));
 
         Assert.Equal("sent 1, retry 0, failed 0", (await h.RunAsync())[0]);
@@ -280,21 +280,21 @@ public sealed class NotificationDispatchTests
     {
         await using var h = await StartAsync();
         var n = Message(7);
-        var actions = new List<TableTransactionAction>();
+        var actions = new StudyChange();
         Outbox.Add(actions, Study, n, h.Now);
 
         Assert.Equal(2, actions.Count);
-        Assert.All(actions, a => Assert.Equal(TableTransactionActionType.Insert, a.Type));
-        Assert.Equal("outbox|evt-0007-r0", actions[0].Entity.RowKey);
-        Assert.Equal("outbox-due|20260302080000000|evt-0007-r0", actions[1].Entity.RowKey);
-        await (await h.TableAsync()).SubmitTransactionAsync(actions);
+        Assert.All(actions, a => Assert.Equal(TableTransactionActionType.Add, a.ActionType));
+        Assert.Equal("outbox|evt-0007-r0", actions.First().Entity.RowKey);
+        Assert.Equal("outbox-due|20260302080000000|evt-0007-r0", actions.Last().Entity.RowKey);
+        await actions.SubmitAsync(await h.TableAsync(), CancellationToken.None);
 
         var record = await h.RecordAsync(Study, n);
         Assert.Equal(n, record.Notification);
         Assert.Equal(DeliveryStatus.Pending, record.Status);
         Assert.Equal(0, record.Attempts);
         Assert.Equal(h.Now, record.CreatedAt);
-        var stored = await (await h.TableAsync()).GetEntityAsync(Study, "outbox|evt-0007-r0");
+        var stored = await (await h.TableAsync()).GetRowAsync(Study, "outbox|evt-0007-r0");
         Assert.Equal("pending", stored!.GetString("Status"));
     }
 
@@ -338,9 +338,9 @@ public sealed class NotificationDispatchTests
         await using var app = new IwrsFactory(settings: AppSettings(twilio, []));
         await app.LoadSeedStudies();
         var n = Message(1);
-        var actions = new List<TableTransactionAction>();
+        var actions = new StudyChange();
         Outbox.Add(actions, Study, n, app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
-        await (await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None)).SubmitTransactionAsync(actions);
+        await actions.SubmitAsync(await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None), CancellationToken.None);
 
         using var response = await app.CreateClient().PostAsync("/admin/functions/NotificationDispatch", IwrsFactory.Json("{}"));
 

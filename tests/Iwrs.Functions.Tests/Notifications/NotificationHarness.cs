@@ -2,7 +2,7 @@ using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Hosting;
 using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -73,13 +73,13 @@ public sealed class NotificationHarness : IAsyncDisposable
     /// <summary>Enqueues as an event would: one transaction on the partition holding every message's two rows.</summary>
     public async Task EnqueueAsync(string partition, params Notification[] messages)
     {
-        var actions = new List<TableTransactionAction>();
+        var actions = new StudyChange();
         foreach (var m in messages)
         {
             Outbox.Add(actions, partition, m, Now);
         }
 
-        await (await TableAsync()).SubmitTransactionAsync(actions);
+        await actions.SubmitAsync(await TableAsync(), CancellationToken.None);
     }
 
     public async Task<IReadOnlyList<string>> RunAsync() =>
@@ -92,7 +92,7 @@ public sealed class NotificationHarness : IAsyncDisposable
     public async Task<IReadOnlyList<TableEntity>> DueRowsAsync(string partition)
     {
         var rows = new List<TableEntity>();
-        await foreach (var row in (await TableAsync()).QueryAsync(TableFilter.RowKeyPrefix(partition, Outbox.DuePrefix)))
+        await foreach (var row in (await TableAsync()).QueryPrefixAsync(partition, Outbox.DuePrefix))
         {
             rows.Add(row);
         }

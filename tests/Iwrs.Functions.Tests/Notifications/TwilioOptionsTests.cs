@@ -1,6 +1,5 @@
 using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
 using Iwrs.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,9 +78,9 @@ public sealed class TwilioOptionsTests
         Assert.IsType<LoggingSmsSender>(app.Services.GetRequiredService<ISmsSender>());
         var n = NotificationHarness.Message(1);
         var table = await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
-        var actions = new List<TableTransactionAction>();
+        var actions = new StudyChange();
         Outbox.Add(actions, NotificationHarness.Study, n, app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
-        await table.SubmitTransactionAsync(actions);
+        await actions.SubmitAsync(table, CancellationToken.None);
 
         var lines = await NotificationHarness.Dispatch(app).RunAsync(new("NotificationDispatch", DateTimeOffset.UnixEpoch, false), CancellationToken.None);
 

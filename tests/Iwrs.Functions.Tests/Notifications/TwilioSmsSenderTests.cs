@@ -194,9 +194,9 @@ public sealed class TwilioSmsSenderTests
         await using var app = new IwrsFactory(settings: settings, services: s => s.AddSingleton<ILoggerProvider>(logs));
         await app.LoadSeedStudies();
         var table = await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
-        var actions = new List<Iwrs.Storage.Tables.TableTransactionAction>();
+        var actions = new StudyChange();
         Outbox.Add(actions, NotificationHarness.Study, Sms, app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
-        await table.SubmitTransactionAsync(actions);
+        await actions.SubmitAsync(table, CancellationToken.None);
         twilio.Mode = FakeTwilioMode.Reject400;
 
         await NotificationHarness.Dispatch(app).RunAsync(new("NotificationDispatch", DateTimeOffset.UnixEpoch, false), CancellationToken.None);

@@ -2,7 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Iwrs.Domain.Audit;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
@@ -35,14 +36,14 @@ public sealed class AuditTamperTests : IAsyncLifetime
 
     private async Task<JsonElement> Verify() => await _admin.GetFromJsonAsync<JsonElement>($"/api/studies/{Study}/audit/verify");
 
-    private async Task<TableEntity> Row(long sequence) => (await _table.GetEntityAsync(Study, AuditTrail.RecordKey(sequence)))!;
+    private async Task<TableEntity> Row(long sequence) => (await _table.GetRowAsync(Study, AuditTrail.RecordKey(sequence)))!;
 
     [Fact]
     public async Task Verify_OneRecordChangedInStorage_FailsNamingIt()
     {
         var row = await Row(3);
-        row.Set("Target", "user:someone-else");
-        await _table.UpdateAsync(row, new TableETag(row.ETag!), TableUpdateMode.Replace);
+        row["Target"] = "user:someone-else";
+        await _table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
 
         var verify = await Verify();
         Assert.False(verify.GetProperty("intact").GetBoolean());
@@ -53,7 +54,7 @@ public sealed class AuditTamperTests : IAsyncLifetime
     [Fact]
     public async Task Verify_OneRecordDeletedInStorage_FailsNamingIt()
     {
-        Assert.True(await _table.DeleteAsync(Study, AuditTrail.RecordKey(3), TableETag.All));
+        Assert.Equal(204, (await _table.DeleteEntityAsync(Study, AuditTrail.RecordKey(3), ETag.All)).Status);
 
         var verify = await Verify();
         Assert.False(verify.GetProperty("intact").GetBoolean());
@@ -65,7 +66,7 @@ public sealed class AuditTamperTests : IAsyncLifetime
     public async Task Verify_LastRecordDeletedInStorage_FailsThroughTheHead()
     {
         var head = await AuditTrail.ReadHeadAsync(_table, Study, CancellationToken.None);
-        Assert.True(await _table.DeleteAsync(Study, AuditTrail.RecordKey(head.Sequence), TableETag.All));
+        Assert.Equal(204, (await _table.DeleteEntityAsync(Study, AuditTrail.RecordKey(head.Sequence), ETag.All)).Status);
 
         var verify = await Verify();
         Assert.False(verify.GetProperty("intact").GetBoolean());
@@ -80,7 +81,7 @@ public sealed class AuditTamperTests : IAsyncLifetime
         var forged = AuditRecord.Append(Study, 3, three.Hash, three.At.AddSeconds(1), new AuditEntry("intruder", "administrator", Channel.Http, "role.granted", "user:intruder", []));
         var entity = AuditTrail.ToEntity(forged);
         entity.RowKey = AuditTrail.RecordKey(3) + "a";
-        await _table.InsertAsync(entity);
+        await _table.AddEntityAsync(entity);
 
         var verify = await Verify();
         Assert.False(verify.GetProperty("intact").GetBoolean());

@@ -1,7 +1,8 @@
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Subjects;
 using Iwrs.Storage.Stores;
-using Iwrs.Storage.Tables;
+using Azure.Data.Tables;
+using Iwrs.Functions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
@@ -21,7 +22,7 @@ public sealed class RequestCountTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = new IwrsFactory(services: s => s.AddHttpClient("table-storage").AddHttpMessageHandler(() => new CountingHandler(_counter)));
+        _app = new IwrsFactory(services: s => s.AddHttpClient(StorageSetup.HttpClientName).AddHttpMessageHandler(() => new CountingHandler(_counter)));
         await _app.LoadSeedStudies();
         _trial = new TrialDriver(_app, Study);
         await _app.Grant(Study, "depot", "depot-manager");
@@ -80,30 +81,29 @@ public sealed class RequestCountTests : IAsyncLifetime
         var now = new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero);
         for (var n = start; n <= subjects; n += 24)
         {
-            var actions = new List<TableTransactionAction>();
+            var actions = new StudyChange();
             for (var k = n; k < Math.Min(n + 24, subjects + 1); k++)
             {
                 var id = $"F{k:D5}";
                 var kit = $"FILL{k:D6}";
                 var subject = new Subject(id, "CN01", SubjectStatus.Randomized, $"R{k:D4}", "ecog=0;liver-mets=yes", k, "LJ", "LJ-CAPS", now, "coord",
                     [new Dispensation("C1", kit, now, "coord")], false, null);
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, SubjectRows.ToEntity(Study, subject)));
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Insert, KitRows.ToEntity(Study,
+                actions.Add(SubjectRows.Insert(Study, subject));
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, KitRows.ToEntity(Study,
                     new Domain.Supply.Kit(kit, "LJ-CAPS", "LOT-F", new DateOnly(2028, 1, 1), Domain.Supply.KitStatus.Dispensed, "CN01", null, id, "C1"), "00000000")));
             }
 
             await AuditTrail.SubmitAsync(table, Study, actions, now, new AuditEntry("coord", "site-coordinator", Channel.Http, "subject.randomized", $"subjects:F{n:D5}+", []), CancellationToken.None);
         }
 
-        var advanced = new TableEntity(Study, ListRows.PointerKey("ecog=0;liver-mets=yes"));
-        advanced.Set("Next", pointer.Next + (subjects - start + 1));
-        await table.UpsertAsync(advanced, TableUpdateMode.Replace);
-        var numbers = new TableEntity(Study, SubjectRows.CounterKey);
-        numbers.Set("Next", (long)subjects + 1);
-        await table.UpsertAsync(numbers, TableUpdateMode.Replace);
+        var advanced = new TableEntity(Study, ListRows.PointerKey("ecog=0;liver-mets=yes")) { ["Next"] = pointer.Next + (subjects - start + 1) };
+        await table.UpsertEntityAsync(advanced, TableUpdateMode.Replace);
+        var numbers = new TableEntity(Study, SubjectRows.CounterKey) { ["Next"] = (long)subjects + 1 };
+        await table.UpsertEntityAsync(numbers, TableUpdateMode.Replace);
 
+        // More than 1,000 rows: the query follows the service's continuation past its first page.
         var count = 0;
-        await foreach (var _ in table.QueryAsync(TableFilter.RowKeyPrefix(Study, SubjectRows.Prefix)))
+        await foreach (var _ in table.QueryPrefixAsync(Study, SubjectRows.Prefix))
         {
             count++;
         }

@@ -1,6 +1,4 @@
-using Iwrs.Storage.Tables;
-
-namespace Iwrs.Storage.Tests.Tables;
+namespace Iwrs.Storage.Tests;
 
 public sealed class TableKeysTests
 {
@@ -84,21 +82,5 @@ public sealed class TableKeysTests
         TableKeys.ValidateTableName("a" + new string('b', 62), "name");
 
         Assert.Throws<ArgumentException>(() => TableKeys.ValidateTableName("a" + new string('b', 63), "name"));
-    }
-
-    [Theory]
-    [InlineData("Name", true)]
-    [InlineData("_private", true)]
-    [InlineData("a1", true)]
-    [InlineData("1a", false)]
-    [InlineData("a-b", false)]
-    [InlineData("a.b", false)]
-    [InlineData("a@odata.type", false)]
-    [InlineData("", false)]
-    public void ValidatePropertyName_Cases(string name, bool valid)
-    {
-        var ex = Record.Exception(() => TableKeys.ValidatePropertyName(name, nameof(name)));
-
-        Assert.Equal(valid, ex is null);
     }
 }

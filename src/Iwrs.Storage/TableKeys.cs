@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Iwrs.Storage.Tables;
+namespace Iwrs.Storage;
 
 /// <summary>
 /// Key and name rules from "Understanding the Table service data model"
@@ -72,24 +72,6 @@ public static class TableKeys
         {
             throw new ArgumentException(
                 "A table name must be 3-63 ASCII letters or digits, start with a letter, and not be 'tables'.", paramName);
-        }
-    }
-
-    /// <summary>
-    /// Property names follow C# identifier rules and are at most 255 chars
-    /// (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model#property-names).
-    /// We accept the ASCII subset, which is what the stores use and what every client library round-trips.
-    /// </summary>
-    public static void ValidatePropertyName(string name, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(name, paramName);
-        var ok = name.Length is >= 1 and <= 255
-                 && (char.IsAsciiLetter(name[0]) || name[0] == '_')
-                 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
-        if (!ok)
-        {
-            throw new ArgumentException(
-                "A property name must be 1-255 ASCII letters, digits or '_' and must not start with a digit.", paramName);
         }
     }
 }
