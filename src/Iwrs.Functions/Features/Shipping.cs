@@ -16,7 +16,7 @@ namespace Iwrs.Functions.Features;
 /// audits it and queues the SMS notices — all one transaction. The depot manager's notice is a pick list with
 /// kit types; the site pharmacist's names kit numbers only.
 /// </summary>
-public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
+public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, StudyWrites writes)
 {
     public async Task<Result<Shipment>> CreateAsync(StudyContext context, string siteId, IReadOnlyDictionary<string, int> kits, string reason, Channel channel, CancellationToken ct) =>
         await CreateAsync(context.Table, context.Study.Configuration, siteId, kits, reason, context.Caller.UserId, context.ActingAs.Name(), channel, ct);
@@ -27,7 +27,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
-        return await OptimisticWrite.RunAsync(time, async attemptCt =>
+        return await writes.RunAsync(study.StudyId, async attemptCt =>
         {
             // The resupply check decides again on every attempt, after reading the head that guards this write: if
             // another run (or a manual shipment) shipped meanwhile, less or nothing is needed.

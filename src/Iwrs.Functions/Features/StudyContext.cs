@@ -11,7 +11,7 @@ namespace Iwrs.Functions.Features;
 /// What every study endpoint starts from: the study as stored, the caller, what they may see, and the role the
 /// action is done as (for the audit trail). Built once per request by <see cref="ResolveAsync"/>.
 /// </summary>
-public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies)
+public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies, StudyWrites Writes)
 {
     public string StudyId => Study.Configuration.StudyId;
 
@@ -30,16 +30,16 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
 
         var role = access!.Authorize(action, siteId).Value;
         var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
-        return (new StudyContext(study!, Caller.From(http), access, role, table, services.GetRequiredService<StudyStore>()), null);
+        return (new StudyContext(study!, Caller.From(http), access, role, table, services.GetRequiredService<StudyStore>(), services.GetRequiredService<StudyWrites>()), null);
     }
 }
 
 public static class ResultProblems
 {
     /// <summary>Runs an optimistic write and turns a domain failure into its problem.</summary>
-    public static async Task<IResult> WriteAsync<T>(TimeProvider time, Func<CancellationToken, Task<Result<T>>> attempt, Func<T, IResult> success, CancellationToken ct)
+    public static async Task<IResult> WriteAsync<T>(StudyContext context, Func<CancellationToken, Task<Result<T>>> attempt, Func<T, IResult> success, CancellationToken ct)
     {
-        var result = await OptimisticWrite.RunAsync(time, attempt, ct);
+        var result = await context.Writes.RunAsync(context.StudyId, attempt, ct);
         return result.IsSuccess ? success(result.Value) : result.Error!.ToProblem();
     }
 }

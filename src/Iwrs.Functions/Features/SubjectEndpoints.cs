@@ -85,7 +85,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
         }
 
         var created = false;
-        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
         {
             var decision = await DecideRandomization(context!, subjectId, read.Value, time, attemptCt);
             if (!decision.IsSuccess || decision.Value.Actions is null)
@@ -251,7 +251,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
         }
 
         var created = false;
-        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
         {
             var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
             var config = context.Study.Configuration;
@@ -314,7 +314,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             return refusal;
         }
 
-        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        return await ResultProblems.WriteAsync(context!, async attemptCt =>
         {
             var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
             if (stored.Subject.Status == SubjectStatus.Discontinued)
@@ -354,7 +354,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
         var monitors = (await roles.AllAsync(studyId, ct)).Where(a => a.Assignment.Role == Role.MedicalMonitor && a.Phone is not null)
             .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!)).Take(10).ToList();
         var config = context!.Study.Configuration;
-        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        return await ResultProblems.WriteAsync(context!, async attemptCt =>
         {
             var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
             var now = time.GetUtcNow();

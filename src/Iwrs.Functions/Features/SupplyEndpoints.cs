@@ -93,7 +93,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
         int imported = 0, present = 0;
         foreach (var chunk in valid.Value.Chunk(KitsPerTransaction))
         {
-            var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
+            var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
             {
                 var actions = new StudyChange();
                 var fresh = new List<Kit>();
@@ -210,7 +210,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
             return refusal;
         }
 
-        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        return await ResultProblems.WriteAsync(context!, async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
             if (stored is null)
@@ -288,7 +288,7 @@ public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvid
             return Problems.From(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
         }
 
-        return await ResultProblems.WriteAsync(time, async attemptCt =>
+        return await ResultProblems.WriteAsync(context!, async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
             var now = time.GetUtcNow();

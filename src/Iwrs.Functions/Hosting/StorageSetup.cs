@@ -100,6 +100,7 @@ public static class StorageSetup
         services.AddSingleton(sp => new IwrsTable(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.TableName));
         services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, JsonBody.SerializerOptions)));
         services.AddSingleton<RoleAssignmentStore>();
+        services.AddSingleton<StudyWrites>();
         return services;
     }
 }

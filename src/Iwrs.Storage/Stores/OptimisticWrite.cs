@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Iwrs.Domain;
@@ -53,3 +54,28 @@ public static class OptimisticWrite
 /// stratum's pointer is already used): the attempt is abandoned and taken again from fresh reads.
 /// </summary>
 public sealed class ConcurrentChangeException(string message) : Exception(message);
+
+/// <summary>
+/// One app instance's writers to a study take turns: every change moves the study's audit head, so two writers in
+/// the same instance would only make each other lose optimistic rounds. Waiting here leaves contention only
+/// between instances, which <see cref="OptimisticWrite"/> resolves. One per app instance (a singleton), never static,
+/// so two instances in one process (the tests) still race each other as two deployed instances would.
+/// </summary>
+public sealed class StudyWrites(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
+
+    public async Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
+    {
+        var turn = _turns.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync(ct);
+        try
+        {
+            return await OptimisticWrite.RunAsync(time, attempt, ct);
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+}
