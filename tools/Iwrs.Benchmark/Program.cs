@@ -9,7 +9,7 @@ using Iwrs.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-// Randomize latency of the real app: its own Azurite (in memory) + IwrsApp on Kestrel + real HTTP, compared with one
+// Randomize latency of the real app: its own Azurite (in memory) + two local-host instances on Kestrel + real HTTP, compared with one
 // bare entity-group transaction on the same Azurite. See README.md in this folder.
 
 const string Study = "LJ-MCRC";
@@ -37,14 +37,19 @@ Console.WriteLine("Starting Azurite (in memory) and the app on Kestrel ...");
 
 using var azurite = await AzuriteEmulator.StartAsync(new AzuriteOptions { RepositoryRoot = root, Silent = true, ForwardErrors = true });
 var counter = new StorageCounter();
-var appUrl = $"http://127.0.0.1:{AzuriteEmulator.FreePort().ToString(CultureInfo.InvariantCulture)}";
-var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "tools", "Iwrs.LocalHost")], builder =>
+
+// Two app instances on one table, as two Functions instances on one storage account: the concurrent clients are
+// spread over both, so contention between instances is measured, not only inside one.
+var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+var appUrls = new[] { AzuriteEmulator.FreePort(), AzuriteEmulator.FreePort() }.Select(p => $"http://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}").ToArray();
+var apps = appUrls.Select(url => LocalFunctionsHost.Build(["--environment", "Development", "--urls", url, "--contentRoot", Path.Combine(root, "tools", "Iwrs.LocalHost")], builder =>
 {
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {
         ["Storage:ConnectionString"] = azurite.ConnectionString,
         ["Storage:TableName"] = "iwrsbench",
         ["Auth:Development:Enabled"] = "true",
+        ["Auth:Development:SigningKey"] = signingKey,
         ["Auth:BootstrapAdministrators:0"] = Admin,
         ["Timers:RunLocally"] = "false",
         ["Logging:LogLevel:Default"] = "Warning",
@@ -52,13 +57,18 @@ var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", ap
 
     // A new handler per call of the factory lambda; the counter is what they share.
     builder.Services.AddHttpClient("table-storage").AddHttpMessageHandler(() => new CountingHandler(counter));
-});
+})).ToArray();
 
 try
 {
-    await app.StartAsync();
-    using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) }) { BaseAddress = new Uri(appUrl), Timeout = TimeSpan.FromMinutes(2) };
-    var api = new Api(http, Study);
+    foreach (var instance in apps)
+    {
+        await instance.StartAsync();
+    }
+
+    var https = appUrls.Select(url => new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }).ToArray();
+    var instances = https.Select(h => new Api(h, Study)).ToArray();
+    var api = instances[0];
 
     // ---- 1. Setup: study, roles, kits to every site, the list. ----
     var setup = Stopwatch.StartNew();
@@ -151,11 +161,11 @@ try
 
     // Subject i: site i mod 3, stratum (i / 3) mod 4, so every phase walks every site x stratum pair.
     var nextSubject = 0;
-    Task<RandomizeOutcome> Randomize(int index)
+    Task<RandomizeOutcome> Randomize(int index, Api? via = null)
     {
         var site = sites[index % sites.Length];
         var (ecog, liver) = strata[index / sites.Length % strata.Length];
-        return api.RandomizeAsync(coordinatorTokens[site], $"BM-{index:D5}", site, ecog, liver);
+        return (via ?? api).RandomizeAsync(coordinatorTokens[site], $"BM-{index:D5}", site, ecog, liver);
     }
 
     var writeConflicts = new Dictionary<string, int>(StringComparer.Ordinal) { ["warm-up"] = 0, ["1 client"] = 0, ["clients"] = 0 };
@@ -189,11 +199,12 @@ try
         var latencies = new double[count];
         var ok = new bool[count];
         var wall = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
         {
+            var via = instances[client % instances.Length];
             for (var index = Interlocked.Increment(ref taken); index < first + count; index = Interlocked.Increment(ref taken))
             {
-                var outcome = await Randomize(index);
+                var outcome = await Randomize(index, via);
                 ok[index - first] = Accept(outcome, index, phase);
                 latencies[index - first] = outcome.Milliseconds;
             }
@@ -274,7 +285,7 @@ try
     Console.WriteLine();
     Console.WriteLine($"{"phase",-30} {"n",5} {"median",8} {"p90",8} {"p99",8} {"max",8} {"per s",8} {"409 write-conflict",19}");
     Row("randomize, 1 client", one, oneThroughput, writeConflicts["1 client"]);
-    Row($"randomize, {n} clients", many, manyThroughput, writeConflicts["clients"]);
+    Row($"randomize, {n} clients / 2 inst.", many, manyThroughput, writeConflicts["clients"]);
     Row("bare $batch (8 inserts)", batch, batch.Count / (batchLatencies.Sum() / 1000), null);
     Console.WriteLine();
     Console.WriteLine("Ratios");
@@ -329,6 +340,11 @@ try
     Count("write_conflicts_total", conflictTotal);
     Metric("total_seconds", total.Elapsed.TotalSeconds);
 
+    // The issue's summary line, last: R = 1-client p50 / bare $batch p50, T = 16-client throughput / 1-client
+    // throughput, P = 16-client p99 in ms, N = storage requests per uncontended randomization (median).
+    Console.WriteLine(FormattableString.Invariant(
+        $"bench: p50-ratio={one.Median / batch.Median:0.00} throughput-ratio={manyThroughput / oneThroughput:0.00} p99-{n}={many.P99:0} requests={requests.Median:0}"));
+
     // Write conflicts should not happen; the figures are printed, but the run says it went wrong.
     return conflictTotal == 0 ? 0 : 2;
 }
@@ -340,8 +356,11 @@ catch (BenchmarkFailedException e)
 }
 finally
 {
-    await app.StopAsync();
-    await app.DisposeAsync();
+    foreach (var instance in apps)
+    {
+        await instance.StopAsync();
+        await instance.DisposeAsync();
+    }
 }
 
 static void Row(string name, Stats s, double perSecond, int? conflicts) =>
