@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Iwrs.Domain;
 using Iwrs.Functions.Errors;
 using Microsoft.Extensions.Options;
@@ -6,6 +7,17 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Iwrs.Functions.Auth;
 
+/// <summary>
+/// The development issuer's signing key, when the issuer is enabled: the configured one, or a random one per process
+/// (its tokens die with it). Null when disabled, so the development scheme then refuses every token.
+/// </summary>
+public sealed class DevelopmentIssuer(IOptions<AuthOptions> options)
+{
+    public SymmetricSecurityKey? Key { get; } = options.Value.Development is { Enabled: true } d
+        ? new SymmetricSecurityKey(d.SigningKey is { Length: > 0 } key ? Convert.FromBase64String(key) : RandomNumberGenerator.GetBytes(32))
+        : null;
+}
+
 /// <summary>Mints development tokens; mapped only when the development issuer is enabled (never in a deployed app).</summary>
 public static class DevelopmentTokens
 {
@@ -13,7 +25,7 @@ public static class DevelopmentTokens
 
     public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, string UserId);
 
-    public static string Issue(TokenValidation validation, TimeProvider time, TimeSpan lifetime, string userId, string? name)
+    public static string Issue(DevelopmentIssuer issuer, TimeProvider time, TimeSpan lifetime, string userId, string? name)
     {
         var now = time.GetUtcNow();
         var claims = new Dictionary<string, object> { ["oid"] = userId, ["sub"] = userId };
@@ -30,13 +42,13 @@ public static class DevelopmentTokens
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = (now + lifetime).UtcDateTime,
-            SigningCredentials = new SigningCredentials(validation.DevelopmentKey, SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(issuer.Key ?? throw new InvalidOperationException("The development issuer is not enabled."), SecurityAlgorithms.HmacSha256),
         });
     }
 
     public static void MapDevelopmentTokens(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/dev/token", async (HttpRequest request, JsonBody body, TokenValidation validation, TimeProvider time, IOptions<AuthOptions> options, CancellationToken ct) =>
+        app.MapPost("/api/dev/token", async (HttpRequest request, JsonBody body, DevelopmentIssuer issuer, TimeProvider time, IOptions<AuthOptions> options, CancellationToken ct) =>
         {
             var read = await body.ReadAsync<TokenRequest>(request, ct);
             if (!read.IsSuccess)
@@ -51,7 +63,7 @@ public static class DevelopmentTokens
             }
 
             var lifetime = options.Value.Development.TokenLifetime;
-            var token = Issue(validation, time, lifetime, userId!, read.Value.Name);
+            var token = Issue(issuer, time, lifetime, userId!, read.Value.Name);
             return TypedResults.Ok(new TokenResponse(token, "Bearer", time.GetUtcNow() + lifetime, userId!));
         })
         .AllowAnonymous()
