@@ -2,7 +2,6 @@ using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions;
@@ -23,14 +22,10 @@ public static class IwrsApp
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
-        services.AddHttpClient("entra-metadata");
-        services.AddSingleton<TokenValidation>();
         services.AddSingleton<AccessResolver>();
         services.AddSingleton<Shipping>();
         services.AddSingleton<ResupplyCheck>();
-        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddIwrsAuthentication();
 
         services.ConfigureHttpJsonOptions(o =>
         {

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Security.Cryptography;
 using Iwrs.Domain;
 using Iwrs.Functions.Errors;
 using Microsoft.AspNetCore.Authorization;
@@ -9,14 +10,25 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Iwrs.Functions.Auth;
 
+/// <summary>
+/// The development issuer's signing key, when the issuer is enabled: the configured one, or a random one per process
+/// (its tokens die with it). Null when disabled, so the development scheme then refuses every token.
+/// </summary>
+public sealed class DevelopmentIssuer(IOptions<AuthOptions> options)
+{
+    public SymmetricSecurityKey? Key { get; } = options.Value.Development is { Enabled: true } d
+        ? new SymmetricSecurityKey(d.SigningKey is { Length: > 0 } key ? Convert.FromBase64String(key) : RandomNumberGenerator.GetBytes(32))
+        : null;
+}
+
 /// <summary>Mints development tokens; mapped only when the development issuer is enabled (never in a deployed app).</summary>
-public sealed class DevelopmentTokens(JsonBody body, TokenValidation validation, TimeProvider time, IOptions<AuthOptions> options)
+public sealed class DevelopmentTokens(JsonBody body, DevelopmentIssuer issuer, TimeProvider time, IOptions<AuthOptions> options)
 {
     public sealed record TokenRequest(string? UserId, string? Name);
 
     public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, string UserId);
 
-    public static string Issue(TokenValidation validation, TimeProvider time, TimeSpan lifetime, string userId, string? name)
+    public static string Issue(DevelopmentIssuer issuer, TimeProvider time, TimeSpan lifetime, string userId, string? name)
     {
         var now = time.GetUtcNow();
         var claims = new Dictionary<string, object> { ["oid"] = userId, ["sub"] = userId };
@@ -33,7 +45,7 @@ public sealed class DevelopmentTokens(JsonBody body, TokenValidation validation,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = (now + lifetime).UtcDateTime,
-            SigningCredentials = new SigningCredentials(validation.DevelopmentKey, SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(issuer.Key ?? throw new InvalidOperationException("The development issuer is not enabled."), SecurityAlgorithms.HmacSha256),
         });
     }
 
@@ -61,7 +73,7 @@ public sealed class DevelopmentTokens(JsonBody body, TokenValidation validation,
         }
 
         var lifetime = options.Value.Development.TokenLifetime;
-        var token = Issue(validation, time, lifetime, userId!, read.Value.Name);
+        var token = Issue(issuer, time, lifetime, userId!, read.Value.Name);
         return TypedResults.Ok(new TokenResponse(token, "Bearer", time.GetUtcNow() + lifetime, userId!));
     }
 }

@@ -1,6 +1,5 @@
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Iwrs.Functions.Hosting;
 
@@ -14,13 +13,13 @@ public static class HttpInvocation
     /// <summary>Sets <see cref="HttpContext.User"/> from the bearer token; returns the refusal, or null to go on.</summary>
     public static async Task<IResult?> AuthenticateAsync(HttpContext http, FunctionDescriptor function)
     {
-        var outcome = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
-        if (outcome.Succeeded)
+        var outcome = await BearerAuthentication.AuthenticateAsync(http);
+        if (outcome.Problem is { } refusal)
         {
-            http.User = outcome.Principal;
+            return refusal;
         }
 
-        if (function.AllowsAnonymous || http.User.Identity?.IsAuthenticated == true)
+        if (function.AllowsAnonymous || outcome.Kind == AuthenticationOutcomeKind.Authenticated)
         {
             return null;
         }

@@ -14,13 +14,7 @@ public static class NotificationSetup
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotificationOptions>, NotificationOptionsValidator>();
 
-        services.AddHttpClient(TwilioSmsSender.HttpClientName, c =>
-            {
-                // Timeouts are Polly's, per try; the answer is a small JSON document.
-                c.Timeout = Timeout.InfiniteTimeSpan;
-                c.MaxResponseContentBufferSize = 1024 * 1024;
-            })
-            .RedactLoggedHeaders(_ => true);
+        services.AddTwilioHttpClient();
 
         services.AddSingleton<ISmsSender>(sp =>
         {
@@ -44,6 +38,26 @@ public static class NotificationSetup
         });
 
         services.AddSingleton<NotificationDispatch>();
+        return services;
+    }
+
+    /// <summary>
+    /// The HttpClient under the Twilio SDK (<see cref="TwilioSmsSender.HttpClientName"/>): sent to Twilio:BaseUrl when
+    /// that is not Twilio's own, and every header it logs redacted (the Authorization header carries the auth token).
+    /// Its log lines hold the method and URL only (account SID and path; the SMS goes in the form body, never logged).
+    /// Needs <c>IOptions&lt;TwilioOptions&gt;</c>.
+    /// </summary>
+    public static IServiceCollection AddTwilioHttpClient(this IServiceCollection services)
+    {
+        services.AddHttpClient(TwilioSmsSender.HttpClientName, c =>
+            {
+                // Timeouts are Polly's, per try; the answer is a small JSON document.
+                c.Timeout = Timeout.InfiniteTimeSpan;
+                c.MaxResponseContentBufferSize = 1024 * 1024;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            .AddHttpMessageHandler(sp => new TwilioBaseUrlHandler(new Uri(sp.GetRequiredService<IOptions<TwilioOptions>>().Value.BaseUrl)))
+            .RedactLoggedHeaders(_ => true);
         return services;
     }
 }

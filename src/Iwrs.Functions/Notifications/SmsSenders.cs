@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Iwrs.Domain.Notifications;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using Twilio.Clients;
+using Twilio.Exceptions;
+using Twilio.Http;
+using Twilio.Rest.Api.V2010.Account;
+using Twilio.Types;
 
 namespace Iwrs.Functions.Notifications;
 
@@ -38,34 +40,34 @@ public sealed class LoggingSmsSender(ILogger<LoggingSmsSender> log) : ISmsSender
 }
 
 /// <summary>
-/// Twilio's Programmable Messaging API (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource):
-/// <c>POST {BaseUrl}/2010-04-01/Accounts/{AccountSid}/Messages.json</c>, form fields To, From or MessagingServiceSid,
-/// Body, Basic auth AccountSid:AuthToken. Outcomes:
+/// Twilio's Programmable Messaging API through the Twilio SDK: <c>MessageResource.CreateAsync</c> on a
+/// <c>TwilioRestClient</c> whose transport is our named HttpClient (<see cref="HttpClientName"/>, from
+/// IHttpClientFactory) wrapped in the SDK's <c>SystemNetHttpClient</c>. The SDK always addresses
+/// <c>https://api.twilio.com</c>; <see cref="TwilioBaseUrlHandler"/> on that HttpClient sends it to
+/// <see cref="TwilioOptions.BaseUrl"/> instead (a fake on loopback in tests). Outcomes:
 /// <list type="bullet">
 /// <item>2xx → Sent, with the message's <c>sid</c>.</item>
 /// <item>429 (with its Retry-After), 408, 5xx, no connection, no answer in time → TryLater.</item>
 /// <item>401 → TryLater as well: bad credentials are the deployment's fault, not the message's, and the messages
 /// must go out once the setting is fixed.</item>
-/// <item>Any other 4xx → Rejected with Twilio's error code and message: permanent, never retried.</item>
+/// <item>Any other 4xx (the SDK's <c>ApiException</c>) → Rejected with Twilio's error code and message: permanent,
+/// never retried.</item>
 /// </list>
-/// One Polly pipeline: retry (at most <see cref="TwilioOptions.MaxRetries"/>) ⟶ per-try timeout ⟶ one request. Only
+/// One Polly pipeline: retry (at most <see cref="TwilioOptions.MaxRetries"/>) ⟶ per-try timeout ⟶ one SDK call. Only
 /// failures after which Twilio cannot have created the message are retried in the call: no connection, and 5xx. A
 /// timeout is not: Twilio may have taken the message and lost only its answer, and Messages.json has no idempotency key,
-/// so the outbox tries again later (see Outbox for that duplicate window). The auth token is never logged: it goes
-/// only into the Authorization header, and the named HttpClient redacts every header it logs.
+/// so the outbox tries again later (see Outbox for that duplicate window). The SDK's calls take no CancellationToken,
+/// so a try that times out (or is cancelled) cancels the pending request on its own HttpClient. The auth token is never
+/// logged: the SDK puts it only into the Authorization header, and the named HttpClient redacts every header it logs.
 /// </summary>
 public sealed class TwilioSmsSender : ISmsSender
 {
     public const string HttpClientName = "twilio";
 
-    private static readonly MediaTypeWithQualityHeaderValue Json = new("application/json");
-
     private readonly IHttpClientFactory _http;
     private readonly TimeProvider _time;
     private readonly ILogger<TwilioSmsSender> _log;
     private readonly TwilioOptions _options;
-    private readonly Uri _messagesUri;
-    private readonly AuthenticationHeaderValue _authorization;
     private readonly ResiliencePipeline<TwilioAnswer> _pipeline;
 
     public TwilioSmsSender(IHttpClientFactory http, TwilioOptions options, TimeProvider time, ILogger<TwilioSmsSender> log)
@@ -75,16 +77,10 @@ public sealed class TwilioSmsSender : ISmsSender
         _time = time;
         _log = log;
         _options = options;
-        _messagesUri = MessagesUri(options.BaseUrl, options.AccountSid!);
-        _authorization = new AuthenticationHeaderValue(
-            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(options.AccountSid + ":" + options.AuthToken)));
         _pipeline = BuildPipeline(options, time);
     }
 
     public string Provider => "twilio";
-
-    public static Uri MessagesUri(string baseUrl, string accountSid) =>
-        new(baseUrl.TrimEnd('/') + "/2010-04-01/Accounts/" + Uri.EscapeDataString(accountSid) + "/Messages.json");
 
     public async Task<DeliveryOutcome> SendAsync(Notification notification, CancellationToken ct)
     {
@@ -101,42 +97,87 @@ public sealed class TwilioSmsSender : ISmsSender
         {
             return Later(notification, string.Create(CultureInfo.InvariantCulture, $"Twilio did not answer within {_options.RequestTimeout}."));
         }
-        catch (HttpRequestException e)
-        {
-            return Later(notification, $"Could not reach Twilio ({e.HttpRequestError}).");
-        }
-        catch (IOException)
-        {
-            return Later(notification, "The connection to Twilio broke before its answer.");
-        }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return Later(notification, "The request to Twilio was cancelled before its answer.");
+        }
+        catch (ApiConnectionException e)
+        {
+            return Later(notification, e.InnerException switch
+            {
+                HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } or IOException => "The connection to Twilio broke before its answer.",
+                HttpRequestException h => $"Could not reach Twilio ({h.HttpRequestError}).",
+                _ => "Could not reach Twilio.",
+            });
         }
 
         return Classify(notification, answer);
     }
 
+    /// <summary>
+    /// One try: a client per try (IHttpClientFactory rotates the handlers underneath, a cached client would not, and
+    /// the SDK's client keeps its last request and response), the SDK's answer or its error as a value.
+    /// </summary>
     private async ValueTask<TwilioAnswer> SendOnceAsync(Notification notification, CancellationToken ct)
     {
-        var fields = new List<KeyValuePair<string, string>>(3) { new("To", notification.To) };
-        fields.Add(string.IsNullOrWhiteSpace(_options.MessagingServiceSid)
-            ? new("From", _options.From!)
-            : new("MessagingServiceSid", _options.MessagingServiceSid));
-        fields.Add(new("Body", notification.Body));
+        using var http = _http.CreateClient(HttpClientName);
+        var transport = new SystemNetHttpClient(http);
+        var client = new TwilioRestClient(_options.AccountSid, _options.AuthToken, accountSid: _options.AccountSid, httpClient: transport)
+        {
+            // The SDK reads TWILIO_LOG_LEVEL and then writes requests to the console: ours are logged (redacted) by HttpClient.
+            LogLevel = null,
+        };
+        var message = new CreateMessageOptions(new PhoneNumber(notification.To)) { Body = notification.Body };
+        if (string.IsNullOrWhiteSpace(_options.MessagingServiceSid))
+        {
+            message.From = new PhoneNumber(_options.From);
+        }
+        else
+        {
+            message.MessagingServiceSid = _options.MessagingServiceSid;
+        }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, _messagesUri) { Content = new FormUrlEncodedContent(fields) };
-        request.Headers.Authorization = _authorization;
-        request.Headers.Accept.Add(Json);
+        // The SDK takes no token: cancelling the try (its timeout, or the caller) cancels this client's pending request.
+        using var cancel = ct.Register(static c => ((System.Net.Http.HttpClient)c!).CancelPendingRequests(), http);
+        try
+        {
+            var created = await MessageResource.CreateAsync(message, client: client);
+            return new TwilioAnswer(StatusOf(transport, 201), created.Sid, null, null, null);
+        }
+        catch (ApiConnectionException) when (ct.IsCancellationRequested)
+        {
+            // Lets Polly's timeout strategy tell its own timeout from the caller's cancellation.
+            throw new OperationCanceledException(ct);
+        }
+        catch (ApiException e)
+        {
+            return Failure(transport, e.Status, e.Code, e.Message);
+        }
+        catch (ApiStandardException e)
+        {
+            return Failure(transport, e.Status, e.Code, e.Detail ?? e.Title);
+        }
+        catch (TwilioException e) when (e is not ApiConnectionException && transport.LastResponse is not null)
+        {
+            // Twilio answered, but the SDK could not read the answer (e.g. a 2xx whose body is not a message).
+            return Failure(transport, 0, 0, e.Message);
+        }
+    }
 
-        // A client per send: IHttpClientFactory rotates the handlers underneath (DNS changes), a cached client would not.
-        var client = _http.CreateClient(HttpClientName);
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
-        var body = await response.Content.ReadAsStringAsync(ct);
-        var retryAfter = response.Headers.RetryAfter is { } header
+    private static int StatusOf(SystemNetHttpClient transport, int fallback) =>
+        transport.LastResponse is { } response ? (int)response.StatusCode : fallback;
+
+    private TwilioAnswer Failure(SystemNetHttpClient transport, int status, int code, string? message)
+    {
+        var retryAfter = transport.LastResponse?.Headers?.RetryAfter is { } header
             ? header.Delta ?? (header.Date is { } date ? date - _time.GetUtcNow() : null)
             : null;
-        return new TwilioAnswer((int)response.StatusCode, body, retryAfter);
+        return new TwilioAnswer(
+            status > 0 ? status : StatusOf(transport, 0),
+            null,
+            code > 0 ? code.ToString(CultureInfo.InvariantCulture) : null,
+            message,
+            retryAfter);
     }
 
     private DeliveryOutcome Classify(Notification notification, TwilioAnswer answer)
@@ -144,7 +185,7 @@ public sealed class TwilioSmsSender : ISmsSender
         var status = answer.Status;
         if (status is >= 200 and <= 299)
         {
-            var sid = ReadString(answer.Body, "sid");
+            var sid = answer.Sid;
             if (string.IsNullOrEmpty(sid))
             {
                 // Accepted all the same: sending it again would send it twice.
@@ -155,7 +196,8 @@ public sealed class TwilioSmsSender : ISmsSender
             return new DeliveryOutcome.Sent(sid);
         }
 
-        var (code, message) = ReadError(answer.Body);
+        var code = answer.Code;
+        var message = answer.Message;
         var detail = code is null ? string.Empty : $" (Twilio error {code})";
         if (status == (int)HttpStatusCode.TooManyRequests)
         {
@@ -213,58 +255,39 @@ public sealed class TwilioSmsSender : ISmsSender
     /// <summary>Only where Twilio cannot have created the message: it was never reached, or it failed (5xx).</summary>
     internal static bool ShouldRetry(Outcome<TwilioAnswer> outcome) => outcome switch
     {
-        { Exception: HttpRequestException e } => e.HttpRequestError is HttpRequestError.ConnectionError
+        { Exception: ApiConnectionException { InnerException: HttpRequestException e } } => e.HttpRequestError is HttpRequestError.ConnectionError
             or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
         { Exception: not null } => false,
         { Result: { } answer } => answer.Status >= 500,
         _ => false,
     };
 
-    /// <summary>Twilio's error body: <c>{"code": 21211, "message": "…", "more_info": "…", "status": 400}</c>.</summary>
-    private static (string? Code, string? Message) ReadError(string body)
+    /// <summary>
+    /// One answer: Twilio's status, the message's sid when it was created, else Twilio's error code and message and
+    /// any Retry-After.
+    /// </summary>
+    internal sealed record TwilioAnswer(int Status, string? Sid, string? Code, string? Message, TimeSpan? RetryAfter);
+}
+
+/// <summary>
+/// On the Twilio HttpClient: the SDK builds every URL on <c>https://api.twilio.com</c>; this sends the request to
+/// <see cref="TwilioOptions.BaseUrl"/> (scheme, host, port and any base path; the SDK's path and query kept), so the
+/// whole SMS path can be pointed at a fake Twilio. With Twilio's own BaseUrl it changes nothing.
+/// </summary>
+public sealed class TwilioBaseUrlHandler(Uri baseUrl) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        try
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.RequestUri is { IsAbsoluteUri: true } original)
         {
-            using var doc = JsonDocument.Parse(body);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            request.RequestUri = new UriBuilder(baseUrl)
             {
-                return (null, null);
-            }
+                Path = baseUrl.AbsolutePath.TrimEnd('/') + original.AbsolutePath,
+                Query = original.Query.TrimStart('?'),
+            }.Uri;
+        }
 
-            var code = doc.RootElement.TryGetProperty("code", out var c)
-                ? c.ValueKind switch
-                {
-                    JsonValueKind.Number => c.GetRawText(),
-                    JsonValueKind.String => c.GetString(),
-                    _ => null,
-                }
-                : null;
-            var message = doc.RootElement.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            return (code, message);
-        }
-        catch (JsonException)
-        {
-            return (null, null);
-        }
+        return base.SendAsync(request, cancellationToken);
     }
-
-    private static string? ReadString(string body, string property)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(body);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                   && doc.RootElement.TryGetProperty(property, out var value)
-                   && value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>One answer, read whole inside the attempt so that the per-try timeout covers the body too.</summary>
-    internal sealed record TwilioAnswer(int Status, string Body, TimeSpan? RetryAfter);
 }

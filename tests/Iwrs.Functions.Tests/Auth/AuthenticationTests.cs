@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Iwrs.Functions.Tests.Auth;
 
@@ -27,6 +30,76 @@ public sealed class AuthenticationTests
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
     }
+
+    [Fact]
+    public async Task Studies_MalformedToken_Is401NotAnInternalError()
+    {
+        await using var app = new IwrsFactory();
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "abc.def.ghi");
+
+        using var response = await client.GetAsync("/api/studies");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized, "authentication-required");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Fact]
+    public async Task Studies_ValidTokenWithoutUserId_Is401()
+    {
+        var key = RandomNumberGenerator.GetBytes(32);
+        await using var app = new IwrsFactory(settings: new() { ["Auth:Development:SigningKey"] = Convert.ToBase64String(key) });
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Bearer", Token("iwrs-development", "iwrs-development", new SymmetricSecurityKey(key), time.GetUtcNow(), new Dictionary<string, object> { ["name"] = "No Id" }));
+
+        await ProblemAssert.IsProblem(await client.GetAsync("/api/studies"), HttpStatusCode.Unauthorized, "authentication-required");
+    }
+
+    [Fact]
+    public async Task Studies_IdentityProviderMetadataUnreachable_Is503WithRetryAfter()
+    {
+        // Nobody listens on this loopback port: the authority's metadata cannot be fetched.
+        var authority = $"https://127.0.0.1:{AzuriteServer.FreePort()}/00000000-0000-0000-0000-000000000000/v2.0";
+        await using var app = new IwrsFactory(settings: new()
+        {
+            ["Auth:Authority"] = authority,
+            ["Auth:Audience"] = "api://iwrs",
+        });
+        var client = app.CreateClient();
+        var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Bearer", Token(authority, "api://iwrs", new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)), now, new Dictionary<string, object> { ["oid"] = "user-1" }));
+
+        using var response = await client.GetAsync("/api/studies");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable, "identity-provider-unavailable");
+        Assert.NotNull(response.Headers.RetryAfter);
+
+        // Development tokens do not depend on Entra: they still work while its metadata is out of reach.
+        var dev = await app.ClientFor(IwrsFactory.Admin);
+        Assert.Equal(HttpStatusCode.OK, (await dev.GetAsync("/api/studies")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_NoToken_IsAnonymousAndOk()
+    {
+        await using var app = new IwrsFactory();
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("/api/health")).StatusCode);
+    }
+
+    private static string Token(string issuer, string audience, SecurityKey key, DateTimeOffset now, Dictionary<string, object> claims) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            Claims = claims,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + TimeSpan.FromHours(1)).UtcDateTime,
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+        });
 
     [Fact]
     public async Task Studies_TokenFromAnotherIssuerKey_Is401()

@@ -7,6 +7,7 @@ using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Tests.Notifications;
 
@@ -26,9 +27,13 @@ public sealed class TwilioSmsSenderTests
             RetryDelay = TimeSpan.Zero,
         };
         change?.Invoke(options);
-        var http = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
+        var http = Http(options);
         return new TwilioSmsSender(http, options, TimeProvider.System, NullLogger<TwilioSmsSender>.Instance);
     }
+
+    /// <summary>The app's Twilio HttpClient (the one under the SDK), so every request goes to BaseUrl: the fake, never Twilio.</summary>
+    private static IHttpClientFactory Http(TwilioOptions options) =>
+        new ServiceCollection().AddSingleton(Options.Create(options)).AddTwilioHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
 
     [Fact]
     public async Task Send_Accepted_PostsTheFormTwilioExpectsWithBasicAuth()
@@ -145,7 +150,7 @@ public sealed class TwilioSmsSenderTests
             From = FakeTwilioServer.FromNumber,
             RetryDelay = TimeSpan.Zero,
         };
-        var http = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
+        var http = Http(options);
         var sender = new TwilioSmsSender(http, options, TimeProvider.System, NullLogger<TwilioSmsSender>.Instance);
 
         var later = Assert.IsType<DeliveryOutcome.TryLater>(await sender.SendAsync(Sms, CancellationToken.None));
@@ -167,7 +172,7 @@ public sealed class TwilioSmsSenderTests
             From = FakeTwilioServer.FromNumber,
             RetryDelay = TimeSpan.Zero,
         };
-        var http = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
+        var http = Http(options);
         var send = new TwilioSmsSender(http, options, time, NullLogger<TwilioSmsSender>.Instance).SendAsync(Sms, CancellationToken.None);
 
         await FakeTwilioServer.WaitForAsync(() => twilio.Hanging == 1, "the request to hang");
