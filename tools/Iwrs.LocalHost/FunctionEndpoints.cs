@@ -33,14 +33,28 @@ public static class FunctionEndpoints
 
     /// <summary>Development only, like the Functions host's admin API (which wants the master key): runs a timer function now.</summary>
     public static void MapAdminFunctions(this IEndpointRouteBuilder app) =>
-        app.MapPost("/admin/functions/{name}", async Task<IResult> (string name, LocalTimers timers, CancellationToken ct) =>
+        app.MapPost("/admin/functions/{name}", async Task<IResult> (string name, HttpContext http, LocalTimers timers, CancellationToken ct) =>
         {
+            // A page in the developer's browser could post here (a simple cross-site POST); tools like curl send no Origin.
+            if (http.Request.Headers.Origin.Count > 0)
+            {
+                return Problems.Create(403, "forbidden", "Run timer functions from a terminal (curl), not from a web page.");
+            }
+
             if (timers.Functions.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)) is not { } function)
             {
                 return Problems.Create(404, "function-not-found", $"There is no timer function '{name}'. Timer functions: {string.Join(", ", timers.Functions.Select(f => f.Name))}.");
             }
 
-            await timers.RunAsync(function, isPastDue: false, ct);
+            try
+            {
+                await timers.RunAsync(function, isPastDue: false, ct);
+            }
+            catch (Exception e) when (HttpInvocation.ProblemFor(e, http) is { } problem)
+            {
+                return problem;
+            }
+
             return TypedResults.Accepted((string?)null);
         });
 

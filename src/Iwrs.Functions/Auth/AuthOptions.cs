@@ -48,7 +48,7 @@ public sealed class DevelopmentIssuerOptions
 public sealed class AuthOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<AuthOptions>
 {
     /// <summary>App settings that Azure App Service and Azure Functions set on every deployed instance.</summary>
-    public static readonly string[] DeployedMarkers = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "CONTAINER_APP_NAME"];
+    public static readonly string[] DeployedMarkers = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "WEBSITE_HOSTNAME", "CONTAINER_APP_NAME"];
 
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {

@@ -122,10 +122,10 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
 
     /// <summary>
     /// Reads what randomization needs — a bounded set of rows whatever the study's size: the subject, the active
-    /// list, the stratum's pointer, the number counter and the audit head (together), then the slot under the
-    /// pointer, then the earliest-expiring usable kits of the slot's arm at the site — and builds the one
-    /// transaction that takes them all. Three read rounds, so a concurrent writer has little time to get in
-    /// between. No actions means "already randomized, here it is".
+    /// list, the stratum's pointer, the number counter, the audit head and the site's earliest-expiring usable kits
+    /// of every type (together), then the slot under the pointer — and builds the one transaction that takes them
+    /// all. Two read rounds after the caller's access, so a concurrent writer has little time to get in between.
+    /// No actions means "already randomized, here it is".
     /// </summary>
     private static async Task<Result<(Subject Subject, StudyChange? Actions, AuditTrail.Head? Head)>> DecideRandomization(
         StudyContext context, string subjectId, RandomizationRequest request, TimeProvider time, CancellationToken ct)
@@ -141,7 +141,15 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
         var pointerTask = stratumKey is null ? Task.FromResult(new ListRows.Pointer(1, null)) : ListRows.GetPointerAsync(context.Table, studyId, stratumKey, ct);
         var counterTask = SubjectRows.GetCounterAsync(context.Table, studyId, ct);
         var headTask = AuditTrail.ReadHeadAsync(context.Table, studyId, ct);
-        await Task.WhenAll(subjectTask, listTask, pointerTask, counterTask, headTask);
+
+        // The shelves need only the site and today's date, not the arm: read every type's now, beside the rest,
+        // so that the slot is the only read left for a second round.
+        var now = time.GetUtcNow();
+        var site = Identifiers.IsValid(request.SiteId) ? config.FindSite(request.SiteId!) : null;
+        var shelvesTask = ShelvesOrNoneAsync();
+        await Task.WhenAll(subjectTask, listTask, pointerTask, counterTask, headTask, shelvesTask);
+
+        async Task<Shelves?> ShelvesOrNoneAsync() => site is null ? null : await ReadShelvesAsync(context, site, [.. config.KitTypes.Select(k => k.Code)], now, ct);
 
         var check = SubjectRules.CheckRandomization(config, subjectId, request, (await subjectTask)?.Subject);
         if (!check.IsSuccess)
@@ -154,7 +162,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             return (done, null, null);
         }
 
-        var site = config.FindSite(request.SiteId!)!;
+        site = config.FindSite(request.SiteId!)!;
         var actions = new StudyChange();
         var arm = config.Arms[0];
         int? position = null;
@@ -192,8 +200,7 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
             actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
         }
 
-        var now = time.GetUtcNow();
-        var kits = await TakeKits(context, site, arm.KitType, $"{config.VisitSchedule.VisitPrefix}1", subjectId, now, actions, ct);
+        var kits = TakeKits(context, site, arm.KitType, (await shelvesTask)!, $"{config.VisitSchedule.VisitPrefix}1", subjectId, actions);
         if (!kits.IsSuccess)
         {
             return kits.Error!;
@@ -219,15 +226,31 @@ public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssig
     private static async Task<Result<IReadOnlyList<string>>> TakeKits(
         StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
+        // In a blinded study a refusal must not depend on the arm, so every type's shelf is read (one read per type).
+        var types = context.Study.Configuration.IsBlinded ? context.Study.Configuration.KitTypes.Select(k => k.Code).ToList() : [kitType];
+        return TakeKits(context, site, kitType, await ReadShelvesAsync(context, site, types, now, ct), visit, subjectId, actions);
+    }
+
+    /// <summary>Per kit type, the site's first usable kits for a visit today: enough for one visit, one range read each.</summary>
+    private sealed record Shelves(IReadOnlyDictionary<string, IReadOnlyList<KitRows.IndexEntry>> ByType);
+
+    private static async Task<Shelves> ReadShelvesAsync(StudyContext context, Site site, IReadOnlyList<string> types, DateTimeOffset now, CancellationToken ct)
+    {
         var config = context.Study.Configuration;
         var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
+        var shelves = await Task.WhenAll(types.Select(t => KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, config.VisitSchedule.KitsPerVisit, ct)));
+        return new Shelves(types.Select((t, i) => (t, shelves[i])).ToDictionary(x => x.t, x => x.Item2, StringComparer.Ordinal));
+    }
+
+    private static Result<IReadOnlyList<string>> TakeKits(StudyContext context, Site site, string kitType, Shelves read, string visit, string subjectId, StudyChange actions)
+    {
+        var config = context.Study.Configuration;
         var count = config.VisitSchedule.KitsPerVisit;
 
         // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, every
-        // subject is refused, so a coordinator cannot tell which subjects share an arm (one more read per type).
-        var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
-        var shelves = await Task.WhenAll(types.Select(t => KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, count, ct)));
-        var entries = shelves[types.IndexOf(kitType)];
+        // subject is refused, so a coordinator cannot tell which subjects share an arm.
+        var shelves = config.IsBlinded ? read.ByType.Values.ToList() : [read.ByType[kitType]];
+        var entries = read.ByType[kitType];
         if (shelves.Any(shelf => shelf.Count < count))
         {
             // Said the same way whatever the arm, so the refusal itself reveals nothing.

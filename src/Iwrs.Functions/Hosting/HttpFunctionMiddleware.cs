@@ -12,10 +12,18 @@ public sealed class HttpFunctionMiddleware : IFunctionsWorkerMiddleware
 {
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
-        var http = context.GetHttpContext();
-        if (http is null || FunctionCatalog.Find(context.FunctionDefinition.Name) is not { Http: not null } function)
+        var isHttp = context.FunctionDefinition.InputBindings.Values.Any(b => string.Equals(b.Type, "httpTrigger", StringComparison.OrdinalIgnoreCase));
+        if (!isHttp)
         {
             await next(context);
+            return;
+        }
+
+        // An HTTP function the catalog does not know would run unauthenticated: refuse it instead.
+        var http = context.GetHttpContext() ?? throw new InvalidOperationException($"HTTP function {context.FunctionDefinition.Name} has no HttpContext.");
+        if (FunctionCatalog.Find(context.FunctionDefinition.Name) is not { Http: not null } function)
+        {
+            context.GetInvocationResult().Value = Errors.Problems.Create(500, "internal-error", "Something went wrong on our side; it has been logged.");
             return;
         }
 

@@ -60,9 +60,26 @@ public static class AuditTrail
         head ??= await ReadHeadAsync(table, partition, ct);
         var record = Append(actions, partition, head, at, entry);
         withSequence?.Invoke(record.Sequence, actions);
-        await actions.SubmitAsync(table, ct);
+        try
+        {
+            await actions.SubmitAsync(table, ct);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            // The SDK retries a transaction whose answer was lost (timeout, dropped connection); if the first try
+            // committed, the retry fails on its own rows. Our record at our sequence means it did: deciding again
+            // would do the change twice (a second shipment, a second SMS).
+            if (!await IsCommittedAsync(table, partition, record, ct))
+            {
+                throw;
+            }
+        }
+
         return record;
     }
+
+    private static async Task<bool> IsCommittedAsync(TableClient table, string partition, AuditRecord record, CancellationToken ct) =>
+        await table.GetRowAsync(partition, RecordKey(record.Sequence), ct) is { } row && row.GetString("Hash") == record.Hash;
 
     /// <summary>Records with the row key each was found under, to check it is its own sequence's key.</summary>
     public static async IAsyncEnumerable<(string RowKey, AuditRecord Record)> ReadWithKeysAsync(TableClient table, string partition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)

@@ -127,7 +127,14 @@ public static class ListRows
             var current = await table.GetRowAsync(studyId, StagingKey, ct);
             if (current is not null && (current.GetString("ListId") == listId || now - (current.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) > lease))
             {
-                return (await table.UpdateEntityAsync(row, current.ETag, TableUpdateMode.Replace, ct)).Headers.ETag?.ToString() ?? string.Empty;
+                try
+                {
+                    return (await table.UpdateEntityAsync(row, current.ETag, TableUpdateMode.Replace, ct)).Headers.ETag?.ToString() ?? string.Empty;
+                }
+                catch (RequestFailedException lost) when (lost.Status is 404 or 412)
+                {
+                    // Another upload took the expired lock (or finished) between our read and our write.
+                }
             }
 
             return new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes.");

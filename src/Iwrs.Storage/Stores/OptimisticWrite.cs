@@ -63,12 +63,19 @@ public sealed class ConcurrentChangeException(string message) : Exception(messag
 /// </summary>
 public sealed class StudyWrites(TimeProvider time)
 {
+    /// <summary>How long a writer waits for its turn: one stalled write must not hold every other one for minutes.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
+
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
 
     public async Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
     {
         var turn = _turns.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));
-        await turn.WaitAsync(ct);
+        if (!await turn.WaitAsync(MaxWait, ct))
+        {
+            return new DomainError("write-conflict", "The study is busy with other changes; try again.");
+        }
+
         try
         {
             return await OptimisticWrite.RunAsync(time, attempt, ct);

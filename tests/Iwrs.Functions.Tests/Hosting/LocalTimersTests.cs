@@ -78,6 +78,16 @@ public sealed class LocalTimersTests
     }
 
     [Fact]
+    public async Task AdminEndpoint_FromAWebPage_IsRefused()
+    {
+        await using var app = new IwrsFactory();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/functions/NotificationDispatch") { Content = IwrsFactory.Json("{}") };
+        request.Headers.Add("Origin", "https://example.org");
+        using var response = await app.CreateClient().SendAsync(request);
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
     public async Task AdminEndpoint_OutsideDevelopment_IsNotServed()
     {
         await using var app = new IwrsFactory(settings: IwrsFactory.ProductionSettings(), environment: "Production");
