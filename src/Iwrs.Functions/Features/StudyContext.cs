@@ -21,7 +21,7 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
         string studyId, StudyAction action, string? siteId, HttpContext http, CancellationToken ct)
     {
         var services = http.RequestServices;
-        var (study, access, refusal) = await StudyEndpoints.Authorize(
+        var (study, access, refusal) = await StudyFunctions.Authorize(
             studyId, action, siteId, http, services.GetRequiredService<StudyStore>(), services.GetRequiredService<AccessResolver>(), ct);
         if (refusal is not null)
         {

@@ -11,7 +11,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
-public sealed class RoleEndpoints(StudyStore studies, AccessResolver access, JsonBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
+public sealed class RoleFunctions(StudyStore studies, AccessResolver access, JsonBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
 {
     public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
@@ -71,7 +71,7 @@ public sealed class RoleEndpoints(StudyStore studies, AccessResolver access, Jso
 
     private static async Task<IResult> List(string studyId, HttpContext context, StudyStore studies, AccessResolver access, RoleAssignmentStore roles, CancellationToken ct)
     {
-        var (_, _, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ManageRoles, null, context, studies, access, ct);
+        var (_, _, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ManageRoles, null, context, studies, access, ct);
         return refusal ?? TypedResults.Ok((await roles.AllAsync(studyId, ct)).Select(View).ToList());
     }
 
@@ -120,7 +120,7 @@ public sealed class RoleEndpoints(StudyStore studies, AccessResolver access, Jso
         RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct, string? phone = null)
     {
         var caller = Caller.From(context);
-        var (study, rights, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
+        var (study, rights, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
         if (refusal is not null)
         {
             return refusal;

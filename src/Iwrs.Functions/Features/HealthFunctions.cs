@@ -7,7 +7,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
 
-public sealed class HealthEndpoints(TableServiceClient storage, TimeProvider time)
+public sealed class HealthFunctions(TableServiceClient storage, TimeProvider time)
 {
     public sealed record Health(string Status, string Storage, DateTimeOffset CheckedAt);
 

@@ -14,7 +14,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
-public sealed class StudyEndpoints(StudyStore studies, AccessResolver access, JsonBody body, IwrsTable table, TimeProvider time)
+public sealed class StudyFunctions(StudyStore studies, AccessResolver access, JsonBody body, IwrsTable table, TimeProvider time)
 {
     public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
 

@@ -9,7 +9,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>The study's audit trail and its verification.</summary>
-public sealed class AuditEndpoints(StudyStore studies, AccessResolver access, IwrsTable table)
+public sealed class AuditFunctions(StudyStore studies, AccessResolver access, IwrsTable table)
 {
     /// <remarks>
     /// Blinded readers get no hashes: a record's hash covers its withheld values, so with a hash in hand one could
@@ -31,7 +31,7 @@ public sealed class AuditEndpoints(StudyStore studies, AccessResolver access, Iw
 
     private static async Task<IResult> List(string studyId, string? format, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
     {
-        var (_, rights, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewAudit, null, context, studies, access, ct);
+        var (_, rights, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ViewAudit, null, context, studies, access, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -73,7 +73,7 @@ public sealed class AuditEndpoints(StudyStore studies, AccessResolver access, Iw
 
     private static async Task<IResult> Verify(string studyId, HttpContext context, StudyStore studies, AccessResolver access, IwrsTable table, CancellationToken ct)
     {
-        var (_, _, refusal) = await StudyEndpoints.Authorize(studyId, StudyAction.ViewAudit, null, context, studies, access, ct);
+        var (_, _, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ViewAudit, null, context, studies, access, ct);
         if (refusal is not null)
         {
             return refusal;

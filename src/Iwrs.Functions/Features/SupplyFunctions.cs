@@ -12,7 +12,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Kit import, shipments from the depot to sites, receipt kit by kit, and a site's stock.</summary>
-public sealed class SupplyEndpoints(JsonBody body, Shipping shipping, TimeProvider time)
+public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvider time)
 {
     public sealed record KitImportRequest(IReadOnlyList<KitLine?>? Kits);
 

@@ -14,7 +14,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Randomization (or enrolment), dispensing, discontinuation, emergency unblinding, and a subject's record.</summary>
-public sealed class SubjectEndpoints(JsonBody body, TimeProvider time, RoleAssignmentStore roles)
+public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssignmentStore roles)
 {
     public sealed record DispenseRequest(string? SiteId);
 

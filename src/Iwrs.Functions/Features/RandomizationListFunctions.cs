@@ -19,7 +19,7 @@ namespace Iwrs.Functions.Features;
 /// The randomization list: generated from a secret seed or imported from CSV by the unblinded statistician,
 /// activated with its SHA-256 commitment in the audit trail, exportable only to unblinded statisticians.
 /// </summary>
-public sealed class RandomizationListEndpoints(JsonBody body, IOptions<ApiOptions> options, TimeProvider time)
+public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOptions> options, TimeProvider time)
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
