@@ -7,6 +7,7 @@ using Iwrs.Domain.Studies;
 using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
+using Azure.Data.Tables;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -78,6 +79,12 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
             return Problems.From(DomainError.Validation([new FieldError("siteId", "is required: the site where the subject is randomized.")]));
         }
 
+        // The state rows need no authorization to be read, only to be used: read them beside the caller's access and
+        // the study (one round). Another writer of this study in this instance makes them stale; then they are read again.
+        var services = http.RequestServices;
+        var writes = services.GetRequiredService<StudyWrites>();
+        var version = writes.Version(studyId);
+        var prefetch = Identifiers.IsValid(studyId) ? PrefetchAsync(services.GetRequiredService<IwrsTable>(), studyId, ct) : null;
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, read.Value.SiteId, http, ct);
         if (refusal is not null)
         {
@@ -87,26 +94,39 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
         var created = false;
         var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
         {
-            var decision = await DecideRandomization(context!, subjectId, read.Value, time, attemptCt);
+            var fresh = prefetch is not null && writes.Version(studyId) == version;
+            var state = fresh ? await prefetch! : await RandomizationState.ReadAsync(context.Table, studyId, attemptCt);
+            prefetch = null;
+            var decision = await AssignAsync(context, subjectId, read.Value, state, time, attemptCt);
             if (!decision.IsSuccess || decision.Value.Actions is null)
             {
                 return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
             }
 
             var subject = decision.Value.Subject;
-            var config = context!.Study.Configuration;
-            await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
-                context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
-                config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
-                [
-                    new AuditChange("siteId", null, subject.SiteId),
-                    new AuditChange("number", null, subject.Number),
-                    new AuditChange("kitNumbers", null, string.Join(",", subject.Dispensations.Select(d => d.KitNumber))),
-                    new AuditChange("stratum", null, subject.StratumKey),
-                    new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
-                    new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
-                    new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
-                ]), attemptCt, head: decision.Value.Head);
+            var config = context.Study.Configuration;
+            try
+            {
+                await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
+                    context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
+                    config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
+                    [
+                        new AuditChange("siteId", null, subject.SiteId),
+                        new AuditChange("number", null, subject.Number),
+                        new AuditChange("kitNumbers", null, string.Join(",", subject.Dispensations.Select(d => d.KitNumber))),
+                        new AuditChange("stratum", null, subject.StratumKey),
+                        new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
+                        new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
+                        new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
+                    ]), attemptCt, head: state.Head);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
+            {
+                // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
+                return await ExistingAsync(context, subjectId, read.Value, attemptCt)
+                    ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
+            }
+
             created = true;
             return Result<Subject>.Ok(subject);
         }, ct);
@@ -120,103 +140,109 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
         return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
     }
 
+    private static async Task<RandomizationState> PrefetchAsync(IwrsTable tables, string studyId, CancellationToken ct) =>
+        await RandomizationState.ReadAsync(await tables.GetAsync(ct), studyId, ct);
+
     /// <summary>
-    /// Reads what randomization needs — a bounded set of rows whatever the study's size: the subject, the active
-    /// list, the stratum's pointer, the number counter, the audit head and the site's earliest-expiring usable kits
-    /// of every type (together), then the slot under the pointer — and builds the one transaction that takes them
-    /// all. Two read rounds after the caller's access, so a concurrent writer has little time to get in between.
-    /// No actions means "already randomized, here it is".
+    /// What an already randomized subject's request answers (its allocation, or that it is at another site): null
+    /// when the subject does not exist. Read only when the fast path was refused, so a repeat answers as it always did.
     /// </summary>
-    private static async Task<Result<(Subject Subject, StudyChange? Actions, AuditTrail.Head? Head)>> DecideRandomization(
-        StudyContext context, string subjectId, RandomizationRequest request, TimeProvider time, CancellationToken ct)
+    private static async Task<Result<Subject>?> ExistingAsync(StudyContext context, string subjectId, RandomizationRequest request, CancellationToken ct)
+    {
+        if (await SubjectRows.GetAsync(context.Table, context.StudyId, subjectId, ct) is not { } stored)
+        {
+            return null;
+        }
+
+        var check = SubjectRules.CheckRandomization(context.Study.Configuration, subjectId, request, stored.Subject);
+        return check.IsSuccess ? Result<Subject>.Ok(check.Value!) : Result<Subject>.Fail(check.Error!);
+    }
+
+    /// <summary>
+    /// Decides a randomization from the state rows (one range read, done beside the caller's access) and one more
+    /// round of reads — the slot under the stratum's pointer and the site's first usable kits of every type, together —
+    /// and builds the one transaction that takes them all. The subject's row is not read first: inserting it is what
+    /// makes randomization happen once, and a refusal or a failed insert looks it up then. No actions means
+    /// "already randomized, here it is".
+    /// </summary>
+    private static async Task<Result<(Subject Subject, StudyChange? Actions)>> AssignAsync(
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var studyId = config.StudyId;
-        var randomized = config.Allocation == Allocation.Randomized;
-        var stratum = randomized && Identifiers.IsValid(subjectId) ? Strata.For(config, request.SiteId!, request.StratificationFactors) : default;
-        var stratumKey = stratum.IsSuccess && randomized ? stratum.Value.Key : null;
+        var decision = await DecideAsync(context, subjectId, request, state, time, ct);
+        if (!decision.IsSuccess)
+        {
+            return await ExistingAsync(context, subjectId, request, ct) is { } existing
+                ? existing.IsSuccess ? (existing.Value, null) : existing.Error!
+                : decision.Error!;
+        }
 
-        var subjectTask = Identifiers.IsValid(subjectId) ? SubjectRows.GetAsync(context.Table, studyId, subjectId, ct) : Task.FromResult<SubjectRows.StoredSubject?>(null);
-        var listTask = stratumKey is null ? Task.FromResult<ListRows.ActiveList?>(null) : ListRows.GetActiveAsync(context.Table, studyId, ct);
-        var pointerTask = stratumKey is null ? Task.FromResult(new ListRows.Pointer(1, null)) : ListRows.GetPointerAsync(context.Table, studyId, stratumKey, ct);
-        var counterTask = SubjectRows.GetCounterAsync(context.Table, studyId, ct);
-        var headTask = AuditTrail.ReadHeadAsync(context.Table, studyId, ct);
+        var (assignment, stratumKey, slot, shelves) = decision.Value;
+        var subject = assignment.Subject;
+        var actions = new StudyChange { SubjectRows.Insert(studyId, subject) };
+        if (slot is not null)
+        {
+            actions.Add(ListRows.AdvancePointer(studyId, stratumKey!, state.PointerFor(stratumKey!)));
+            actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
+        }
 
-        // The shelves need only the site and today's date, not the arm: read every type's now, beside the rest,
-        // so that the slot is the only read left for a second round.
-        var now = time.GetUtcNow();
-        var site = Identifiers.IsValid(request.SiteId) ? config.FindSite(request.SiteId!) : null;
-        var shelvesTask = ShelvesOrNoneAsync();
-        await Task.WhenAll(subjectTask, listTask, pointerTask, counterTask, headTask, shelvesTask);
+        var visit = subject.Dispensations[0].Visit;
+        foreach (var entry in shelves.ByType[subject.KitType].Where(e => assignment.KitNumbers.Contains(e.KitNumber)))
+        {
+            actions.AddRange(KitRows.Dispense(studyId, entry, subjectId, visit));
+        }
 
-        async Task<Shelves?> ShelvesOrNoneAsync() => site is null ? null : await ReadShelvesAsync(context, site, [.. config.KitTypes.Select(k => k.Code)], now, ct);
+        actions.Add(state.SubjectNumbers.Advance(studyId));
+        return (subject, actions);
+    }
 
-        var check = SubjectRules.CheckRandomization(config, subjectId, request, (await subjectTask)?.Subject);
+    private static async Task<Result<(Assignment Assignment, string? StratumKey, ListRows.StoredSlot? Slot, Shelves Shelves)>> DecideAsync(
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, CancellationToken ct)
+    {
+        var config = context.Study.Configuration;
+        var check = SubjectRules.CheckRandomization(config, subjectId, request, existing: null);
         if (!check.IsSuccess)
         {
             return check.Error!;
         }
 
-        if (check.Value is { } done)
+        Stratum? stratum = null;
+        if (config.Allocation == Allocation.Randomized)
         {
-            return (done, null, null);
+            var found = Strata.For(config, request.SiteId!, request.StratificationFactors);
+            if (!found.IsSuccess)
+            {
+                return found.Error!;
+            }
+
+            stratum = found.Value;
         }
 
-        site = config.FindSite(request.SiteId!)!;
-        var actions = new StudyChange();
-        var arm = config.Arms[0];
-        int? position = null;
-        if (randomized)
+        var now = time.GetUtcNow();
+        var site = config.FindSite(request.SiteId!)!;
+        var list = state.List;
+        var pointer = stratum is null ? null : state.PointerFor(stratum.Key);
+        var slotTask = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
+            ? ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
+            : Task.FromResult<ListRows.StoredSlot?>(null);
+        var shelvesTask = ReadShelvesAsync(context, site, [.. config.KitTypes.Select(k => k.Code)], now, ct);
+        await Task.WhenAll(slotTask, shelvesTask);
+
+        var slot = await slotTask;
+        if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
         {
-            if (!stratum.IsSuccess)
-            {
-                return stratum.Error!;
-            }
-
-            var list = await listTask;
-            if (list is null)
-            {
-                return new DomainError("no-active-list", "No randomization list is active in this study yet.");
-            }
-
-            var pointer = await pointerTask;
-            var slot = pointer.Next <= list.SlotCounts.GetValueOrDefault(stratumKey!)
-                ? await ListRows.GetSlotAsync(context.Table, studyId, stratumKey!, pointer.Next, ct)
-                : null;
-            if (slot is { SubjectId: not null } && slot.ListId == list.ListId)
-            {
-                // Read between another randomization's pointer move and ours: decide again from fresh reads.
-                throw new ConcurrentChangeException($"Slot {pointer.Next} of {stratumKey} was taken meanwhile.");
-            }
-
-            if (slot is null || slot.ListId != list.ListId)
-            {
-                return new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician.");
-            }
-
-            arm = config.Arms.First(a => a.Code == slot.Slot.ArmCode);
-            position = slot.Slot.Position;
-            actions.Add(ListRows.AdvancePointer(studyId, stratumKey!, pointer));
-            actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
+            // Read between another randomization's pointer move and ours: decide again from fresh reads.
+            throw new ConcurrentChangeException($"Slot {pointer!.Next} of {stratum!.Key} was taken meanwhile.");
         }
 
-        var kits = TakeKits(context, site, arm.KitType, (await shelvesTask)!, $"{config.VisitSchedule.VisitPrefix}1", subjectId, actions);
-        if (!kits.IsSuccess)
-        {
-            return kits.Error!;
-        }
-
-        var counter = await counterTask;
-        actions.Add(counter.Advance(studyId));
-        var subject = new Subject(
-            subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(config, counter.Next), stratumKey, position,
-            arm.Code, arm.KitType, now, context.Caller.UserId,
-            kits.Value.Select(k => new Dispensation($"{config.VisitSchedule.VisitPrefix}1", k, now, context.Caller.UserId)).ToList(),
-            Unblinded: false, DiscontinuationReason: null);
-
-        // Inserting the subject row is what makes randomization happen once: a concurrent twin fails on it.
-        actions.Insert(0, SubjectRows.Insert(studyId, subject));
-        return (subject, actions, await headTask);
+        var usable = slot is not null && slot.ListId == list!.ListId ? slot : null;
+        var shelves = await shelvesTask;
+        var assignment = RandomizationDecision.Decide(
+            config, subjectId, request, stratum, list is not null, usable?.Slot,
+            shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
+            state.SubjectNumbers.Next, now, context.Caller.UserId);
+        return assignment.IsSuccess ? (assignment.Value, stratum?.Key, usable, shelves) : assignment.Error!;
     }
 
     /// <summary>

@@ -13,21 +13,22 @@ namespace Iwrs.Storage.Stores;
 /// </summary>
 public static class AuditTrail
 {
-    public const string HeadRowKey = "audit-head";
+    public const string HeadRowKey = RandomizationState.Prefix + "audit-head";
     public const string RecordPrefix = "audit|";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The chain head as read for a decision: sequence, hash and the ETag to guard the write.</summary>
-    public sealed record Head(long Sequence, string Hash, string? ETag);
-
-    public static async Task<Head> ReadHeadAsync(TableClient table, string partition, CancellationToken ct)
+    public sealed record Head(long Sequence, string Hash, string? ETag)
     {
-        var row = await table.GetRowAsync(partition, HeadRowKey, ct);
-        return row is null
-            ? new Head(0, AuditRecord.GenesisHash, null)
-            : new Head(row.GetInt64("Sequence") ?? 0, row.GetString("Hash") ?? AuditRecord.GenesisHash, row.Tag());
+        /// <summary>The head of a chain with no record yet.</summary>
+        public static Head Genesis { get; } = new(0, AuditRecord.GenesisHash, null);
     }
+
+    public static async Task<Head> ReadHeadAsync(TableClient table, string partition, CancellationToken ct) =>
+        await table.GetRowAsync(partition, HeadRowKey, ct) is { } row ? HeadFrom(row) : Head.Genesis;
+
+    public static Head HeadFrom(TableEntity row) => new(row.GetInt64("Sequence") ?? 0, row.GetString("Hash") ?? AuditRecord.GenesisHash, row.Tag());
 
     public static string RecordKey(long sequence) => RecordPrefix + sequence.ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -13,8 +13,10 @@ public sealed record Counter(string RowKey, long Next, string? ETag)
     public static async Task<Counter> GetAsync(TableClient table, string partition, string rowKey, CancellationToken ct)
     {
         var row = await table.GetRowAsync(partition, rowKey, ct);
-        return row is null ? new Counter(rowKey, 1, null) : new Counter(rowKey, row.GetInt64("Next") ?? 1, row.Tag());
+        return row is null ? new Counter(rowKey, 1, null) : From(row);
     }
+
+    public static Counter From(TableEntity row) => new(row.RowKey, row.GetInt64("Next") ?? 1, row.Tag());
 
     public TableTransactionAction Advance(string partition)
     {

@@ -16,10 +16,10 @@ namespace Iwrs.Storage.Stores;
 /// </summary>
 public static class ListRows
 {
-    public const string ListKey = "list";
+    public const string ListKey = RandomizationState.Prefix + "list";
     public const string StagingKey = "list-staging";
     public const string SlotPrefix = "slot|";
-    public const string PointerPrefix = "stratum|";
+    public const string PointerPrefix = RandomizationState.Prefix + "next|";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -38,14 +38,17 @@ public static class ListRows
     public static async Task<ActiveList?> GetActiveAsync(TableClient table, string studyId, CancellationToken ct)
     {
         var row = await table.GetRowAsync(studyId, ListKey, ct);
-        return row is null ? null : new ActiveList(
+        return row is null ? null : ActiveFrom(row);
+    }
+
+    public static ActiveList ActiveFrom(TableEntity row) =>
+        new(
             row.GetString("ListId") ?? string.Empty,
             row.GetString("Commitment") ?? string.Empty,
             row.GetString("Source") ?? string.Empty,
             JsonSerializer.Deserialize<Dictionary<string, int>>(row.GetString("SlotCounts") ?? "{}", Json) ?? [],
             row.GetDateTimeOffset("ActivatedAt") ?? DateTimeOffset.MinValue,
             row.GetString("ActivatedBy") ?? string.Empty);
-    }
 
     public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId)
     {
@@ -178,8 +181,10 @@ public static class ListRows
     public static async Task<Pointer> GetPointerAsync(TableClient table, string studyId, string stratumKey, CancellationToken ct)
     {
         var row = await table.GetRowAsync(studyId, PointerKey(stratumKey), ct);
-        return row is null ? new Pointer(1, null) : new Pointer(row.GetInt32("Next") ?? 1, row.Tag());
+        return row is null ? new Pointer(1, null) : PointerFrom(row);
     }
+
+    public static Pointer PointerFrom(TableEntity row) => new(row.GetInt32("Next") ?? 1, row.Tag());
 
     /// <summary>Moves a stratum's pointer past the slot just used; two randomizations cannot take the same slot.</summary>
     public static TableTransactionAction AdvancePointer(string studyId, string stratumKey, Pointer pointer)

@@ -67,6 +67,13 @@ public sealed class StudyWrites(TimeProvider time)
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _versions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Counts the writes to a study this instance has finished: rows read before a writer's turn are still current
+    /// (as far as this instance knows) when the count has not moved since.
+    /// </summary>
+    public long Version(string partition) => _versions.GetValueOrDefault(partition);
 
     public async Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
     {
@@ -82,6 +89,7 @@ public sealed class StudyWrites(TimeProvider time)
         }
         finally
         {
+            _versions.AddOrUpdate(partition, 1, (_, v) => v + 1);
             turn.Release();
         }
     }

@@ -7,12 +7,12 @@ namespace Iwrs.Storage.Stores;
 
 /// <summary>
 /// Subjects (<c>subject|{id}</c>, the subject id is the natural idempotency key of randomization) and the
-/// study's number sequence (<c>counter|subject-number</c>).
+/// study's number sequence (<c>state|subject-number</c>).
 /// </summary>
 public static class SubjectRows
 {
     public const string Prefix = "subject|";
-    public const string CounterKey = "counter|subject-number";
+    public const string CounterKey = RandomizationState.Prefix + "subject-number";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

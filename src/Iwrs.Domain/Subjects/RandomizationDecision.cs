@@ -1,0 +1,57 @@
+using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Studies;
+
+namespace Iwrs.Domain.Subjects;
+
+/// <summary>What randomizing (or enrolling) one subject takes: the subject as it will be stored, the slot it uses, its kits.</summary>
+public sealed record Assignment(Subject Subject, ListSlot? Slot, IReadOnlyList<string> KitNumbers);
+
+/// <summary>
+/// Slot → arm → kit → number, decided from what was read, with no I/O: the slot under the stratum's pointer (null when
+/// the list has none left for it), the site's usable kits of every type in the order they are to be taken (first
+/// expiry first, random among equal expiry), and the next number of the study's sequence.
+/// </summary>
+public static class RandomizationDecision
+{
+    public static Result<Assignment> Decide(
+        StudyConfiguration study, string subjectId, RandomizationRequest request, Stratum? stratum, bool listActive, ListSlot? slot,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> usableKits, long nextNumber, DateTimeOffset now, string userId)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(usableKits);
+        var site = study.FindSite(request.SiteId ?? string.Empty) ?? throw new ArgumentException("The request's site must be checked first.", nameof(request));
+        var arm = study.Arms[0];
+        if (study.Allocation == Allocation.Randomized)
+        {
+            if (!listActive)
+            {
+                return new DomainError("no-active-list", "No randomization list is active in this study yet.");
+            }
+
+            if (slot is null)
+            {
+                return new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician.");
+            }
+
+            arm = study.Arms.First(a => a.Code == slot.ArmCode);
+        }
+
+        // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, every
+        // subject is refused, so a coordinator cannot tell which subjects share an arm. Said the same way whatever the arm.
+        var count = study.VisitSchedule.KitsPerVisit;
+        IEnumerable<string> considered = study.IsBlinded ? study.KitTypes.Select(k => k.Code) : [arm.KitType];
+        if (considered.Any(type => usableKits.GetValueOrDefault(type) is not { } kits || kits.Count < count))
+        {
+            return new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+        }
+
+        var taken = usableKits[arm.KitType].Take(count).ToList();
+        var visit = $"{study.VisitSchedule.VisitPrefix}1";
+        var subject = new Subject(
+            subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(study, nextNumber), stratum?.Key, slot?.Position,
+            arm.Code, arm.KitType, now, userId, [.. taken.Select(k => new Dispensation(visit, k, now, userId))],
+            Unblinded: false, DiscontinuationReason: null);
+        return new Assignment(subject, slot, taken);
+    }
+}

@@ -1,0 +1,79 @@
+using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Subjects;
+using Iwrs.Domain.Tests.Studies;
+using static Iwrs.Domain.Tests.Subjects.SubjectStudies;
+
+namespace Iwrs.Domain.Tests.Subjects;
+
+public sealed class RandomizationDecisionTests
+{
+    private static readonly Stratum Stratum = Strata.For(Lj, "CN01", Request().StratificationFactors).Value;
+
+    private static Dictionary<string, IReadOnlyList<string>> Shelves(int probiotic, int placebo) => new()
+    {
+        ["LJ-CAPS"] = [.. Enumerable.Range(1, probiotic).Select(i => $"K7Q{i}LJ")],
+        ["PBO-CAPS"] = [.. Enumerable.Range(1, placebo).Select(i => $"M2W{i}PB")],
+    };
+
+    private static ListSlot Slot(string arm) => new(Stratum.Key, 7, 2, 4, arm);
+
+    [Theory]
+    [InlineData("LJ", "LJ-CAPS", "K7Q1LJ")]
+    [InlineData("PBO", "PBO-CAPS", "M2W1PB")]
+    public void Decide_SlotAndStock_TakesTheSlotsArmAndTheFirstKitOfItsType(string arm, string kitType, string kit)
+    {
+        var result = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, listActive: true, Slot(arm), Shelves(3, 3), 42, At, "coordinator-1");
+
+        Assert.True(result.IsSuccess, StudyFiles.Describe(result.Error));
+        var subject = result.Value.Subject;
+        Assert.Equal((arm, kitType, 7, Stratum.Key), (subject.ArmCode, subject.KitType, subject.ListPosition!.Value, subject.StratumKey!));
+        Assert.Equal(SubjectRules.FormatNumber(Lj, 42), subject.Number);
+        Assert.Equal([kit], result.Value.KitNumbers);
+        Assert.Equal(("C1", kit, At), (subject.Dispensations.Single().Visit, subject.Dispensations.Single().KitNumber, subject.Dispensations.Single().At));
+    }
+
+    [Fact]
+    public void Decide_NoSlotLeft_IsListExhausted()
+    {
+        var result = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, listActive: true, slot: null, Shelves(3, 3), 1, At, "c");
+        Assert.Equal("list-exhausted", result.Error!.Code);
+    }
+
+    [Fact]
+    public void Decide_NoList_IsNoActiveList()
+    {
+        var result = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, listActive: false, slot: null, Shelves(3, 3), 1, At, "c");
+        Assert.Equal("no-active-list", result.Error!.Code);
+    }
+
+    /// <summary>In a blinded study a short type refuses every subject the same way, whichever arm the slot holds.</summary>
+    [Theory]
+    [InlineData(0, 3)]
+    [InlineData(3, 0)]
+    public void Decide_BlindedStudyOneTypeShort_RefusesBothArmsAlike(int probiotic, int placebo)
+    {
+        var lj = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, true, Slot("LJ"), Shelves(probiotic, placebo), 1, At, "c");
+        var pbo = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, true, Slot("PBO"), Shelves(probiotic, placebo), 1, At, "c");
+        Assert.Equal(lj.Error, pbo.Error);
+        Assert.Equal("no-kit-available", lj.Error!.Code);
+    }
+
+    [Fact]
+    public void Decide_SingleArmStudy_EnrolsWithoutASlot()
+    {
+        var shelves = new Dictionary<string, IReadOnlyList<string>> { ["AKK-CAPS"] = ["A9X1", "A9X2"] };
+        var result = RandomizationDecision.Decide(Akk, "P-22", Request(), stratum: null, listActive: false, slot: null, shelves, 3, At, "c");
+
+        Assert.True(result.IsSuccess, StudyFiles.Describe(result.Error));
+        Assert.Equal(("AKK", "AKK-CAPS", (int?)null), (result.Value.Subject.ArmCode, result.Value.Subject.KitType, result.Value.Subject.ListPosition));
+        Assert.Equal(["A9X1"], result.Value.KitNumbers);
+        Assert.Null(result.Value.Slot);
+    }
+
+    [Fact]
+    public void Decide_SingleArmStudyNoStock_IsNoKitAvailable()
+    {
+        var shelves = new Dictionary<string, IReadOnlyList<string>> { ["AKK-CAPS"] = [] };
+        Assert.Equal("no-kit-available", RandomizationDecision.Decide(Akk, "P-22", Request(), null, false, null, shelves, 3, At, "c").Error!.Code);
+    }
+}
