@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -116,7 +117,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task Studies_ExpiredToken_Is401()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero));
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 21, 2, 0, 0, TimeSpan.Zero));
         await using var app = new IwrsFactory(services: s => s.AddSingleton<TimeProvider>(time));
         var client = await app.ClientFor(IwrsFactory.Admin);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/studies")).StatusCode);

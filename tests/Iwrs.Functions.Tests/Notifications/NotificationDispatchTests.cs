@@ -7,6 +7,8 @@ using Azure.Data.Tables;
 using Iwrs.LocalHost;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Moq;
 using static Iwrs.Functions.Tests.Notifications.NotificationHarness;
 
 namespace Iwrs.Functions.Tests.Notifications;
@@ -210,6 +212,55 @@ public sealed class NotificationDispatchTests
         Assert.Equal("sent 1, retry 0, failed 0", (await h.RunAsync())[0]);
         Assert.Single(h.Twilio.Delivered);
         Assert.Equal(DeliveryStatus.Sent, (await h.RecordAsync(Study, n)).Status);
+        Assert.Empty(await h.DueRowsAsync(Study));
+    }
+
+    [Fact]
+    public async Task Run_MessagesItDidNotClaim_NeverReachTheSenderWhileTheClaimableOneIsSentOnce()
+    {
+        // The sender is the network edge; the mock stands in for Twilio so every call the dispatcher makes is counted.
+        var sms = new Mock<ISmsSender>(MockBehavior.Strict);
+        sms.SetupGet(s => s.Provider).Returns("mock");
+        sms.Setup(s => s.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((Notification n, CancellationToken _) => new DeliveryOutcome.Sent("SM-" + n.Id));
+        await using var h = await StartAsync(services: s => s.AddSingleton(sms.Object));
+        var lease = h.App.Services.GetRequiredService<IOptions<NotificationOptions>>().Value.Lease;
+        var table = await h.TableAsync();
+        var sent = Message(1);
+        var leased = Message(2);
+        var due = Message(3);
+
+        // Already sent: delivered by an earlier run, then a due row is left beside its final record.
+        await h.EnqueueAsync(Study, sent);
+        Assert.Equal("sent 1, retry 0, failed 0", (await h.RunAsync())[0]);
+        Assert.Equal(DeliveryStatus.Sent, (await h.RecordAsync(Study, sent)).Status);
+        await table.AddEntityAsync(new TableEntity(Study, Outbox.DueKey(h.Now, sent.Id)) { ["NotificationId"] = sent.Id, ["DueAt"] = h.Now });
+
+        // Claimed by another app instance whose lease has not run out.
+        await h.EnqueueAsync(Study, leased);
+        var leasedRow = Assert.Single(await Outbox.ReadDueAsync(table, Study, h.Now, 50, CancellationToken.None), r => r.NotificationId == leased.Id);
+        Assert.NotNull(await Outbox.TryClaimAsync(table, leasedRow, await h.RecordAsync(Study, leased), h.Now, h.Now + lease, CancellationToken.None));
+
+        // Claimable and due: the positive control.
+        await h.EnqueueAsync(Study, due);
+        h.Clock.Advance(lease - TimeSpan.FromMilliseconds(1));
+
+        var lines = await h.RunAsync();
+
+        Assert.Equal(["sent 1, retry 0, failed 0", "skipped 0 (claimed by another run), errors 0, stale due rows removed 1"], lines);
+        sms.Verify(s => s.SendAsync(It.Is<Notification>(n => n.Id == due.Id), It.IsAny<CancellationToken>()), Times.Once);
+        sms.Verify(s => s.SendAsync(It.Is<Notification>(n => n.Id == leased.Id), It.IsAny<CancellationToken>()), Times.Never);
+        sms.Verify(s => s.SendAsync(It.Is<Notification>(n => n.Id == sent.Id), It.IsAny<CancellationToken>()), Times.Once, "only by the first run");
+        sms.Verify(s => s.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>()), Times.Exactly(2));
+        Assert.Equal(DeliveryStatus.Sending, (await h.RecordAsync(Study, leased)).Status);
+        Assert.Equal("SM-" + due.Id, (await h.RecordAsync(Study, due)).ProviderMessageId);
+        Assert.Empty(h.Twilio.Requests);
+
+        // Once the other instance's lease runs out the message is this dispatcher's to send: it was held back by the lease alone.
+        h.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("sent 1, retry 0, failed 0", (await h.RunAsync())[0]);
+        sms.Verify(s => s.SendAsync(It.Is<Notification>(n => n.Id == leased.Id), It.IsAny<CancellationToken>()), Times.Once);
+        sms.Verify(s => s.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>()), Times.Exactly(3));
         Assert.Empty(await h.DueRowsAsync(Study));
     }
 

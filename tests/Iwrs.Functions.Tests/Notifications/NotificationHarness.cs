@@ -5,12 +5,13 @@ using Iwrs.Storage.Stores;
 using Azure.Data.Tables;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Iwrs.Functions.Tests.Notifications;
 
 /// <summary>
 /// The real app on Azurite with Twilio pointed at a <see cref="FakeTwilioServer"/>, the seed studies loaded (so their
-/// partitions exist), and, when asked, a <see cref="ManualTimeProvider"/> as the app's clock.
+/// partitions exist), and, when asked, a <see cref="FakeTimeProvider"/> as the app's clock.
 /// </summary>
 public sealed class NotificationHarness : IAsyncDisposable
 {
@@ -20,7 +21,7 @@ public sealed class NotificationHarness : IAsyncDisposable
     public const string Study = "LJ-MCRC";
     public const string OtherStudy = "AKK-MCRC";
 
-    private NotificationHarness(FakeTwilioServer twilio, IwrsFactory app, ManualTimeProvider? time)
+    private NotificationHarness(FakeTwilioServer twilio, IwrsFactory app, FakeTimeProvider? time)
     {
         Twilio = twilio;
         App = app;
@@ -31,20 +32,32 @@ public sealed class NotificationHarness : IAsyncDisposable
 
     public IwrsFactory App { get; }
 
-    public ManualTimeProvider? Time { get; }
+    public FakeTimeProvider? Time { get; }
 
-    public ManualTimeProvider Clock => Time ?? throw new InvalidOperationException("This harness runs on the system clock.");
+    public FakeTimeProvider Clock => Time ?? throw new InvalidOperationException("This harness runs on the system clock.");
 
     public NotificationDispatch Dispatcher => Dispatch(App);
 
     public static NotificationDispatch Dispatch(IwrsFactory app) =>
         app.Services.GetRequiredService<NotificationDispatch>();
 
-    public static async Task<NotificationHarness> StartAsync(bool manualClock = true, Dictionary<string, string?>? settings = null)
+    /// <param name="manualClock">The app runs on a <see cref="FakeTimeProvider"/> the test moves (never on its own).</param>
+    /// <param name="settings">App settings on top of <see cref="AppSettings"/>.</param>
+    /// <param name="services">Service overrides applied after the clock's, e.g. a mock at the network edge.</param>
+    public static async Task<NotificationHarness> StartAsync(
+        bool manualClock = true, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var twilio = await FakeTwilioServer.StartAsync();
-        var time = manualClock ? new ManualTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)) : null;
-        var app = new IwrsFactory(settings: AppSettings(twilio, settings), services: time is null ? null : s => s.AddSingleton<TimeProvider>(time));
+        var time = manualClock ? new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)) : null;
+        var app = new IwrsFactory(settings: AppSettings(twilio, settings), services: s =>
+        {
+            if (time is not null)
+            {
+                s.AddSingleton<TimeProvider>(time);
+            }
+
+            services?.Invoke(s);
+        });
         await app.LoadSeedStudies();
         return new NotificationHarness(twilio, app, time);
     }

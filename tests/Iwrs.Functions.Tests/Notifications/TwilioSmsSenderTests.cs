@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Iwrs.Functions.Tests.Notifications;
 
@@ -163,7 +164,7 @@ public sealed class TwilioSmsSenderTests
     {
         await using var twilio = await FakeTwilioServer.StartAsync();
         twilio.Mode = FakeTwilioMode.Hang;
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero));
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero));
         var options = new TwilioOptions
         {
             BaseUrl = twilio.BaseUrl.ToString(),
