@@ -64,7 +64,7 @@ public sealed class AuditFunctions(StudyStore studies, AccessResolver access, Iw
                 r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 r.At.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
                 Field(r.UserId), Field(r.Role), r.Channel, Field(r.Action), Field(r.Target),
-                Field(System.Text.Json.JsonSerializer.Serialize(r.Changes, Errors.JsonBody.SerializerOptions)),
+                Field(System.Text.Json.JsonSerializer.Serialize(r.Changes, RequestBody.SerializerOptions)),
                 Field(r.Reason), r.PreviousHash, r.Hash]).Append('\n');
         }
 

@@ -19,7 +19,7 @@ namespace Iwrs.Functions.Features;
 /// The randomization list: generated from a secret seed or imported from CSV by the unblinded statistician,
 /// activated with its SHA-256 commitment in the audit trail, exportable only to unblinded statisticians.
 /// </summary>
-public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOptions> options, TimeProvider time)
+public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOptions> options, TimeProvider time)
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
@@ -50,7 +50,7 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
     public Task<IResult> ExportRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list/export")] HttpRequest req, string studyId, CancellationToken ct) =>
         Export(studyId, req.HttpContext, ct);
 
-    private static async Task<IResult> Generate(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> Generate(string studyId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, CancellationToken ct)
     {
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
         if (refusal is not null)
@@ -61,7 +61,7 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
         var read = await body.ReadAsync<GenerateRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         byte[] seed;
@@ -100,13 +100,13 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
 
         if (request.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
         {
-            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send the list as text/csv.");
+            return Problems.From(new DomainError("unsupported-media-type", "Send the list as text/csv."));
         }
 
         var limit = options.Value.MaxRequestBodyBytes * 8;
         if (request.ContentLength > limit)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
+            return Problems.From(new DomainError("request-too-large", $"The list is larger than {limit} bytes."));
         }
 
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
@@ -114,7 +114,7 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
         var length = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
         if (length > limit)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
+            return Problems.From(new DomainError("request-too-large", $"The list is larger than {limit} bytes."));
         }
 
         var list = ListImport.FromCsv(context!.Study.Configuration, new string(buffer, 0, length), minimumSlotsPerStratum ?? 1);
@@ -237,7 +237,7 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
         var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
         if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
         {
-            return Problems.Create(StatusCodes.Status409Conflict, "list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage.");
+            return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
         }
 
         http.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;

@@ -11,7 +11,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
-public sealed class RoleFunctions(StudyStore studies, AccessResolver access, JsonBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
+public sealed class RoleFunctions(StudyStore studies, AccessResolver access, RequestBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
 {
     public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
@@ -76,13 +76,13 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Jso
     }
 
     private static async Task<IResult> Grant(
-        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
+        string studyId, HttpRequest request, HttpContext context, RequestBody body, StudyStore studies, AccessResolver access,
         RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
     {
         var read = await body.ReadAsync<GrantRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var assignment = RoleAssignment.Create(read.Value.UserId, read.Value.Role, studyId, read.Value.SiteId);

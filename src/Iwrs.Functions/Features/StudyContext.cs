@@ -40,6 +40,6 @@ public static class ResultProblems
     public static async Task<IResult> WriteAsync<T>(StudyContext context, Func<CancellationToken, Task<Result<T>>> attempt, Func<T, IResult> success, CancellationToken ct)
     {
         var result = await context.Writes.RunAsync(context.StudyId, attempt, ct);
-        return result.IsSuccess ? success(result.Value) : result.Error!.ToProblem();
+        return result.IsSuccess ? success(result.Value) : Problems.From(result.Error!);
     }
 }

@@ -7,6 +7,7 @@ using Iwrs.Domain.Audit;
 using Iwrs.Domain.Studies;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -14,7 +15,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
-public sealed class StudyFunctions(StudyStore studies, AccessResolver access, JsonBody body, IwrsTable table, TimeProvider time)
+public sealed class StudyFunctions(StudyStore studies, AccessResolver access, RequestBody body, IwrsTable table, TimeProvider time)
 {
     public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
 
@@ -112,13 +113,13 @@ public sealed class StudyFunctions(StudyStore studies, AccessResolver access, Js
     private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
 
     private static async Task<IResult> Load(
-        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
+        string studyId, HttpRequest request, HttpContext context, RequestBody body, StudyStore studies, AccessResolver access,
         IwrsTable table, TimeProvider time, CancellationToken ct)
     {
         var read = await body.ReadAsync<StudyDefinition>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var created = StudyConfiguration.Create(read.Value);
@@ -134,7 +135,7 @@ public sealed class StudyFunctions(StudyStore studies, AccessResolver access, Js
         }
 
         var caller = Caller.From(context);
-        var canonical = JsonSerializer.Serialize(configuration.ToDefinition(), JsonBody.SerializerOptions);
+        var canonical = JsonSerializer.Serialize(configuration.ToDefinition(), RequestBody.SerializerOptions);
         if (canonical.Length > 30_000)
         {
             return Problems.From(DomainError.Validation([new FieldError("$", "The configuration is larger than 30,000 characters once normalized.")]));

@@ -7,6 +7,8 @@ using Iwrs.Domain.Studies;
 using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -14,7 +16,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Randomization (or enrolment), dispensing, discontinuation, emergency unblinding, and a subject's record.</summary>
-public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssignmentStore roles)
+public sealed class SubjectFunctions(RequestBody body, TimeProvider time, RoleAssignmentStore roles)
 {
     public sealed record DispenseRequest(string? SiteId);
 
@@ -60,12 +62,12 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
         s.Unblinded, s.DiscontinuationReason,
         unblinded ? s.ArmCode : null, unblinded ? s.KitType : null, unblinded ? s.StratumKey : null, unblinded ? s.ListPosition : null);
 
-    private static async Task<IResult> Randomize(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> Randomize(string studyId, string subjectId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, CancellationToken ct)
     {
         var read = await body.ReadAsync<RandomizationRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         if (!Identifiers.IsValid(subjectId))
@@ -113,7 +115,7 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
 
         if (!result.IsSuccess)
         {
-            return result.Error!.ToProblem();
+            return Problems.From(result.Error!);
         }
 
         var view = View(result.Value, context!.Unblinded);
@@ -311,19 +313,19 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
 
         if (!result.IsSuccess)
         {
-            return result.Error!.ToProblem();
+            return Problems.From(result.Error!);
         }
 
         var view = View(result.Value, context!.Unblinded);
         return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
     }
 
-    private static async Task<IResult> Discontinue(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> Discontinue(string studyId, string subjectId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, CancellationToken ct)
     {
         var read = await body.ReadAsync<ReasonRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         if (Reason(read.Value.Reason) is { } invalid)
@@ -355,12 +357,12 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
         }, s => TypedResults.Ok(View(s, context!.Unblinded)), ct);
     }
 
-    private static async Task<IResult> Unblind(string studyId, string subjectId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, RoleAssignmentStore roles, CancellationToken ct)
+    private static async Task<IResult> Unblind(string studyId, string subjectId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, RoleAssignmentStore roles, CancellationToken ct)
     {
         var read = await body.ReadAsync<ReasonRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         if (Reason(read.Value.Reason) is { } invalid)
@@ -389,7 +391,7 @@ public sealed class SubjectFunctions(JsonBody body, TimeProvider time, RoleAssig
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "subject.unblinded", $"subject:{subjectId}",
                 [new AuditChange("unblinded", stored.Subject.Unblinded ? "true" : "false", "true"), new AuditChange("arm", null, subject.ArmCode, Unblinded: true)],
                 read.Value.Reason!.Trim()), attemptCt, (sequence, list) =>
-                Shipping.Enqueue(list, studyId, sequence, monitors,
+                SmsNotices.Queue(list, studyId, sequence, monitors,
                     $"Iwrs {studyId}: subject {subject.Number} at site {subject.SiteId} was unblinded in an emergency by {context.Caller.UserId} at {now:yyyy-MM-dd HH:mm} UTC. The reason is in the audit trail.",
                     "subject.unblinded", now));
             var arm = config.Arms.First(a => a.Code == subject.ArmCode);

@@ -12,7 +12,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Kit import, shipments from the depot to sites, receipt kit by kit, and a site's stock.</summary>
-public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvider time)
+public sealed class SupplyFunctions(RequestBody body, Shipping shipping, TimeProvider time)
 {
     public sealed record KitImportRequest(IReadOnlyList<KitLine?>? Kits);
 
@@ -66,7 +66,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
     public Task<IResult> GetInventoryFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}/inventory")] HttpRequest req, string studyId, string siteId, CancellationToken ct) =>
         Inventory(studyId, siteId, req.HttpContext, ct);
 
-    private static async Task<IResult> ImportKits(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> ImportKits(string studyId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, CancellationToken ct)
     {
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ImportKits, null, http, ct);
         if (refusal is not null)
@@ -77,7 +77,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
         var read = await body.ReadAsync<KitImportRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
@@ -131,7 +131,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
             }, ct);
             if (!result.IsSuccess)
             {
-                return result.Error!.ToProblem();
+                return Problems.From(result.Error!);
             }
 
             imported += result.Value.Item1;
@@ -141,7 +141,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
         return TypedResults.Ok(new KitImportResult(imported, present, valid.Value.Count));
     }
 
-    private static async Task<IResult> CreateShipment(string studyId, HttpRequest request, HttpContext http, JsonBody body, Shipping shipping, CancellationToken ct)
+    private static async Task<IResult> CreateShipment(string studyId, HttpRequest request, HttpContext http, RequestBody body, Shipping shipping, CancellationToken ct)
     {
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageShipments, null, http, ct);
         if (refusal is not null)
@@ -152,7 +152,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
         var read = await body.ReadAsync<ShipmentRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var config = context!.Study.Configuration;
@@ -194,7 +194,7 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
         var created = await shipping.CreateAsync(context, read.Value.SiteId!, kits, "manual", Channel.Http, ct);
         return created.IsSuccess
             ? TypedResults.Created($"/api/studies/{studyId}/shipments/{created.Value.ShipmentId}", View(created.Value, unblinded: true))
-            : created.Error!.ToProblem();
+            : Problems.From(created.Error!);
     }
 
     private static async Task<IResult> Dispatch(string studyId, string shipmentId, HttpContext http, TimeProvider time, CancellationToken ct)
@@ -233,12 +233,12 @@ public sealed class SupplyFunctions(JsonBody body, Shipping shipping, TimeProvid
         }, s => TypedResults.Ok(View(s, unblinded: true)), ct);
     }
 
-    private static async Task<IResult> Receive(string studyId, string shipmentId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> Receive(string studyId, string shipmentId, HttpRequest request, HttpContext http, RequestBody body, TimeProvider time, CancellationToken ct)
     {
         var read = await body.ReadAsync<ReceiptRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var lines = read.Value.Kits ?? [];
