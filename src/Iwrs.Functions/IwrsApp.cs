@@ -1,5 +1,4 @@
 using Iwrs.Functions.Auth;
-using Iwrs.Functions.Errors;
 using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,7 @@ public static class IwrsApp
     {
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section));
-        services.AddSingleton<JsonBody>();
+        services.AddSingleton<RequestBody>();
         services.AddIwrsStorage(configuration);
         services.AddIwrsNotifications(configuration);
 

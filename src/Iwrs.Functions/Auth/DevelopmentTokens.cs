@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Security.Cryptography;
 using Iwrs.Domain;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,7 @@ public sealed class DevelopmentIssuer(IOptions<AuthOptions> options)
 }
 
 /// <summary>Mints development tokens; mapped only when the development issuer is enabled (never in a deployed app).</summary>
-public sealed class DevelopmentTokens(JsonBody body, DevelopmentIssuer issuer, TimeProvider time, IOptions<AuthOptions> options)
+public sealed class DevelopmentTokens(RequestBody body, DevelopmentIssuer issuer, TimeProvider time, IOptions<AuthOptions> options)
 {
     public sealed record TokenRequest(string? UserId, string? Name);
 
@@ -63,7 +64,7 @@ public sealed class DevelopmentTokens(JsonBody body, DevelopmentIssuer issuer, T
         var read = await body.ReadAsync<TokenRequest>(request, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var userId = read.Value.UserId;

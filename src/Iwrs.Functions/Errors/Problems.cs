@@ -13,6 +13,8 @@ public static class Problems
     private static readonly Dictionary<string, int> StatusByCode = new()
     {
         ["validation-failed"] = StatusCodes.Status400BadRequest,
+        ["unsupported-media-type"] = StatusCodes.Status415UnsupportedMediaType,
+        ["request-too-large"] = StatusCodes.Status413PayloadTooLarge,
         ["not-authorized"] = StatusCodes.Status403Forbidden,
         ["not-authorized-for-study"] = StatusCodes.Status403Forbidden,
         ["not-authorized-for-site"] = StatusCodes.Status403Forbidden,
@@ -35,6 +37,7 @@ public static class Problems
         ["no-active-list"] = StatusCodes.Status409Conflict,
         ["list-exhausted"] = StatusCodes.Status409Conflict,
         ["list-already-active"] = StatusCodes.Status409Conflict,
+        ["list-commitment-mismatch"] = StatusCodes.Status409Conflict,
         ["randomization-not-applicable"] = StatusCodes.Status409Conflict,
         ["no-kit-available"] = StatusCodes.Status409Conflict,
         ["not-enough-stock"] = StatusCodes.Status409Conflict,

@@ -2,7 +2,6 @@ using System.ComponentModel;
 using Microsoft.AspNetCore.Authorization;
 using Azure.Data.Tables;
 using Iwrs.Storage;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Iwrs.Functions.Features;
@@ -17,10 +16,7 @@ public sealed class HealthFunctions(TableServiceClient storage, TimeProvider tim
     [Function("Health")]
     [AllowAnonymous]
     [Description("Whether the service and its storage answer.")]
-    public async Task<IResult> HealthFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req, CancellationToken ct) =>
-        await Check(storage, time, req.HttpContext, ct);
-
-    private static async Task<Results<Ok<Health>, JsonHttpResult<Health>>> Check(TableServiceClient storage, TimeProvider time, HttpContext context, CancellationToken ct)
+    public async Task<IResult> Check([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(StorageProbeTimeout);
@@ -31,7 +27,7 @@ public sealed class HealthFunctions(TableServiceClient storage, TimeProvider tim
         }
         catch (Exception e) when (StorageFailure.IsStorageError(e) && !ct.IsCancellationRequested)
         {
-            context.Response.Headers.RetryAfter = Errors.ExceptionProblems.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            req.HttpContext.Response.Headers.RetryAfter = Errors.ExceptionProblems.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Json(new Health("unhealthy", "unreachable", time.GetUtcNow()), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

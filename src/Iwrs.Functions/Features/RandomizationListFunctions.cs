@@ -19,7 +19,7 @@ namespace Iwrs.Functions.Features;
 /// The randomization list: generated from a secret seed or imported from CSV by the unblinded statistician,
 /// activated with its SHA-256 commitment in the audit trail, exportable only to unblinded statisticians.
 /// </summary>
-public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOptions> options, TimeProvider time)
+public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOptions> options, TimeProvider time)
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
@@ -30,38 +30,18 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
 
     [Function("GenerateRandomizationList")]
     [Description("Unblinded statistician: generate and activate the list from a secret seed (base64, ≥ 32 bytes; drawn for you if omitted and returned once).")]
-    public Task<IResult> GenerateRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/generate")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Generate(studyId, req, req.HttpContext, body, time, ct);
-
-    [Function("ImportRandomizationList")]
-    [Description("Unblinded statistician: import and activate a list from CSV (stratum,position,block,blockSize,arm).")]
-    public Task<IResult> ImportRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/import")] HttpRequest req, string studyId, CancellationToken ct) =>
-        RequestQuery.Int(req, "minimumSlotsPerStratum") is var minimum && minimum.IsSuccess
-            ? Import(studyId, minimum.Value, req, req.HttpContext, options, time, ct)
-            : Task.FromResult<IResult>(Problems.From(minimum.Error!));
-
-    [Function("GetRandomizationList")]
-    [Description("Unblinded statistician: the active list's commitment and use per stratum.")]
-    public Task<IResult> GetRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Summary(studyId, req.HttpContext, ct);
-
-    [Function("ExportRandomizationList")]
-    [Description("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.")]
-    public Task<IResult> ExportRandomizationListFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list/export")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Export(studyId, req.HttpContext, ct);
-
-    private static async Task<IResult> Generate(string studyId, HttpRequest request, HttpContext http, JsonBody body, TimeProvider time, CancellationToken ct)
+    public async Task<IResult> GenerateRandomizationList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/generate")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        var read = await body.ReadAsync<GenerateRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
-        }
-
-        var read = await body.ReadAsync<GenerateRequest>(request, ct);
-        if (!read.IsSuccess)
-        {
-            return read.Error!.ToProblem();
         }
 
         byte[] seed;
@@ -87,40 +67,98 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
             return Problems.From(list.Error!);
         }
 
-        return await ActivateAsync(context, list.Value, ListGenerator.Algorithm, drawn ? Convert.ToBase64String(seed) : null, time, ct);
+        return await ActivateAsync(context, list.Value, ListGenerator.Algorithm, drawn ? Convert.ToBase64String(seed) : null, ct);
     }
 
-    private static async Task<IResult> Import(string studyId, int? minimumSlotsPerStratum, HttpRequest request, HttpContext http, IOptions<ApiOptions> options, TimeProvider time, CancellationToken ct)
+    [Function("ImportRandomizationList")]
+    [Description("Unblinded statistician: import and activate a list from CSV (stratum,position,block,blockSize,arm).")]
+    public async Task<IResult> ImportRandomizationList([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/randomization-list/import")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
+        var minimum = RequestQuery.Int(req, "minimumSlotsPerStratum");
+        if (!minimum.IsSuccess)
+        {
+            return Problems.From(minimum.Error!);
+        }
+
+
+        if (req.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.From(new DomainError("unsupported-media-type", "Send the list as text/csv."));
+        }
+
+        var limit = options.Value.MaxRequestBodyBytes * 8;
+        if (req.ContentLength > limit)
+        {
+            return Problems.From(new DomainError("request-too-large", $"The list is larger than {limit} bytes."));
+        }
+
+        using var reader = new StreamReader(req.Body, Encoding.UTF8);
+        var buffer = new char[limit + 1];
+        var length = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
+        if (length > limit)
+        {
+            return Problems.From(new DomainError("request-too-large", $"The list is larger than {limit} bytes."));
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        if (request.ContentType is not { } type || !type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
-        {
-            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send the list as text/csv.");
-        }
-
-        var limit = options.Value.MaxRequestBodyBytes * 8;
-        if (request.ContentLength > limit)
-        {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
-        }
-
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var buffer = new char[limit + 1];
-        var length = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
-        if (length > limit)
-        {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"The list is larger than {limit} bytes.");
-        }
-
-        var list = ListImport.FromCsv(context!.Study.Configuration, new string(buffer, 0, length), minimumSlotsPerStratum ?? 1);
+        var list = ListImport.FromCsv(context!.Study.Configuration, new string(buffer, 0, length), minimum.Value ?? 1);
         return list.IsSuccess
-            ? await ActivateAsync(context, list.Value, null, null, time, ct)
+            ? await ActivateAsync(context, list.Value, null, null, ct)
             : Problems.From(list.Error!);
+    }
+
+    [Function("GetRandomizationList")]
+    [Description("Unblinded statistician: the active list's commitment and use per stratum.")]
+    public async Task<IResult> GetRandomizationList([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
+        return active is null
+            ? Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."))
+            : TypedResults.Ok(await SummaryOf(context.Table, studyId, active, null, null, ct));
+    }
+
+    [Function("ExportRandomizationList")]
+    [Description("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.")]
+    public async Task<IResult> ExportRandomizationList([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list/export")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
+        if (active is null)
+        {
+            return Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."));
+        }
+
+        // Rebuilt from the slot rows through the same canonical form; if storage was altered the hash shows it.
+        var csv = new StringBuilder(RandomizationList.Header).Append('\n');
+        foreach (var s in await ListRows.AllSlotsAsync(context.Table, studyId, active.ListId, ct))
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{s.Slot.StratumKey},{s.Slot.Position},{s.Slot.BlockNumber},{s.Slot.BlockSize},{s.Slot.ArmCode}\n");
+        }
+
+        var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
+        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
+        {
+            return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
+        }
+
+        req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
+        return Results.Text(rebuilt.Value.CanonicalText, "text/csv", Encoding.UTF8);
     }
 
     /// <summary>
@@ -128,7 +166,7 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
     /// the list in one transaction with its audit record. Until that last transaction nobody can randomize
     /// against it; after it, it cannot be replaced.
     /// </summary>
-    private static async Task<IResult> ActivateAsync(StudyContext context, RandomizationList list, string? algorithm, string? drawnSeed, TimeProvider time, CancellationToken ct)
+    private async Task<IResult> ActivateAsync(StudyContext context, RandomizationList list, string? algorithm, string? drawnSeed, CancellationToken ct)
     {
         var studyId = context.StudyId;
         var table = context.Table;
@@ -188,20 +226,6 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
         return TypedResults.Created($"/api/studies/{studyId}/randomization-list", await SummaryOf(table, studyId, stored, algorithm, drawnSeed, ct));
     }
 
-    private static async Task<IResult> Summary(string studyId, HttpContext http, CancellationToken ct)
-    {
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
-        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
-        return active is null
-            ? Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."))
-            : TypedResults.Ok(await SummaryOf(context.Table, studyId, active, null, null, ct));
-    }
-
     private static async Task<ListSummary> SummaryOf(TableClient table, string studyId, ListRows.ActiveList active, string? algorithm, string? seed, CancellationToken ct)
     {
         var used = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -211,36 +235,5 @@ public sealed class RandomizationListFunctions(JsonBody body, IOptions<ApiOption
         }
 
         return new ListSummary(active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed);
-    }
-
-    private static async Task<IResult> Export(string studyId, HttpContext http, CancellationToken ct)
-    {
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, http, ct);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
-        var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
-        if (active is null)
-        {
-            return Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."));
-        }
-
-        // Rebuilt from the slot rows through the same canonical form; if storage was altered the hash shows it.
-        var csv = new StringBuilder(RandomizationList.Header).Append('\n');
-        foreach (var s in await ListRows.AllSlotsAsync(context.Table, studyId, active.ListId, ct))
-        {
-            csv.Append(CultureInfo.InvariantCulture, $"{s.Slot.StratumKey},{s.Slot.Position},{s.Slot.BlockNumber},{s.Slot.BlockSize},{s.Slot.ArmCode}\n");
-        }
-
-        var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
-        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
-        {
-            return Problems.Create(StatusCodes.Status409Conflict, "list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage.");
-        }
-
-        http.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
-        return Results.Text(rebuilt.Value.CanonicalText, "text/csv", Encoding.UTF8);
     }
 }

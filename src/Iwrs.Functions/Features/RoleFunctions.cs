@@ -11,78 +11,44 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
-public sealed class RoleFunctions(StudyStore studies, AccessResolver access, JsonBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
+public sealed class RoleFunctions(StudyStore studies, AccessResolver access, RequestBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
 {
     public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
     public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt, string? Phone);
 
-    public sealed record Me(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
+    public sealed record MeView(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
 
     [Function("Me")]
     [Description("The caller's user id and roles in every study.")]
-    public Task<IResult> MeFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req, CancellationToken ct) =>
-        GetMe(req.HttpContext, studies, roles, access, ct);
-
-    [Function("ListRoleAssignments")]
-    [Description("Everyone's roles in a study (administrator, study manager).")]
-    public Task<IResult> ListRoleAssignmentsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct) =>
-        List(studyId, req.HttpContext, studies, access, roles, ct);
-
-    [Function("GrantRole")]
-    [Description("Grant a role in a study; site roles name their site.")]
-    public Task<IResult> GrantRoleFunction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Grant(studyId, req, req.HttpContext, body, studies, access, roles, table, time, ct);
-
-    [Function("RevokeRole")]
-    [Description("Revoke a role (site roles: ?siteId=).")]
-    public Task<IResult> RevokeRoleFunction([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/role-assignments/{userId}/{role}")] HttpRequest req, string studyId, string userId, string role, CancellationToken ct) =>
-        Revoke(studyId, userId, role, RequestQuery.String(req, "siteId"), req.HttpContext, studies, access, roles, table, time, ct);
-
-    [Function("ListAdministrators")]
-    [Description("Stored administrators (administrators only).")]
-    public Task<IResult> ListAdministratorsFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "administrators")] HttpRequest req, CancellationToken ct) =>
-        ListAdministrators(req.HttpContext, access, roles, ct);
-
-    [Function("GrantAdministrator")]
-    [Description("Make a user an administrator.")]
-    public Task<IResult> GrantAdministratorFunction([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
-        GrantAdministrator(userId, req.HttpContext, access, roles, table, time, ct);
-
-    [Function("RevokeAdministrator")]
-    [Description("Revoke a stored administrator.")]
-    public Task<IResult> RevokeAdministratorFunction([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
-        RevokeAdministrator(userId, req.HttpContext, access, roles, table, time, ct);
-
-    private static AssignmentView View(StoredRoleAssignment s) =>
-        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt, s.Phone);
-
-    private static async Task<IResult> GetMe(HttpContext context, StudyStore studies, RoleAssignmentStore roles, AccessResolver access, CancellationToken ct)
+    public async Task<IResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req, CancellationToken ct)
     {
-        var caller = Caller.From(context);
+        var caller = Caller.From(req.HttpContext);
         var held = new List<AssignmentView>();
         foreach (var study in await studies.ListAsync(ct))
         {
             held.AddRange((await roles.ForUserAsync(study.Configuration.StudyId, caller.UserId, ct)).Select(View));
         }
 
-        return TypedResults.Ok(new Me(caller.UserId, caller.Name, await access.IsAdministratorAsync(caller, ct), held));
+        return TypedResults.Ok(new MeView(caller.UserId, caller.Name, await access.IsAdministratorAsync(caller, ct), held));
     }
 
-    private static async Task<IResult> List(string studyId, HttpContext context, StudyStore studies, AccessResolver access, RoleAssignmentStore roles, CancellationToken ct)
+    [Function("ListRoleAssignments")]
+    [Description("Everyone's roles in a study (administrator, study manager).")]
+    public async Task<IResult> ListRoleAssignments([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var (_, _, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ManageRoles, null, context, studies, access, ct);
+        var (_, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRoles, null, req.HttpContext, ct);
         return refusal ?? TypedResults.Ok((await roles.AllAsync(studyId, ct)).Select(View).ToList());
     }
 
-    private static async Task<IResult> Grant(
-        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
-        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    [Function("GrantRole")]
+    [Description("Grant a role in a study; site roles name their site.")]
+    public async Task<IResult> GrantRole([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/role-assignments")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var read = await body.ReadAsync<GrantRequest>(request, ct);
+        var read = await body.ReadAsync<GrantRequest>(req, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var assignment = RoleAssignment.Create(read.Value.UserId, read.Value.Role, studyId, read.Value.SiteId);
@@ -96,16 +62,76 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Jso
             return Problems.From(DomainError.Validation([new FieldError("phone", "must be an E.164 number: '+' and 8 to 15 digits.")]));
         }
 
-        return await Change(studyId, assignment.Value, grant: true, context, studies, access, roles, table, time, ct, read.Value.Phone);
+        return await ChangeAsync(studyId, assignment.Value, grant: true, req.HttpContext, ct, read.Value.Phone);
     }
 
-    private static async Task<IResult> Revoke(
-        string studyId, string userId, string role, string? siteId, HttpContext context, StudyStore studies, AccessResolver access,
-        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
+    [Function("RevokeRole")]
+    [Description("Revoke a role (site roles: ?siteId=).")]
+    public async Task<IResult> RevokeRole([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/role-assignments/{userId}/{role}")] HttpRequest req, string studyId, string userId, string role, CancellationToken ct)
     {
-        var assignment = RoleAssignment.Create(userId, role, studyId, siteId);
+        var assignment = RoleAssignment.Create(userId, role, studyId, RequestQuery.String(req, "siteId"));
         return assignment.IsSuccess
-            ? await Change(studyId, assignment.Value, grant: false, context, studies, access, roles, table, time, ct)
+            ? await ChangeAsync(studyId, assignment.Value, grant: false, req.HttpContext, ct)
+            : Problems.From(assignment.Error!);
+    }
+
+    [Function("ListAdministrators")]
+    [Description("Stored administrators (administrators only).")]
+    public async Task<IResult> ListAdministrators([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "administrators")] HttpRequest req, CancellationToken ct) =>
+        await access.IsAdministratorAsync(Caller.From(req.HttpContext), ct)
+            ? TypedResults.Ok((await roles.AllAsync(null, ct)).Select(View).ToList())
+            : Problems.From(new DomainError("administrator-required", "Only an administrator can see administrators."));
+
+    [Function("GrantAdministrator")]
+    [Description("Make a user an administrator.")]
+    public Task<IResult> GrantAdministrator([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
+        ChangeAdministratorAsync(userId, grant: true, req.HttpContext, ct);
+
+    [Function("RevokeAdministrator")]
+    [Description("Revoke a stored administrator.")]
+    public Task<IResult> RevokeAdministrator([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
+        ChangeAdministratorAsync(userId, grant: false, req.HttpContext, ct);
+
+    public static bool IsE164(string phone) => phone.Length is >= 9 and <= 16 && phone[0] == '+' && phone[1..].All(char.IsAsciiDigit);
+
+    private static AssignmentView View(StoredRoleAssignment s) =>
+        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt, s.Phone);
+
+    /// <summary>A role in a study: the caller must be allowed to grant that role to that user, at a site of the study.</summary>
+    private async Task<IResult> ChangeAsync(string studyId, RoleAssignment assignment, bool grant, HttpContext http, CancellationToken ct, string? phone = null)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewStudy, null, http, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var allowed = context!.Access.AuthorizeGrant(assignment.Role, assignment.UserId);
+        if (!allowed.IsSuccess)
+        {
+            return Problems.From(allowed.Error!);
+        }
+
+        if (assignment.SiteId is not null && context.Study.Configuration.FindSite(assignment.SiteId) is null)
+        {
+            return Problems.From(DomainError.Validation([new FieldError("siteId", $"study '{studyId}' has no site '{assignment.SiteId}'.")]));
+        }
+
+        return await Apply(studyId, assignment, grant, context.Caller, allowed.Value, ct, phone);
+    }
+
+    /// <summary>Administrators live outside every study, in the system partition; only an administrator changes them.</summary>
+    private async Task<IResult> ChangeAdministratorAsync(string userId, bool grant, HttpContext http, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        if (!await access.IsAdministratorAsync(caller, ct))
+        {
+            return Problems.From(new DomainError("administrator-required", "Only an administrator can grant or revoke administrators."));
+        }
+
+        var assignment = RoleAssignment.Create(userId, Role.Administrator.Name(), null, null);
+        return assignment.IsSuccess
+            ? await Apply(IwrsTable.SystemPartition, assignment.Value, grant, caller, Role.Administrator, ct)
             : Problems.From(assignment.Error!);
     }
 
@@ -113,35 +139,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Jso
     /// Grants or revokes in one transaction with its audit record. Granting what is already held is a no-op
     /// answered 200 (a retried grant does no harm and leaves no second record); revoking what is not held is a 404.
     /// </summary>
-    public static bool IsE164(string phone) => phone.Length is >= 9 and <= 16 && phone[0] == '+' && phone[1..].All(char.IsAsciiDigit);
-
-    private static async Task<IResult> Change(
-        string studyId, RoleAssignment assignment, bool grant, HttpContext context, StudyStore studies, AccessResolver access,
-        RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct, string? phone = null)
-    {
-        var caller = Caller.From(context);
-        var (study, rights, refusal) = await StudyFunctions.Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
-        var allowed = rights!.AuthorizeGrant(assignment.Role, assignment.UserId);
-        if (!allowed.IsSuccess)
-        {
-            return Problems.From(allowed.Error!);
-        }
-
-        if (assignment.SiteId is not null && study!.Configuration.FindSite(assignment.SiteId) is null)
-        {
-            return Problems.From(DomainError.Validation([new FieldError("siteId", $"study '{studyId}' has no site '{assignment.SiteId}'.")]));
-        }
-
-        return await Apply(studyId, assignment, grant, caller, allowed.Value, roles, table, time, ct, phone);
-    }
-
-    private static async Task<IResult> Apply(
-        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct, string? phone = null)
+    private async Task<IResult> Apply(string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, CancellationToken ct, string? phone = null)
     {
         var client = await table.GetAsync(ct);
         var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
@@ -186,30 +184,5 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Jso
         var view = View(row!);
         var location = assignment.StudyId is null ? $"/api/administrators/{assignment.UserId}" : $"/api/studies/{assignment.StudyId}/role-assignments/{assignment.UserId}/{assignment.Role.Name()}";
         return changed ? TypedResults.Created(location, view) : TypedResults.Ok(view);
-    }
-
-    private static async Task<IResult> ListAdministrators(HttpContext context, AccessResolver access, RoleAssignmentStore roles, CancellationToken ct) =>
-        await access.IsAdministratorAsync(Caller.From(context), ct)
-            ? TypedResults.Ok((await roles.AllAsync(null, ct)).Select(View).ToList())
-            : Problems.From(new DomainError("administrator-required", "Only an administrator can see administrators."));
-
-    private static Task<IResult> GrantAdministrator(string userId, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct) =>
-        ChangeAdministrator(userId, grant: true, context, access, roles, table, time, ct);
-
-    private static Task<IResult> RevokeAdministrator(string userId, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct) =>
-        ChangeAdministrator(userId, grant: false, context, access, roles, table, time, ct);
-
-    private static async Task<IResult> ChangeAdministrator(string userId, bool grant, HttpContext context, AccessResolver access, RoleAssignmentStore roles, IwrsTable table, TimeProvider time, CancellationToken ct)
-    {
-        var caller = Caller.From(context);
-        if (!await access.IsAdministratorAsync(caller, ct))
-        {
-            return Problems.From(new DomainError("administrator-required", "Only an administrator can grant or revoke administrators."));
-        }
-
-        var assignment = RoleAssignment.Create(userId, Role.Administrator.Name(), null, null);
-        return assignment.IsSuccess
-            ? await Apply(IwrsTable.SystemPartition, assignment.Value, grant, caller, Role.Administrator, roles, table, time, ct)
-            : Problems.From(assignment.Error!);
     }
 }

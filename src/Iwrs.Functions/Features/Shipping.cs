@@ -1,11 +1,10 @@
-using System.Globalization;
 using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
-using Iwrs.Domain.Notifications;
 using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 using Azure.Data.Tables;
+using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
 
 namespace Iwrs.Functions.Features;
@@ -81,23 +80,11 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
                 var depotText = $"Iwrs {study.StudyId}: pick shipment {shipment.ShipmentId} for site {siteId} ({reason}): " +
                     string.Join("; ", byType.Select(g => $"{g.Key} x{g.Count()} [{string.Join(",", g.Select(p => p.Entry.KitNumber).Order(StringComparer.Ordinal))}]"));
                 var siteText = $"Iwrs {study.StudyId}: shipment {shipment.ShipmentId} with {numbers.Count} kits is on its way to site {siteId}: {string.Join(",", numbers)}.";
-                Enqueue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.DepotManager), depotText, "shipment.created", now);
-                Enqueue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.Pharmacist), siteText, "shipment.created", now, offset: 100);
+                SmsNotices.Queue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.DepotManager), depotText, "shipment.created", now);
+                SmsNotices.Queue(list, study.StudyId, sequence, notify.Where(r => r.Role == Role.Pharmacist), siteText, "shipment.created", now, offset: 100);
             }, head);
             return Result<Shipment>.Ok(shipment);
         }, ct);
-    }
-
-    /// <summary>An SMS body is at most 1,600 characters; cut without splitting a surrogate pair.</summary>
-    private static string Shorten(string text)
-    {
-        if (text.Length <= 1600)
-        {
-            return text;
-        }
-
-        var cut = char.IsHighSurrogate(text[1596]) ? 1596 : 1597;
-        return text[..cut] + "...";
     }
 
     /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
@@ -110,22 +97,4 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
             // Each notice is two rows in the shipment's transaction (100 operations at most): a few recipients only.
             .Take(6)
             .ToList();
-
-    /// <summary>
-    /// Queues one SMS per recipient in the event's own transaction. Ids derive from the audit sequence, so the
-    /// same event can never queue twice.
-    /// </summary>
-    public static void Enqueue(StudyChange actions, string partition, long sequence, IEnumerable<(Role Role, string UserId, string Phone)> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
-    {
-        var i = offset;
-        foreach (var (_, userId, phone) in recipients)
-        {
-            var id = $"{sequence.ToString("D12", CultureInfo.InvariantCulture)}-{i++}";
-            var notification = Notification.Create(id, userId, phone, Shorten(text), eventName);
-            if (notification.IsSuccess)
-            {
-                Outbox.Add(actions, partition, notification.Value, now);
-            }
-        }
-    }
 }

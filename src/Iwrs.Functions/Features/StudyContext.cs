@@ -9,7 +9,8 @@ namespace Iwrs.Functions.Features;
 
 /// <summary>
 /// What every study endpoint starts from: the study as stored, the caller, what they may see, and the role the
-/// action is done as (for the audit trail). Built once per request by <see cref="ResolveAsync"/>.
+/// action is done as (for the audit trail). Built once per request by <see cref="ResolveAsync"/>, the one
+/// authorization step of every study-scoped function.
 /// </summary>
 public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies, StudyWrites Writes)
 {
@@ -17,29 +18,65 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
 
     public bool Unblinded => Access.IsUnblinded || !Study.Configuration.IsBlinded;
 
+    /// <summary>Reads the study and the caller's rights in it and authorizes the action; a refusal is the problem to answer with.</summary>
     public static async Task<(StudyContext? Context, IResult? Refusal)> ResolveAsync(
         string studyId, StudyAction action, string? siteId, HttpContext http, CancellationToken ct)
     {
-        var services = http.RequestServices;
-        var (study, access, refusal) = await StudyFunctions.Authorize(
-            studyId, action, siteId, http, services.GetRequiredService<StudyStore>(), services.GetRequiredService<AccessResolver>(), ct);
-        if (refusal is not null)
+        if (!Identifiers.IsValid(studyId))
         {
-            return (null, refusal);
+            return (null, Problems.From(new DomainError("study-not-found", $"There is no study '{Truncate(studyId)}'.")));
         }
 
-        var role = access!.Authorize(action, siteId).Value;
-        var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
-        return (new StudyContext(study!, Caller.From(http), access, role, table, services.GetRequiredService<StudyStore>(), services.GetRequiredService<StudyWrites>()), null);
-    }
-}
+        var services = http.RequestServices;
+        var studies = services.GetRequiredService<StudyStore>();
+        var caller = Caller.From(http);
+        var rightsTask = services.GetRequiredService<AccessResolver>().ForStudyAsync(caller, studyId, ct);
+        var study = await studies.GetAsync(studyId, ct);
+        var rights = await rightsTask;
 
-public static class ResultProblems
-{
-    /// <summary>Runs an optimistic write and turns a domain failure into its problem.</summary>
-    public static async Task<IResult> WriteAsync<T>(StudyContext context, Func<CancellationToken, Task<Result<T>>> attempt, Func<T, IResult> success, CancellationToken ct)
-    {
-        var result = await context.Writes.RunAsync(context.StudyId, attempt, ct);
-        return result.IsSuccess ? success(result.Value) : result.Error!.ToProblem();
+        // Someone with no role in a study learns nothing about it, not even whether it exists.
+        if (study is null || !rights.HasAnyRole)
+        {
+            return (null, Problems.From(new DomainError("study-not-found", $"There is no study '{studyId}' you hold a role in.")));
+        }
+
+        var role = rights.Authorize(action, siteId);
+        if (!role.IsSuccess)
+        {
+            return (null, Problems.From(role.Error!));
+        }
+
+        var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
+        return (new StudyContext(study, caller, rights, role.Value, table, studies, services.GetRequiredService<StudyWrites>()), null);
     }
+
+    /// <summary>
+    /// For actions on an existing subject: reads the subject first and authorizes at its stored site, never at a
+    /// site the caller names. A subject that does not exist is a 404, after authorization, so nobody without a
+    /// role learns which subject ids exist.
+    /// </summary>
+    public static async Task<(StudyContext? Context, SubjectRows.StoredSubject? Subject, IResult? Refusal)> ResolveSubjectAsync(
+        string studyId, string subjectId, StudyAction action, HttpContext http, CancellationToken ct)
+    {
+        var table = await http.RequestServices.GetRequiredService<IwrsTable>().GetAsync(ct);
+        var subject = Identifiers.IsValid(studyId) && Identifiers.IsValid(subjectId) ? await SubjectRows.GetAsync(table, studyId, subjectId, ct) : null;
+        var (context, refusal) = await ResolveAsync(studyId, action, subject?.Subject.SiteId, http, ct);
+        if (refusal is not null)
+        {
+            return (null, null, refusal);
+        }
+
+        return subject is null
+            ? (null, null, Problems.From(new DomainError("subject-not-found", $"There is no subject '{subjectId}' in this study.")))
+            : (context, subject, null);
+    }
+
+    /// <summary>Runs an optimistic write to this study (taking its turn) and answers with the success or the domain failure's problem.</summary>
+    public async Task<IResult> WriteAsync<T>(Func<CancellationToken, Task<Result<T>>> attempt, Func<T, IResult> success, CancellationToken ct)
+    {
+        var result = await Writes.RunAsync(StudyId, attempt, ct);
+        return result.IsSuccess ? success(result.Value) : Problems.From(result.Error!);
+    }
+
+    private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
 }

@@ -7,6 +7,7 @@ using Iwrs.Domain.Audit;
 using Iwrs.Domain.Studies;
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -14,38 +15,15 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
-public sealed class StudyFunctions(StudyStore studies, AccessResolver access, JsonBody body, IwrsTable table, TimeProvider time)
+public sealed class StudyFunctions(StudyStore studies, AccessResolver access, RequestBody body, IwrsTable table, TimeProvider time)
 {
     public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
 
     [Function("ListStudies")]
     [Description("The studies the caller holds a role in (all, for administrators).")]
-    public Task<IResult> ListStudiesFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies")] HttpRequest req, CancellationToken ct) =>
-        List(req.HttpContext, studies, access, ct);
-
-    [Function("GetStudy")]
-    [Description("A study; arms, kit types and block sizes are withheld from blinded roles.")]
-    public Task<IResult> GetStudyFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Get(studyId, req.HttpContext, studies, access, ct);
-
-    [Function("PutStudy")]
-    [Description("Load or update a study configuration (administrator, or the study's unblinded statistician).")]
-    public Task<IResult> PutStudyFunction([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct) =>
-        Load(studyId, req, req.HttpContext, body, studies, access, table, time, ct);
-
-    [Function("GetStudyConfiguration")]
-    [Description("The full configuration as loaded (unblinded roles).")]
-    public Task<IResult> GetStudyConfigurationFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/configuration")] HttpRequest req, string studyId, CancellationToken ct) =>
-        GetConfiguration(studyId, req.HttpContext, studies, access, ct);
-
-    [Function("GetSite")]
-    [Description("One site (roles at that site, or study-wide roles).")]
-    public Task<IResult> GetSiteFunction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}")] HttpRequest req, string studyId, string siteId, CancellationToken ct) =>
-        GetSite(studyId, siteId, req.HttpContext, studies, access, ct);
-
-    private static async Task<IResult> List(HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    public async Task<IResult> ListStudies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies")] HttpRequest req, CancellationToken ct)
     {
-        var caller = Caller.From(context);
+        var caller = Caller.From(req.HttpContext);
         var all = await studies.ListAsync(ct);
         var visible = new List<StudySummary>();
         foreach (var study in all.OrderBy(s => s.Configuration.StudyId, StringComparer.Ordinal))
@@ -60,65 +38,46 @@ public sealed class StudyFunctions(StudyStore studies, AccessResolver access, Js
         return TypedResults.Ok(visible);
     }
 
-    private static async Task<IResult> Get(string studyId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    [Function("GetStudy")]
+    [Description("A study; arms, kit types and block sizes are withheld from blinded roles.")]
+    public async Task<IResult> GetStudy([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var (study, rights, refusal) = await Authorize(studyId, StudyAction.ViewStudy, null, context, studies, access, ct);
-        return refusal ?? TypedResults.Ok(study!.Configuration.ToSummary(rights!.IsUnblinded));
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewStudy, null, req.HttpContext, ct);
+        return refusal ?? TypedResults.Ok(context!.Study.Configuration.ToSummary(context.Access.IsUnblinded));
     }
 
-    private static async Task<IResult> GetConfiguration(string studyId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    [Function("GetStudyConfiguration")]
+    [Description("The full configuration as loaded (unblinded roles).")]
+    public async Task<IResult> GetStudyConfiguration([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/configuration")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        var (study, _, refusal) = await Authorize(studyId, StudyAction.ViewConfiguration, null, context, studies, access, ct);
-        return refusal ?? Results.Text(study!.CanonicalJson, "application/json", Encoding.UTF8);
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewConfiguration, null, req.HttpContext, ct);
+        return refusal ?? Results.Text(context!.Study.CanonicalJson, "application/json", Encoding.UTF8);
     }
 
-    private static async Task<IResult> GetSite(string studyId, string siteId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    [Function("GetSite")]
+    [Description("One site (roles at that site, or study-wide roles).")]
+    public async Task<IResult> GetSite([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}")] HttpRequest req, string studyId, string siteId, CancellationToken ct)
     {
-        var (study, _, refusal) = await Authorize(studyId, StudyAction.ViewSite, siteId, context, studies, access, ct);
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewSite, siteId, req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        var site = study!.Configuration.FindSite(siteId);
+        var site = context!.Study.Configuration.FindSite(siteId);
         return site is null
             ? Problems.From(new DomainError("site-not-found", $"Study '{studyId}' has no site '{siteId}'."))
             : TypedResults.Ok(new SiteSummary(site.SiteId, site.Name, site.Country, site.TimeZone, site.Active));
     }
 
-    /// <summary>Reads the study and the caller's rights in it; a refusal is the problem to answer with.</summary>
-    internal static async Task<(StoredStudy? Study, StudyAccess? Access, IResult? Refusal)> Authorize(
-        string studyId, StudyAction action, string? siteId, HttpContext context, StudyStore studies, AccessResolver access, CancellationToken ct)
+    [Function("PutStudy")]
+    [Description("Load or update a study configuration (administrator, or the study's unblinded statistician).")]
+    public async Task<IResult> PutStudy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "studies/{studyId}")] HttpRequest req, string studyId, CancellationToken ct)
     {
-        if (!Identifiers.IsValid(studyId))
-        {
-            return (null, null, Problems.From(new DomainError("study-not-found", $"There is no study '{Truncate(studyId)}'.")));
-        }
-
-        var rightsTask = access.ForStudyAsync(Caller.From(context), studyId, ct);
-        var study = await studies.GetAsync(studyId, ct);
-        var rights = await rightsTask;
-
-        // Someone with no role in a study learns nothing about it, not even whether it exists.
-        if (study is null || !rights.HasAnyRole)
-        {
-            return (null, null, Problems.From(new DomainError("study-not-found", $"There is no study '{studyId}' you hold a role in.")));
-        }
-
-        var decision = rights.Authorize(action, siteId);
-        return decision.IsSuccess ? (study, rights, null) : (null, null, Problems.From(decision.Error!));
-    }
-
-    private static string Truncate(string value) => value.Length > 64 ? value[..64] + "…" : value;
-
-    private static async Task<IResult> Load(
-        string studyId, HttpRequest request, HttpContext context, JsonBody body, StudyStore studies, AccessResolver access,
-        IwrsTable table, TimeProvider time, CancellationToken ct)
-    {
-        var read = await body.ReadAsync<StudyDefinition>(request, ct);
+        var read = await body.ReadAsync<StudyDefinition>(req, ct);
         if (!read.IsSuccess)
         {
-            return read.Error!.ToProblem();
+            return Problems.From(read.Error!);
         }
 
         var created = StudyConfiguration.Create(read.Value);
@@ -133,8 +92,8 @@ public sealed class StudyFunctions(StudyStore studies, AccessResolver access, Js
             return Problems.From(new DomainError("study-id-mismatch", $"The path names study '{studyId}' but the body is study '{configuration.StudyId}'."));
         }
 
-        var caller = Caller.From(context);
-        var canonical = JsonSerializer.Serialize(configuration.ToDefinition(), JsonBody.SerializerOptions);
+        var caller = Caller.From(req.HttpContext);
+        var canonical = JsonSerializer.Serialize(configuration.ToDefinition(), RequestBody.SerializerOptions);
         if (canonical.Length > 30_000)
         {
             return Problems.From(DomainError.Validation([new FieldError("$", "The configuration is larger than 30,000 characters once normalized.")]));

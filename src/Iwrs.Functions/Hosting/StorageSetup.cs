@@ -1,7 +1,6 @@
 using Azure.Data.Tables;
 using Azure.Identity;
 using Iwrs.Domain.Studies;
-using Iwrs.Functions.Errors;
 using Iwrs.Storage;
 using Iwrs.Storage.Stores;
 using Microsoft.Extensions.Options;
@@ -98,7 +97,7 @@ public static class StorageSetup
             return StorageClients.FromEndpoint(new Uri(options.AccountEndpoint!), new DefaultAzureCredential(credentialOptions), http, retry);
         });
         services.AddSingleton(sp => new IwrsTable(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.TableName));
-        services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, JsonBody.SerializerOptions)));
+        services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, RequestBody.SerializerOptions)));
         services.AddSingleton<RoleAssignmentStore>();
         services.AddSingleton<StudyWrites>();
         return services;

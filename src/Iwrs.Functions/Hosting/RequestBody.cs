@@ -1,16 +1,15 @@
 using System.Text.Json;
 using Iwrs.Domain;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
-namespace Iwrs.Functions.Errors;
+namespace Iwrs.Functions.Hosting;
 
 /// <summary>
 /// Reads a JSON request body ourselves rather than through minimal-API binding, so that every way a body
 /// can be wrong (not JSON, wrong type, unknown member, too large, wrong media type) is a 4xx problem with a
 /// code and a pointer to where it went wrong, never a bare 400 or a 500.
 /// </summary>
-public sealed class JsonBody(IOptions<ApiOptions> options)
+public sealed class RequestBody(IOptions<ApiOptions> options)
 {
     public static readonly JsonSerializerOptions SerializerOptions = CreateOptions();
 
@@ -85,15 +84,4 @@ public sealed class JsonBody(IOptions<ApiOptions> options)
 
     private static DomainError TooLarge(long limit) =>
         new("request-too-large", $"The body is larger than {limit} bytes.");
-}
-
-public static class ResultExtensions
-{
-    /// <summary>The problem for a failed result, with the status its code maps to.</summary>
-    public static ProblemHttpResult ToProblem(this DomainError error) => error.Code switch
-    {
-        "unsupported-media-type" => Problems.Create(StatusCodes.Status415UnsupportedMediaType, error.Code, error.Message),
-        "request-too-large" => Problems.Create(StatusCodes.Status413PayloadTooLarge, error.Code, error.Message),
-        _ => Problems.From(error),
-    };
 }

@@ -1,0 +1,70 @@
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Subjects;
+using Iwrs.Functions.Errors;
+using Iwrs.Storage.Stores;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
+using static Iwrs.Functions.Features.SubjectViews;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>Dispensing a randomized subject's kits for a visit.</summary>
+public sealed class DispensingFunctions(TimeProvider time)
+{
+    [Function("Dispense")]
+    [Description("Dispense the subject's kit for a visit; repeating it returns the same kit.")]
+    public async Task<IResult> Dispense([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/visits/{visit}/dispense")] HttpRequest req, string studyId, string subjectId, string visit, CancellationToken ct)
+    {
+        var (context, _, refusal) = await StudyContext.ResolveSubjectAsync(studyId, subjectId, StudyAction.Dispense, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var created = false;
+        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
+        {
+            var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
+            var config = context.Study.Configuration;
+            var check = SubjectRules.CheckDispense(config, stored.Subject, visit, stored.Subject.SiteId);
+            if (!check.IsSuccess)
+            {
+                return Result<Subject>.Fail(check.Error!);
+            }
+
+            if (check.Value is not null)
+            {
+                return stored.Subject;
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new StudyChange();
+            var kits = await RandomizationFunctions.TakeKits(context, config.FindSite(stored.Subject.SiteId)!, stored.Subject.KitType, visit, subjectId, now, actions, attemptCt);
+            if (!kits.IsSuccess)
+            {
+                return Result<Subject>.Fail(kits.Error!);
+            }
+
+            var subject = stored.Subject with
+            {
+                Dispensations = [.. stored.Subject.Dispensations, .. kits.Value.Select(k => new Dispensation(visit, k, now, context.Caller.UserId))],
+            };
+            actions.Insert(0, SubjectRows.Replace(studyId, subject, stored.ETag));
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.dispensed", $"subject:{subjectId}",
+                [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt);
+            created = true;
+            return subject;
+        }, ct);
+
+        if (!result.IsSuccess)
+        {
+            return Problems.From(result.Error!);
+        }
+
+        var view = View(result.Value, context!.Unblinded);
+        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Supply;
+using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
+using Iwrs.Storage.Stores;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>The depot's kit list: imported in chunks, each one transaction with its audit record.</summary>
+public sealed class KitFunctions(RequestBody body, TimeProvider time)
+{
+    public sealed record KitImportRequest(IReadOnlyList<KitLine?>? Kits);
+
+    public sealed record KitImportResult(int Imported, int AlreadyPresent, int Total);
+
+    /// <summary>Kits per import transaction: 2 rows each plus the audit record and head, under the 100-operation limit.</summary>
+    public const int KitsPerTransaction = 48;
+
+    [Function("ImportKits")]
+    [Description("Depot manager: import the depot's kit list (kit number, kit type, lot, expiry). Idempotent per kit.")]
+    public async Task<IResult> ImportKits([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/kits/import")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<KitImportRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ImportKits, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var valid = KitImport.Validate(context!.Study.Configuration, read.Value.Kits ?? [], today);
+        if (!valid.IsSuccess)
+        {
+            return Problems.From(valid.Error!);
+        }
+
+        // A list of thousands cannot be one transaction (100 operations). Each chunk is one, with its own audit
+        // record; a kit already present with the same data is skipped, so re-sending a list after a failure
+        // completes it without duplicates.
+        int imported = 0, present = 0;
+        foreach (var chunk in valid.Value.Chunk(KitsPerTransaction))
+        {
+            var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
+            {
+                var actions = new StudyChange();
+                var fresh = new List<Kit>();
+                foreach (var kit in chunk)
+                {
+                    var existing = await KitRows.GetAsync(context.Table, studyId, kit.KitNumber, attemptCt);
+                    if (existing is not null)
+                    {
+                        var same = existing.Kit.KitType == kit.KitType && existing.Kit.Lot == kit.Lot && existing.Kit.Expiry == kit.Expiry;
+                        if (!same)
+                        {
+                            return Result<(int, int)>.Fail(new DomainError("kit-conflict", $"Kit '{kit.KitNumber}' already exists with a different type, lot or expiry."));
+                        }
+
+                        continue;
+                    }
+
+                    var sort = KitRows.NewSortKey();
+                    actions.AddRange(KitRows.Import(studyId, kit, sort));
+                    fresh.Add(kit);
+                }
+
+                if (fresh.Count > 0)
+                {
+                    await AuditTrail.SubmitAsync(context.Table, studyId, actions, time.GetUtcNow(), new AuditEntry(
+                        context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kits.imported", "depot",
+                        [
+                            new AuditChange("kitCount", null, fresh.Count.ToString(CultureInfo.InvariantCulture)),
+                            new AuditChange("kitNumbers", null, string.Join(",", fresh.Select(k => k.KitNumber))),
+                            new AuditChange("kits", null, string.Join(",", fresh.Select(k => $"{k.KitNumber}:{k.KitType}:{k.Lot}:{k.Expiry:yyyy-MM-dd}")), Unblinded: true),
+                        ]), attemptCt);
+                }
+
+                return Result<(int, int)>.Ok((fresh.Count, chunk.Length - fresh.Count));
+            }, ct);
+            if (!result.IsSuccess)
+            {
+                return Problems.From(result.Error!);
+            }
+
+            imported += result.Value.Item1;
+            present += result.Value.Item2;
+        }
+
+        return TypedResults.Ok(new KitImportResult(imported, present, valid.Value.Count));
+    }
+}

@@ -1,0 +1,257 @@
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Domain.Supply;
+using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
+using Iwrs.Storage.Stores;
+using System.ComponentModel;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Iwrs.Functions.Features;
+
+/// <summary>Shipments from the depot to sites: created, dispatched, and received kit by kit.</summary>
+public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsTable table, TimeProvider time)
+{
+    public sealed record ShipmentRequest(string? SiteId, IReadOnlyDictionary<string, int>? Kits);
+
+    public sealed record ReceiptLine(string? KitNumber, string? Condition);
+
+    public sealed record ReceiptRequest(IReadOnlyList<ReceiptLine?>? Kits);
+
+    public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition);
+
+    public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt);
+
+    [Function("ListShipments")]
+    [Description("Shipments; a pharmacist sees its site's, with kit numbers only.")]
+    public async Task<IResult> ListShipments([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/shipments")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var siteId = RequestQuery.String(req, "siteId");
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewShipments, siteId, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        // Site roles see their own sites' shipments only, whatever they ask for.
+        var sites = context!.ActingAs.IsSiteScoped()
+            ? context.Access.Assignments.Where(a => a.Role == context.ActingAs).Select(a => a.SiteId).ToHashSet()
+            : null;
+        var views = new List<ShipmentView>();
+        foreach (var stored in await ShipmentRows.AllAsync(context.Table, studyId, ct))
+        {
+            var shipment = stored.Shipment;
+            if ((sites is null || sites.Contains(shipment.SiteId)) && (siteId is null || shipment.SiteId == siteId))
+            {
+                views.Add(View(shipment, context.Unblinded));
+            }
+        }
+
+        return TypedResults.Ok(views);
+    }
+
+    [Function("CreateShipment")]
+    [Description("Depot manager: ship kits of each type to a site (first expiry, first out).")]
+    public async Task<IResult> CreateShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<ShipmentRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageShipments, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var config = context!.Study.Configuration;
+        var errors = new List<FieldError>();
+        if (read.Value.SiteId is null || config.FindSite(read.Value.SiteId) is null)
+        {
+            errors.Add(new FieldError("siteId", "must be a site of the study."));
+        }
+
+        var kits = read.Value.Kits ?? new Dictionary<string, int>();
+        foreach (var (type, count) in kits)
+        {
+            if (config.KitTypes.All(k => k.Code != type))
+            {
+                errors.Add(new FieldError($"kits.{type}", "is not a kit type of the study."));
+            }
+            else if (count is < 0 or > Shipment.MaxKits)
+            {
+                errors.Add(new FieldError($"kits.{type}", $"must be between 0 and {Shipment.MaxKits}."));
+            }
+        }
+
+        if (kits.Values.Sum(v => (long)v) is < 1 or > Shipment.MaxKits)
+        {
+            errors.Add(new FieldError("kits", $"a shipment holds 1 to {Shipment.MaxKits} kits."));
+        }
+
+        // A shipment of one type would tell the site that everyone dispensed from it is in one arm.
+        if (config.IsBlinded && config.KitTypes.Any(t => kits.GetValueOrDefault(t.Code) < 1))
+        {
+            errors.Add(new FieldError("kits", "in a blinded study every shipment carries at least one kit of every kit type."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var created = await shipping.CreateAsync(context, read.Value.SiteId!, kits, "manual", Channel.Http, ct);
+        return created.IsSuccess
+            ? TypedResults.Created($"/api/studies/{studyId}/shipments/{created.Value.ShipmentId}", View(created.Value, unblinded: true))
+            : Problems.From(created.Error!);
+    }
+
+    [Function("DispatchShipment")]
+    [Description("Depot manager: the shipment has left the depot.")]
+    public async Task<IResult> DispatchShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/dispatch")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
+    {
+        if (!Identifiers.IsValid(shipmentId))
+        {
+            return Problems.From(new DomainError("shipment-not-found", "There is no such shipment."));
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageShipments, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        return await context!.WriteAsync(async attemptCt =>
+        {
+            var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
+            if (stored is null)
+            {
+                return Result<Shipment>.Fail(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
+            }
+
+            if (stored.Shipment.Status != ShipmentStatus.Requested)
+            {
+                return stored.Shipment; // already dispatched: a retried dispatch changes nothing
+            }
+
+            var now = time.GetUtcNow();
+            var shipment = stored.Shipment with { Status = ShipmentStatus.Dispatched, DispatchedAt = now };
+            var actions = new StudyChange { ShipmentRows.Replace(studyId, shipment, stored.ETag) };
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.dispatched", $"shipment:{shipmentId}",
+                [new AuditChange("status", "requested", "dispatched")]), attemptCt);
+            return shipment;
+        }, s => TypedResults.Ok(View(s, unblinded: true)), ct);
+    }
+
+    [Function("ReceiveShipment")]
+    [Description("Pharmacist: receive kits as ok, damaged or missing; only ok kits become available.")]
+    public async Task<IResult> ReceiveShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/receive")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<ReceiptRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var lines = read.Value.Kits ?? [];
+        var errors = new List<FieldError>();
+        var receipt = new List<(string, KitCondition)>();
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i] is null)
+            {
+                errors.Add(new FieldError($"kits[{i}]", "is null."));
+            }
+            else if (!KitImport.IsKitNumber(lines[i]!.KitNumber))
+            {
+                errors.Add(new FieldError($"kits[{i}].kitNumber", "is required."));
+            }
+            else if (!Shipment.TryParseCondition(lines[i]!.Condition, out var condition))
+            {
+                errors.Add(new FieldError($"kits[{i}].condition", "must be ok, damaged or missing."));
+            }
+            else
+            {
+                receipt.Add((lines[i]!.KitNumber!, condition));
+            }
+        }
+
+        if (lines.Count == 0)
+        {
+            errors.Add(new FieldError("kits", "list at least one kit."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        // The site is the shipment's: read it first (without trusting the caller), then authorize there.
+        var client = await table.GetAsync(ct);
+        var first = Identifiers.IsValid(studyId) && Identifiers.IsValid(shipmentId) ? await ShipmentRows.GetAsync(client, studyId, shipmentId, ct) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ReceiveShipment, first?.Shipment.SiteId, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (first is null)
+        {
+            return Problems.From(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
+        }
+
+        return await context!.WriteAsync(async attemptCt =>
+        {
+            var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
+            var now = time.GetUtcNow();
+            var applied = stored!.Shipment.Receive(receipt, now);
+            if (!applied.IsSuccess || applied.Value.Changed.Count == 0)
+            {
+                return applied.IsSuccess ? Result<Shipment>.Ok(applied.Value.Shipment) : Result<Shipment>.Fail(applied.Error!);
+            }
+
+            var (shipment, changed) = applied.Value;
+            var actions = new StudyChange
+            {
+                ShipmentRows.Replace(studyId, shipment, stored.ETag),
+                ShipmentRows.UpdateOpen(studyId, shipment),
+            };
+            foreach (var kit in changed)
+            {
+                var current = await KitRows.GetAsync(context.Table, studyId, kit.KitNumber, attemptCt);
+                var status = kit.Condition switch
+                {
+                    KitCondition.Ok => KitStatus.Available,
+                    KitCondition.Damaged => KitStatus.Damaged,
+                    _ => KitStatus.Missing,
+                };
+                var updated = current!.Kit with { Status = status, Location = shipment.SiteId };
+                actions.AddRange(KitRows.Receive(studyId, current, updated, shipment.SiteId));
+            }
+
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.received", $"shipment:{shipmentId}",
+                [
+                    .. changed.Select(k => new AuditChange($"kit:{k.KitNumber}", "pending", Shipment.Name(k.Condition))),
+                    new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
+                ]), attemptCt);
+            return shipment;
+        }, s => TypedResults.Ok(View(s, context!.Unblinded)), ct);
+    }
+
+    public static ShipmentView View(Shipment s, bool unblinded) => new(
+        s.ShipmentId,
+        s.SiteId,
+        Shipment.Name(s.Status),
+        s.Reason,
+        s.Kits.Count,
+        s.Kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => new ShipmentKitView(k.KitNumber, unblinded ? k.KitType : null, Shipment.Name(k.Condition))).ToList(),
+        unblinded ? s.Kits.GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count()) : null,
+        s.CreatedAt,
+        s.DispatchedAt,
+        s.ReceivedAt);
+}
