@@ -9,7 +9,7 @@ using Iwrs.LocalHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
-// The local run of the whole system: Azurite (data kept in .local/azurite between runs), the app with the
+// The local run of the whole system: Azurite (data kept in .local/azurite-layout2 between runs), the app with the
 // development token issuer, both seed studies loaded through the real API, and a demo user for every role.
 
 var root = AzuriteEmulator.RepositoryRoot();
@@ -96,7 +96,7 @@ Console.WriteLine();
 Console.WriteLine($"Iwrs is running at {appUrl}   (Ctrl+C stops it and Azurite)");
 Console.WriteLine($"  health:   {appUrl}/api/health");
 Console.WriteLine($"  OpenAPI:  {appUrl}/api/openapi/v1.json");
-Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort}, data kept in .local/azurite");
+Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort}, data kept in .local/azurite-layout2");
 Console.WriteLine($"  studies:  {string.Join("; ", loaded)}");
 Console.WriteLine();
 Console.WriteLine("Development users (get a token for any of them; tokens last 12 hours and survive restarts):");
@@ -147,7 +147,9 @@ static async Task<AzuriteEmulator> StartAzuriteAsync(string root, string local, 
     return await AzuriteEmulator.StartAsync(new AzuriteOptions
     {
         RepositoryRoot = root,
-        DataDirectory = Path.Combine(local, "azurite"),
+        // Versioned by the table layout: rows an older layout kept (e.g. the audit head before the state| rows) would
+        // not be found by this one, so an upgrade starts from a fresh emulator instead of a half-understood table.
+        DataDirectory = Path.Combine(local, "azurite-layout2"),
         Port = port,
         InstallIfMissing = true,
         Silent = true,
