@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Iwrs.Domain.Studies;
 using Azure;
 using Azure.Data.Tables;
@@ -83,17 +84,39 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
 
     public const string VersionPrefix = "study-version|";
 
-    private StoredStudy FromEntity(TableEntity row)
+    /// <summary>
+    /// Every request reads the study row, but its configuration changes a few times in a study's life: parse and
+    /// validate each distinct text once per instance (keyed by the text itself, so a changed row is parsed anew).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, StudyConfiguration> _parsed = new(StringComparer.Ordinal);
+
+    private StudyConfiguration Parsed(string studyId, string json)
     {
-        var json = row.GetString("Configuration") ?? throw new InvalidDataException($"Study row {row.PartitionKey} has no configuration.");
+        if (_parsed.TryGetValue(json, out var known))
+        {
+            return known;
+        }
+
         var result = StudyConfiguration.Create(parse(json));
         if (!result.IsSuccess)
         {
-            throw new InvalidDataException($"The stored configuration of study {row.PartitionKey} no longer validates: {result.Error!.Message}");
+            throw new InvalidDataException($"The stored configuration of study {studyId} no longer validates: {result.Error!.Message}");
         }
 
+        // Bounded in practice (one entry per loaded version); cleared rather than grown past a sane size.
+        if (_parsed.Count > 256)
+        {
+            _parsed.Clear();
+        }
+
+        return _parsed.GetOrAdd(json, result.Value);
+    }
+
+    private StoredStudy FromEntity(TableEntity row)
+    {
+        var json = row.GetString("Configuration") ?? throw new InvalidDataException($"Study row {row.PartitionKey} has no configuration.");
         return new StoredStudy(
-            result.Value,
+            Parsed(row.PartitionKey, json),
             json,
             row.GetString("ContentHash") ?? string.Empty,
             row.GetDateTimeOffset("LoadedAt") ?? DateTimeOffset.MinValue,
