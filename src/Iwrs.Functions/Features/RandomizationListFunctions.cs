@@ -228,11 +228,9 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
 
     private static async Task<ListSummary> SummaryOf(TableClient table, string studyId, ListRows.ActiveList active, string? algorithm, string? seed, CancellationToken ct)
     {
-        var used = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var stratum in active.SlotCounts.Keys)
-        {
-            used[stratum] = (await ListRows.GetPointerAsync(table, studyId, stratum, ct)).Next - 1;
-        }
+        // Every stratum's pointer is a state| row: one range read, not one point read per stratum.
+        var state = await RandomizationState.ReadAsync(table, studyId, ct);
+        var used = active.SlotCounts.Keys.ToDictionary(stratum => stratum, stratum => state.PointerFor(stratum).Next - 1, StringComparer.Ordinal);
 
         return new ListSummary(active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed);
     }
