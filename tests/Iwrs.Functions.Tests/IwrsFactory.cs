@@ -78,14 +78,24 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
 
     /// <summary>
     /// Starts the app expecting its settings to be refused; every refused section is listed in one exception
-    /// (an AggregateException of OptionsValidationExceptions when more than one section is wrong).
+    /// (an AggregateException of OptionsValidationExceptions when more than one section is wrong). The host is built
+    /// and started directly, with the factory's environment and settings: WebApplicationFactory's deferred host can
+    /// surface a start-up failure as an ObjectDisposedException when the entry point's exception loses a race.
     /// </summary>
     public static Exception StartupFailure(IwrsFactory app)
     {
-        var e = Assert.ThrowsAny<Exception>(() => app.CreateClient());
-        var failures = e is AggregateException a ? a.InnerExceptions : [e];
-        Assert.All(failures, f => Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(f));
-        return e;
+        var host = LocalFunctionsHost.Build(["--environment", app.Environment, "--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(app._settings));
+        try
+        {
+            var e = Assert.ThrowsAny<Exception>(() => host.StartAsync().GetAwaiter().GetResult());
+            var failures = e is AggregateException a ? a.InnerExceptions : [e];
+            Assert.All(failures, f => Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(f));
+            return e;
+        }
+        finally
+        {
+            ((IDisposable)host).Dispose();
+        }
     }
 
     /// <summary>Production settings that pass validation: an Entra authority and audience, and Twilio.</summary>
