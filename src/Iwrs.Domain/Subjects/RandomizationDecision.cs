@@ -1,5 +1,6 @@
 using Iwrs.Domain.Randomization;
 using Iwrs.Domain.Studies;
+using Iwrs.Domain.Supply;
 
 namespace Iwrs.Domain.Subjects;
 
@@ -8,14 +9,14 @@ public sealed record Assignment(Subject Subject, ListSlot? Slot, IReadOnlyList<s
 
 /// <summary>
 /// Slot → arm → kit → number, decided from what was read, with no I/O: the slot under the stratum's pointer (null when
-/// the list has none left for it), the site's usable kits of every type in the order they are to be taken (first
-/// expiry first, random among equal expiry), and the next number of the study's sequence.
+/// the list has none left for it), every usable kit of every type at the site (the arm's are chosen from at random,
+/// <see cref="KitChoice"/>), and the next number of the study's sequence.
 /// </summary>
 public static class RandomizationDecision
 {
     public static Result<Assignment> Decide(
         StudyConfiguration study, string subjectId, RandomizationRequest request, Stratum? stratum, bool listActive, ListSlot? slot,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> usableKits, long nextNumber, DateTimeOffset now, string userId)
+        IReadOnlyDictionary<string, IReadOnlyList<string>> usableKits, long nextNumber, DateTimeOffset now, string userId, IRandomSource random)
     {
         ArgumentNullException.ThrowIfNull(study);
         ArgumentNullException.ThrowIfNull(request);
@@ -37,16 +38,17 @@ public static class RandomizationDecision
             arm = study.Arms.First(a => a.Code == slot.ArmCode);
         }
 
-        // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, every
-        // subject is refused, so a coordinator cannot tell which subjects share an arm. Said the same way whatever the arm.
+        // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, the whole
+        // site goes on supply hold, so a coordinator cannot tell which subjects share an arm.
         var count = study.VisitSchedule.KitsPerVisit;
-        IEnumerable<string> considered = study.IsBlinded ? study.KitTypes.Select(k => k.Code) : [arm.KitType];
-        if (considered.Any(type => usableKits.GetValueOrDefault(type) is not { } kits || kits.Count < count))
+        if (SupplyHold.IsShort(study, usableKits.ToDictionary(k => k.Key, k => k.Value.Count), arm.KitType))
         {
-            return new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+            return study.IsBlinded
+                ? SupplyHold.Refusal(site.SiteId)
+                : new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
         }
 
-        var taken = usableKits[arm.KitType].Take(count).ToList();
+        var taken = KitChoice.Pick(usableKits[arm.KitType], count, random).ToList();
         var visit = $"{study.VisitSchedule.VisitPrefix}1";
         var subject = new Subject(
             subjectId, site.SiteId, SubjectStatus.Randomized, SubjectRules.FormatNumber(study, nextNumber), stratum?.Key, slot?.Position,

@@ -2,41 +2,158 @@ using Iwrs.Domain.Studies;
 
 namespace Iwrs.Domain.Supply;
 
-/// <summary>One site's stock of one kit type: available on the shelf, and on the way in open shipments.</summary>
-public sealed record StockLevel(string KitType, int Available, int InTransit);
+/// <summary>
+/// One site's stock of one kit type: usable kits on the shelf, kits on the way in open shipments, and the site's
+/// subjects still on treatment with this type (their next visits' demand). All three are unblinded data.
+/// </summary>
+public sealed record StockLevel(string KitType, int Available, int InTransit, int OnTreatment = 0)
+{
+    public int Total => Available + InTransit;
+}
+
+/// <summary>A rule that decides whether a site needs kits, and how many of each type.</summary>
+public interface IResupplyRule
+{
+    string Name { get; }
+
+    /// <summary>
+    /// Kits of each type to send (empty: none). <paramref name="urgent"/> is a supply hold: send even above the
+    /// trigger level.
+    /// </summary>
+    IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false);
+}
 
 /// <summary>
-/// Whether a site needs kits, and how many of each type. Kits already on the way count, so running the check
-/// twice never orders twice. In a blinded study an order always carries every kit type (at least one of each,
-/// at least two kits), so the content of a shipment never tells the site which arm ran low.
+/// Whether a site needs kits, and how many of each type. Kits already on the way count, so running the check twice
+/// never orders twice.
 /// </summary>
 public static class Resupply
 {
-    public static IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock)
+    /// <summary>The rule the product runs: see <see cref="BlindSafeRule"/>.</summary>
+    public static IResupplyRule BlindSafe { get; } = new BlindSafeRule();
+
+    /// <summary>The per-type rule the product used to run, kept for the simulator's comparison and the relabeling test's negative control.</summary>
+    public static IResupplyRule PerType { get; } = new PerTypeRule();
+
+    public static IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false) =>
+        BlindSafe.Need(study, supply, stock, urgent);
+
+    /// <summary>
+    /// When and how many come from public counts only — the site's usable kits on the shelf plus kits on the way, all
+    /// types together, which blinded staff can count themselves: below the trigger level, up to the maximum level
+    /// (at least one kit of every type in a blinded study). Which types go in is chosen by <see cref="Compose"/>,
+    /// which only unblinded people see.
+    /// </summary>
+    public sealed class BlindSafeRule : IResupplyRule
     {
-        var levels = study.KitTypes.ToDictionary(k => k.Code, k => stock.FirstOrDefault(s => s.KitType == k.Code) ?? new StockLevel(k.Code, 0, 0));
-        var triggered = levels.Values.Any(s => s.Available + s.InTransit < supply.TriggerLevel);
-        if (!triggered)
+        public string Name => "blind-safe";
+
+        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false)
         {
-            return new Dictionary<string, int>();
+            var quantity = Quantity(study, supply, stock.Sum(s => s.Total), urgent);
+            return quantity == 0 ? new Dictionary<string, int>() : Compose(study, Levels(study, stock), quantity);
+        }
+    }
+
+    /// <summary>
+    /// How many kits to send, from the site's total usable and incoming kits (a public count): 0 at or above the
+    /// trigger level unless urgent, otherwise up to the maximum level, at least one of each type in a blinded study,
+    /// and at most one shipment's worth.
+    /// </summary>
+    public static int Quantity(StudyConfiguration study, SupplySettings supply, int total, bool urgent)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentNullException.ThrowIfNull(supply);
+        if (total >= supply.TriggerLevel && !urgent)
+        {
+            return 0;
         }
 
-        var need = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (type, level) in levels)
+        var floor = study.IsBlinded ? study.KitTypes.Count : 1;
+        return Math.Min(Shipment.MaxKits, Math.Max(supply.MaximumLevel - total, floor));
+    }
+
+    /// <summary>
+    /// Which types make up <paramref name="quantity"/> kits: every type at least one in a blinded study, then each
+    /// next kit to the type furthest below its share of the stock after delivery. A type's share is its demand: its
+    /// subjects on treatment at the site plus its allocation ratio's share of one new subject.
+    /// </summary>
+    public static Dictionary<string, int> Compose(StudyConfiguration study, IReadOnlyList<StockLevel> levels, int quantity)
+    {
+        var weights = Weights(study);
+        var demand = levels.ToDictionary(l => l.KitType, l => l.OnTreatment + weights[l.KitType], StringComparer.Ordinal);
+        var totalDemand = demand.Values.Sum();
+        var after = levels.Sum(l => l.Total) + quantity;
+        var have = levels.ToDictionary(l => l.KitType, l => l.Total, StringComparer.Ordinal);
+        var send = levels.ToDictionary(l => l.KitType, _ => 0, StringComparer.Ordinal);
+        if (study.IsBlinded)
         {
-            var upTo = Math.Max(0, supply.MaximumLevel - level.Available - level.InTransit);
-            if (upTo > 0 || study.IsBlinded)
+            foreach (var l in levels.Take(quantity))
             {
-                need[type] = study.IsBlinded ? Math.Max(upTo, 1) : upTo;
+                send[l.KitType] = 1;
             }
         }
 
-        if (study.IsBlinded && need.Values.Sum() < 2)
+        for (var left = quantity - send.Values.Sum(); left > 0; left--)
         {
-            need[need.Keys.First()]++;
+            var next = levels
+                .OrderByDescending(l => (demand[l.KitType] / totalDemand * after) - have[l.KitType] - send[l.KitType])
+                .ThenBy(l => l.KitType, StringComparer.Ordinal)
+                .First().KitType;
+            send[next]++;
         }
 
-        return Cap(need.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value), Shipment.MaxKits, study.IsBlinded);
+        return send.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>Each kit type's share of one new subject: the allocation ratios of the arms it treats.</summary>
+    private static Dictionary<string, double> Weights(StudyConfiguration study)
+    {
+        var total = (double)study.Arms.Sum(a => a.Ratio);
+        return study.KitTypes.ToDictionary(
+            k => k.Code,
+            k => study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total,
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>Every kit type of the study, with zero where the stock read has nothing for it.</summary>
+    private static List<StockLevel> Levels(StudyConfiguration study, IReadOnlyList<StockLevel> stock) =>
+        study.KitTypes.Select(k => stock.FirstOrDefault(s => s.KitType == k.Code) ?? new StockLevel(k.Code, 0, 0)).ToList();
+
+    /// <summary>
+    /// The old rule: each type on its own against the levels (any type below the trigger orders every type up to the
+    /// maximum). A shipment's size then depends on per-type stock, so a blinded pharmacist who knows the shelf total
+    /// can solve for it. Simulated and tested against only.
+    /// </summary>
+    public sealed class PerTypeRule : IResupplyRule
+    {
+        public string Name => "per-type";
+
+        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false)
+        {
+            var levels = Levels(study, stock);
+            if (!urgent && levels.All(s => s.Total >= supply.TriggerLevel))
+            {
+                return new Dictionary<string, int>();
+            }
+
+            var need = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var level in levels)
+            {
+                var upTo = Math.Max(0, supply.MaximumLevel - level.Total);
+                if (upTo > 0 || study.IsBlinded)
+                {
+                    need[level.KitType] = study.IsBlinded ? Math.Max(upTo, 1) : upTo;
+                }
+            }
+
+            if (study.IsBlinded && need.Values.Sum() < 2)
+            {
+                need[need.Keys.First()]++;
+            }
+
+            return Cap(need.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value), Shipment.MaxKits, study.IsBlinded);
+        }
     }
 
     /// <summary>

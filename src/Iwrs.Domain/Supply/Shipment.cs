@@ -1,6 +1,10 @@
 namespace Iwrs.Domain.Supply;
 
-public enum ShipmentStatus { Requested, Dispatched, Received }
+/// <summary>
+/// Requested and dispatched by the depot; once every kit's condition is reported, received (its ok kits on the shelf,
+/// all at once) or, when any kit was damaged or missing, awaiting the depot manager's release.
+/// </summary>
+public enum ShipmentStatus { Requested, Dispatched, AwaitingRelease, Received }
 
 /// <summary>How a kit arrived, as the site's pharmacist reports it. Only <see cref="Ok"/> kits go on the shelf.</summary>
 public enum KitCondition { Pending, Ok, Damaged, Missing }
@@ -17,7 +21,8 @@ public sealed record Shipment(
     DateTimeOffset CreatedAt,
     string CreatedBy,
     DateTimeOffset? DispatchedAt,
-    DateTimeOffset? ReceivedAt)
+    DateTimeOffset? ReceivedAt,
+    DateTimeOffset? ReleasedAt = null)
 {
     /// <summary>An entity-group transaction holds 100 operations: a shipment's kits (2 each) plus its own rows must fit.</summary>
     public const int MaxKits = 40;
@@ -26,8 +31,12 @@ public sealed record Shipment(
     {
         ShipmentStatus.Requested => "requested",
         ShipmentStatus.Dispatched => "dispatched",
+        ShipmentStatus.AwaitingRelease => "awaiting-release",
         _ => "received",
     };
+
+    /// <summary>Whether the shipment's kits may still be on their way to the shelf (not yet released).</summary>
+    public bool IsOpen => Status != ShipmentStatus.Received;
 
     public static string Name(KitCondition c) => c switch
     {
@@ -50,9 +59,11 @@ public sealed record Shipment(
     }
 
     /// <summary>
-    /// Applies a pharmacist's receipt of some kits. Reporting a kit again with the same condition changes
-    /// nothing (a retried receipt is harmless); with a different condition it is refused. The shipment is received
-    /// once every kit is accounted for.
+    /// Applies a pharmacist's receipt of some kits. Reporting a kit again with the same condition changes nothing (a
+    /// retried receipt is harmless); with a different condition it is refused. Kits become dispensable by whole
+    /// shipments only: once every kit is accounted for, a shipment whose kits are all ok is received and released at
+    /// once; one with a kit reported damaged or missing waits for the depot manager's <see cref="Release"/>. A blinded
+    /// report can therefore never make an arbitrary subset of kits dispensable.
     /// </summary>
     public Result<(Shipment Shipment, IReadOnlyList<ShipmentKit> Changed)> Receive(IReadOnlyList<(string KitNumber, KitCondition Condition)> receipt, DateTimeOffset at)
     {
@@ -88,12 +99,26 @@ public sealed record Shipment(
         }
 
         var all = Kits.Select(k => kits[k.KitNumber]).ToList();
-        var complete = all.All(k => k.Condition != KitCondition.Pending);
+        if (Status != ShipmentStatus.Dispatched || all.Any(k => k.Condition == KitCondition.Pending))
+        {
+            return (this with { Kits = all }, changed);
+        }
+
+        var clean = all.All(k => k.Condition == KitCondition.Ok);
         return (this with
         {
             Kits = all,
-            Status = complete ? ShipmentStatus.Received : Status,
-            ReceivedAt = complete && Status != ShipmentStatus.Received ? at : ReceivedAt,
+            Status = clean ? ShipmentStatus.Received : ShipmentStatus.AwaitingRelease,
+            ReceivedAt = at,
+            ReleasedAt = clean ? at : null,
         }, changed);
     }
+
+    /// <summary>The depot manager releases a shipment that had damaged or missing kits: its ok kits go on the shelf.</summary>
+    public Result<Shipment> Release(DateTimeOffset at) => Status switch
+    {
+        ShipmentStatus.AwaitingRelease => this with { Status = ShipmentStatus.Received, ReleasedAt = at },
+        ShipmentStatus.Received => new DomainError("shipment-already-released", $"Shipment '{ShipmentId}' is already on the shelf."),
+        _ => new DomainError("shipment-not-received", $"Shipment '{ShipmentId}' can be released once every kit's condition is reported; it has been released automatically if every kit was ok."),
+    };
 }

@@ -1,0 +1,56 @@
+namespace Iwrs.Domain.Supply;
+
+/// <summary>A uniform random source; the product's draws from a cryptographically sound generator, tests' from a seed.</summary>
+public interface IRandomSource
+{
+    /// <summary>A uniform draw from 0 to <paramref name="maxExclusive"/> − 1.</summary>
+    int Next(int maxExclusive);
+}
+
+/// <summary>
+/// Which of the arm's usable kits a subject gets: chosen at random among all of them, after the do-not-dispense filter.
+/// First-expiry-first across shipments would let one unblinding type a whole shelf — a kit from shipment 2 while
+/// shipment 1 still has kits says those kits are the other type. A uniform choice makes the chosen kit's shipment
+/// carry nothing about the other kits' types; what it costs in expired kits is measured by the supply simulator.
+/// </summary>
+public static class KitChoice
+{
+    public static IReadOnlyList<T> Pick<T>(IReadOnlyList<T> usable, int count, IRandomSource random)
+    {
+        ArgumentNullException.ThrowIfNull(usable);
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, usable.Count);
+        var pool = usable.ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            var j = i + random.Next(pool.Length - i);
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+
+        return pool[..count];
+    }
+}
+
+/// <summary>
+/// A site on supply hold: the one acknowledged exception to the blind. When any kit type is short for one visit in a
+/// blinded study, every randomization and dispensing at the site is refused, whatever the arm, until a shipment is
+/// released there; the hold triggers an urgent resupply and is audited and notified to the depot.
+/// </summary>
+public static class SupplyHold
+{
+    public const string Code = "supply-hold";
+
+    /// <summary>Whether the site's usable kits (per type) leave a subject of <paramref name="kitType"/> without a visit's kits, or, blinded, any subject.</summary>
+    public static bool IsShort(Studies.StudyConfiguration study, IReadOnlyDictionary<string, int> usableByType, string kitType)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentNullException.ThrowIfNull(usableByType);
+        var count = study.VisitSchedule.KitsPerVisit;
+        IEnumerable<string> considered = study.IsBlinded ? study.KitTypes.Select(k => k.Code) : [kitType];
+        return considered.Any(type => usableByType.GetValueOrDefault(type) < count);
+    }
+
+    public static DomainError Refusal(string siteId) => new(
+        Code,
+        $"Site '{siteId}' is on a supply hold: nothing can be randomized or dispensed there until the next shipment is received. Nothing was used; the depot has been notified and an urgent shipment ordered.");
+}
