@@ -1,6 +1,7 @@
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
+using Iwrs.Domain.Supply;
 using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions;
@@ -24,6 +25,9 @@ public static class IwrsApp
         services.AddSingleton<AccessResolver>();
         services.AddSingleton<Shipping>();
         services.AddSingleton<ResupplyCheck>();
+        services.AddSingleton<SupplyHolds>();
+        services.AddSingleton<IResupplyRule>(Resupply.BlindSafe);
+        services.AddSingleton<IRandomSource, CryptoRandomSource>();
         services.AddIwrsAuthentication();
 
         services.ConfigureHttpJsonOptions(o =>

@@ -48,6 +48,11 @@ public static class Problems
         ["kit-conflict"] = StatusCodes.Status409Conflict,
         ["shipment-not-dispatched"] = StatusCodes.Status409Conflict,
         ["shipment-already-dispatched"] = StatusCodes.Status409Conflict,
+        ["supply-hold"] = StatusCodes.Status409Conflict,
+        ["shipment-not-received"] = StatusCodes.Status409Conflict,
+        ["shipment-already-released"] = StatusCodes.Status409Conflict,
+        ["kit-not-found"] = StatusCodes.Status404NotFound,
+        ["kit-not-on-shelf"] = StatusCodes.Status409Conflict,
     };
 
     public static ProblemHttpResult From(DomainError error) =>

@@ -2,6 +2,7 @@ using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Subjects;
+using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
@@ -11,7 +12,7 @@ using static Iwrs.Functions.Features.SubjectViews;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Dispensing a randomized subject's kits for a visit.</summary>
-public sealed class DispensingFunctions(TimeProvider time)
+public sealed class DispensingFunctions(TimeProvider time, IRandomSource random, SupplyHolds holds)
 {
     [Function("Dispense")]
     [Description("Dispense the subject's kit for a visit; repeating it returns the same kit.")]
@@ -41,7 +42,7 @@ public sealed class DispensingFunctions(TimeProvider time)
 
             var now = time.GetUtcNow();
             var actions = new StudyChange();
-            var kits = await RandomizationFunctions.TakeKits(context, config.FindSite(stored.Subject.SiteId)!, stored.Subject.KitType, visit, subjectId, now, actions, attemptCt);
+            var kits = await RandomizationFunctions.TakeKits(context, config.FindSite(stored.Subject.SiteId)!, stored.Subject.KitType, visit, subjectId, now, random, actions, attemptCt);
             if (!kits.IsSuccess)
             {
                 return Result<Subject>.Fail(kits.Error!);
@@ -61,6 +62,12 @@ public sealed class DispensingFunctions(TimeProvider time)
 
         if (!result.IsSuccess)
         {
+            if (result.Error!.Code == SupplyHold.Code)
+            {
+                var subject = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, ct))!.Subject;
+                await holds.EnterAsync(context, context.Study.Configuration.FindSite(subject.SiteId)!, "dispensing", ct);
+            }
+
             return Problems.From(result.Error!);
         }
 

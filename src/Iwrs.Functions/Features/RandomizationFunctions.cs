@@ -17,7 +17,7 @@ using static Iwrs.Functions.Features.SubjectViews;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Randomization (or, in a single-arm study, enrolment) of a subject, with the kits of its first visit.</summary>
-public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
+public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, IRandomSource random, SupplyHolds holds)
 {
     [Function("Randomize")]
     [Description("Site coordinator: randomize (or, in a single-arm study, enrol) a subject; returns the number and kit. Repeating it returns the same allocation.")]
@@ -57,7 +57,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
             var fresh = prefetch is not null && writes.Version(studyId) == version;
             var state = fresh ? await prefetch! : await RandomizationState.ReadAsync(context.Table, studyId, attemptCt);
             prefetch = null;
-            var decision = await AssignAsync(context, subjectId, read.Value, state, time, attemptCt);
+            var decision = await AssignAsync(context, subjectId, read.Value, state, time, random, attemptCt);
             if (!decision.IsSuccess || decision.Value.Actions is null)
             {
                 return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
@@ -93,6 +93,11 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
 
         if (!result.IsSuccess)
         {
+            if (result.Error!.Code == SupplyHold.Code)
+            {
+                await holds.EnterAsync(context!, context!.Study.Configuration.FindSite(read.Value.SiteId)!, "randomization", ct);
+            }
+
             return Problems.From(result.Error!);
         }
 
@@ -126,11 +131,11 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
     /// "already randomized, here it is".
     /// </summary>
     private static async Task<Result<(Subject Subject, StudyChange? Actions)>> AssignAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var studyId = config.StudyId;
-        var decision = await DecideAsync(context, subjectId, request, state, time, ct);
+        var decision = await DecideAsync(context, subjectId, request, state, time, random, ct);
         if (!decision.IsSuccess)
         {
             return await ExistingAsync(context, subjectId, request, ct) is { } existing
@@ -158,13 +163,19 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
     }
 
     private static async Task<Result<(Assignment Assignment, string? StratumKey, ListRows.StoredSlot? Slot, Shelves Shelves)>> DecideAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var check = SubjectRules.CheckRandomization(config, subjectId, request, existing: null);
         if (!check.IsSuccess)
         {
             return check.Error!;
+        }
+
+        // A hold is sticky: whatever the shelf holds now, nothing happens at the site until a shipment is released.
+        if (config.IsBlinded && state.Holds.ContainsKey(request.SiteId!))
+        {
+            return SupplyHold.Refusal(request.SiteId!);
         }
 
         Stratum? stratum = null;
@@ -201,53 +212,52 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time)
         var assignment = RandomizationDecision.Decide(
             config, subjectId, request, stratum, list is not null, usable?.Slot,
             shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
-            state.SubjectNumbers.Next, now, context.Caller.UserId);
+            state.SubjectNumbers.Next, now, context.Caller.UserId, random);
         return assignment.IsSuccess ? (assignment.Value, stratum?.Key, usable, shelves) : assignment.Error!;
     }
 
     /// <summary>
-    /// Takes the visit's kits of <paramref name="kitType"/> from the site's shelf: earliest expiry first among kits
-    /// that last to the next visit plus the do-not-dispense days, random among equal expiry (the index's sort key).
+    /// Takes the visit's kits of <paramref name="kitType"/> from the site's shelf: at random among the kits that last
+    /// to the next visit plus the do-not-dispense days (<see cref="KitChoice"/>). In a blinded study a site on supply
+    /// hold, or one where any type is short, is refused whatever the arm.
     /// </summary>
     internal static async Task<Result<IReadOnlyList<string>>> TakeKits(
-        StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, StudyChange actions, CancellationToken ct)
-    {
-        // In a blinded study a refusal must not depend on the arm, so every type's shelf is read (one read per type).
-        var types = context.Study.Configuration.IsBlinded ? context.Study.Configuration.KitTypes.Select(k => k.Code).ToList() : [kitType];
-        return TakeKits(context, site, kitType, await ReadShelvesAsync(context, site, types, now, ct), visit, subjectId, actions);
-    }
-
-    /// <summary>Per kit type, the site's first usable kits for a visit today: enough for one visit, one range read each.</summary>
-    private sealed record Shelves(IReadOnlyDictionary<string, IReadOnlyList<KitRows.IndexEntry>> ByType);
-
-    private static async Task<Shelves> ReadShelvesAsync(StudyContext context, Site site, IReadOnlyList<string> types, DateTimeOffset now, CancellationToken ct)
+        StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, IRandomSource random, StudyChange actions, CancellationToken ct)
     {
         var config = context.Study.Configuration;
-        var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
-        var shelves = await Task.WhenAll(types.Select(t => KitRows.FirstAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, config.VisitSchedule.KitsPerVisit, ct)));
-        return new Shelves(types.Select((t, i) => (t, shelves[i])).ToDictionary(x => x.t, x => x.Item2, StringComparer.Ordinal));
-    }
-
-    private static Result<IReadOnlyList<string>> TakeKits(StudyContext context, Site site, string kitType, Shelves read, string visit, string subjectId, StudyChange actions)
-    {
-        var config = context.Study.Configuration;
-        var count = config.VisitSchedule.KitsPerVisit;
-
-        // In a blinded study a refusal must not depend on the arm: if any kit type is short at the site, every
-        // subject is refused, so a coordinator cannot tell which subjects share an arm.
-        var shelves = config.IsBlinded ? read.ByType.Values.ToList() : [read.ByType[kitType]];
-        var entries = read.ByType[kitType];
-        if (shelves.Any(shelf => shelf.Count < count))
+        var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
+        var hold = config.IsBlinded ? SupplyHoldRows.GetAsync(context.Table, config.StudyId, site.SiteId, ct) : Task.FromResult<SupplyHoldRows.Hold?>(null);
+        var shelves = ReadShelvesAsync(context, site, types, now, ct);
+        if (await hold is not null)
         {
-            // Said the same way whatever the arm, so the refusal itself reveals nothing.
-            return new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+            return SupplyHold.Refusal(site.SiteId);
         }
 
+        var read = await shelves;
+        if (SupplyHold.IsShort(config, read.ByType.ToDictionary(t => t.Key, t => t.Value.Count), kitType))
+        {
+            return config.IsBlinded
+                ? SupplyHold.Refusal(site.SiteId)
+                : new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+        }
+
+        var entries = KitChoice.Pick(read.ByType[kitType], config.VisitSchedule.KitsPerVisit, random);
         foreach (var entry in entries)
         {
             actions.AddRange(KitRows.Dispense(config.StudyId, entry, subjectId, visit));
         }
 
         return entries.Select(e => e.KitNumber).ToList();
+    }
+
+    /// <summary>Per kit type, every kit on the site's shelf usable for a visit today: one range read each.</summary>
+    private sealed record Shelves(IReadOnlyDictionary<string, IReadOnlyList<KitRows.IndexEntry>> ByType);
+
+    private static async Task<Shelves> ReadShelvesAsync(StudyContext context, Site site, IReadOnlyList<string> types, DateTimeOffset now, CancellationToken ct)
+    {
+        var config = context.Study.Configuration;
+        var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
+        var shelves = await Task.WhenAll(types.Select(t => KitRows.UsableAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, ct)));
+        return new Shelves(types.Select((t, i) => (t, shelves[i])).ToDictionary(x => x.t, x => x.Item2, StringComparer.Ordinal));
     }
 }

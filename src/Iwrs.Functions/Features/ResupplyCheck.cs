@@ -1,5 +1,7 @@
+using Iwrs.Domain;
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Studies;
+using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
@@ -8,12 +10,14 @@ using Azure.Data.Tables;
 namespace Iwrs.Functions.Features;
 
 /// <summary>
-/// The resupply timer: for every active site of every open study, usable kits on the shelf plus kits on the
-/// way, per kit type, against the trigger level; below it, one shipment up to the maximum level. Kits on the way
-/// count, and the decision is taken again inside the write under the audit head's ETag, so running the check
-/// twice — or on two instances at once — never orders twice.
+/// The resupply timer: for every active site of every open study, the site's usable kits on the shelf plus kits on
+/// the way — all types together, a count blinded staff can make themselves — against the trigger level; below it, one
+/// shipment up to the maximum level, its kit types chosen by the rule (<see cref="IResupplyRule"/>) to rebalance the
+/// site's per-type stock. A site on supply hold with nothing on the way gets an urgent shipment. Kits on the way
+/// count, and the decision is taken again inside the write under the audit head's ETag, so running the check twice —
+/// or on two instances at once — never orders twice.
 /// </summary>
-public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, TimeProvider time, ILogger<ResupplyCheck> log)
+public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, IResupplyRule rule, TimeProvider time, ILogger<ResupplyCheck> log)
 {
     public const string FunctionName = "ResupplyCheck";
 
@@ -29,20 +33,14 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 continue;
             }
 
+            var holds = (await RandomizationState.ReadAsync(client, study.StudyId, ct)).Holds;
+            var subjects = await SubjectRows.AllAsync(client, study.StudyId, ct);
             foreach (var site in study.Sites.Where(s => s.Active))
             {
-                Domain.Result<Shipment> created;
+                Result<Shipment>? created;
                 try
                 {
-                    var need = await NeedAsync(client, study, site, ct);
-                    if (need.Count == 0)
-                    {
-                        continue;
-                    }
-
-                    created = await shipping.CreateAsync(
-                        client, study, site.SiteId, need, "resupply", "system", "system", Channel.Timer, ct,
-                        recompute: () => NeedAsync(client, study, site, ct));
+                    created = await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -53,15 +51,20 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                     continue;
                 }
 
-                if (created.IsSuccess)
+                if (created is not { } outcome)
                 {
-                    lines.Add($"{study.StudyId}/{site.SiteId}: shipment {created.Value.ShipmentId} with {created.Value.Kits.Count} kits");
+                    continue;
                 }
-                else if (created.Error!.Code != "no-longer-needed")
+
+                if (outcome.IsSuccess)
+                {
+                    lines.Add($"{study.StudyId}/{site.SiteId}: shipment {outcome.Value.ShipmentId} with {outcome.Value.Kits.Count} kits");
+                }
+                else if (outcome.Error!.Code != "no-longer-needed")
                 {
                     // Said without kit types: the log is read by people who may be blinded.
-                    log.LogWarning("Resupply for {Study}/{Site} not ordered: {Code}", study.StudyId, site.SiteId, created.Error.Code);
-                    lines.Add($"{study.StudyId}/{site.SiteId}: not ordered ({created.Error.Code})");
+                    log.LogWarning("Resupply for {Study}/{Site} not ordered: {Code}", study.StudyId, site.SiteId, outcome.Error.Code);
+                    lines.Add($"{study.StudyId}/{site.SiteId}: not ordered ({outcome.Error.Code})");
                 }
             }
         }
@@ -70,19 +73,35 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         return lines;
     }
 
+    /// <summary>
+    /// Orders what one site needs now (null: nothing). <paramref name="onHold"/>: the site is on supply hold, which
+    /// orders urgently when nothing is on the way.
+    /// </summary>
+    public async Task<Result<Shipment>?> OrderAsync(TableClient client, StudyConfiguration study, Site site, bool onHold, IReadOnlyList<Subject> subjects, CancellationToken ct)
+    {
+        var need = await NeedAsync(client, study, site, onHold, subjects, ct);
+        if (need.Count == 0)
+        {
+            return null;
+        }
+
+        return await shipping.CreateAsync(
+            client, study, site.SiteId, need, onHold ? "urgent" : "resupply", "system", "system", Channel.Timer, ct,
+            recompute: () => NeedAsync(client, study, site, onHold, subjects, ct));
+    }
+
     /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will expire before use do not count.</summary>
-    private async Task<IReadOnlyDictionary<string, int>> NeedAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
+    private async Task<IReadOnlyDictionary<string, int>> NeedAsync(TableClient client, StudyConfiguration study, Site site, bool onHold, IReadOnlyList<Subject> subjects, CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var usableFrom = Dispensability.EarliestAllowedExpiry(today, study.VisitSchedule, site.Supply);
         var open = await ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
-        var stock = new List<StockLevel>();
-        foreach (var type in study.KitTypes)
-        {
-            var shelf = await KitRows.AllAsync(client, study.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{type.Code}|", ct);
-            stock.Add(new StockLevel(type.Code, shelf.Count(k => k.Expiry >= usableFrom), open.Sum(o => o.InTransit.GetValueOrDefault(type.Code))));
-        }
-
-        return Resupply.Need(study, site.Supply, stock);
+        var shelves = await Task.WhenAll(study.KitTypes.Select(t => KitRows.UsableAsync(client, study.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t.Code}|", usableFrom, ct)));
+        var stock = study.KitTypes.Select((type, i) => new StockLevel(
+            type.Code,
+            shelves[i].Count,
+            open.Sum(o => o.InTransit.GetValueOrDefault(type.Code)),
+            subjects.Count(s => s.SiteId == site.SiteId && s.KitType == type.Code && s.Status == SubjectStatus.Randomized))).ToList();
+        return rule.Need(study, site.Supply, stock, urgent: onHold && open.Count == 0);
     }
 }

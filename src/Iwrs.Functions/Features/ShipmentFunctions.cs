@@ -4,6 +4,7 @@ using Iwrs.Domain.Audit;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -21,7 +22,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
 
     public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition);
 
-    public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt);
+    public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt, DateTimeOffset? ReleasedAt);
 
     [Function("ListShipments")]
     [Description("Shipments; a pharmacist sees its site's, with kit numbers only.")]
@@ -148,7 +149,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
     }
 
     [Function("ReceiveShipment")]
-    [Description("Pharmacist: receive kits as ok, damaged or missing; only ok kits become available.")]
+    [Description("Pharmacist: report kits as ok, damaged or missing. Kits reach the shelf by whole shipments: once every kit is reported, at once if all are ok, otherwise when the depot manager releases it.")]
     public async Task<IResult> ReceiveShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/receive")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
     {
         var read = await body.ReadAsync<ReceiptRequest>(req, ct);
@@ -220,28 +221,138 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            foreach (var kit in changed)
-            {
-                var current = await KitRows.GetAsync(context.Table, studyId, kit.KitNumber, attemptCt);
-                var status = kit.Condition switch
-                {
-                    KitCondition.Ok => KitStatus.Available,
-                    KitCondition.Damaged => KitStatus.Damaged,
-                    _ => KitStatus.Missing,
-                };
-                var updated = current!.Kit with { Status = status, Location = shipment.SiteId };
-                actions.AddRange(KitRows.Receive(studyId, current, updated, shipment.SiteId));
-            }
-
+            var lifted = shipment.Status == ShipmentStatus.Received && await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, actions, attemptCt);
+            var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.received", $"shipment:{shipmentId}",
                 [
                     .. changed.Select(k => new AuditChange($"kit:{k.KitNumber}", "pending", Shipment.Name(k.Condition))),
                     new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
-                ]), attemptCt);
+                    .. Lifted(lifted),
+                ]), attemptCt, (sequence, list) =>
+            {
+                var damaged = shipment.Kits.Count(k => k.Condition == KitCondition.Damaged);
+                var missing = shipment.Kits.Count(k => k.Condition == KitCondition.Missing);
+                var text = $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); its kits reach the shelf when you release it.";
+                SmsNotices.Queue(list, studyId, sequence, depot, text, "shipment.awaiting-release", now);
+            });
             return shipment;
         }, s => TypedResults.Ok(View(s, context!.Unblinded)), ct);
     }
+
+    [Function("ReleaseShipment")]
+    [Description("Depot manager: release a received shipment that had damaged or missing kits; its ok kits reach the shelf.")]
+    public async Task<IResult> ReleaseShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/release")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
+    {
+        if (!Identifiers.IsValid(shipmentId))
+        {
+            return Problems.From(new DomainError("shipment-not-found", "There is no such shipment."));
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageShipments, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        return await context!.WriteAsync(async attemptCt =>
+        {
+            var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
+            if (stored is null)
+            {
+                return Result<Shipment>.Fail(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
+            }
+
+            var now = time.GetUtcNow();
+            var released = stored.Shipment.Release(now);
+            if (!released.IsSuccess)
+            {
+                return released;
+            }
+
+            var shipment = released.Value;
+            var actions = new StudyChange
+            {
+                ShipmentRows.Replace(studyId, shipment, stored.ETag),
+                ShipmentRows.UpdateOpen(studyId, shipment),
+            };
+            var lifted = await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, actions, attemptCt);
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.released", $"shipment:{shipmentId}",
+                [new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)), .. Lifted(lifted)]), attemptCt);
+            return shipment;
+        }, s => TypedResults.Ok(View(s, unblinded: true)), ct);
+    }
+
+    public sealed record KitReportRequest(string? Condition, string? Reason);
+
+    [Function("ReportKit")]
+    [Description("Pharmacist: a kit on the site's shelf is damaged or missing; it leaves the shelf, and the depot is told.")]
+    public async Task<IResult> ReportKit([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/sites/{siteId}/kits/{kitNumber}/report")] HttpRequest req, string studyId, string siteId, string kitNumber, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<KitReportRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var errors = new List<FieldError>();
+        if (!Shipment.TryParseCondition(read.Value.Condition, out var condition) || condition == KitCondition.Ok)
+        {
+            errors.Add(new FieldError("condition", "must be damaged or missing."));
+        }
+
+        if (new ReasonRequest(read.Value.Reason).Check() is { } missing)
+        {
+            errors.AddRange(missing.Errors!);
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.From(DomainError.Validation(errors));
+        }
+
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ReceiveShipment, siteId, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var status = condition == KitCondition.Damaged ? KitStatus.Damaged : KitStatus.Missing;
+        var depot = await shipping.DepotManagersAsync(studyId, ct);
+        return await context!.WriteAsync(async attemptCt =>
+        {
+            var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context!.Table, studyId, kitNumber, attemptCt) : null;
+            if (current is null || current.Kit.Location != siteId)
+            {
+                return Result<string>.Fail(new DomainError("kit-not-found", $"Site '{siteId}' has no kit '{kitNumber}'."));
+            }
+
+            if (current.Kit.Status != KitStatus.Available)
+            {
+                return Result<string>.Fail(new DomainError("kit-not-on-shelf", $"Kit '{kitNumber}' is not on the shelf at site '{siteId}' (it is {Kit.Name(current.Kit.Status)})."));
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new StudyChange();
+            actions.AddRange(KitRows.RemoveFromShelf(studyId, current, status));
+            await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
+                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
+                [
+                    new AuditChange("siteId", null, siteId),
+                    new AuditChange("status", "available", Kit.Name(status)),
+                    new AuditChange("reason", null, read.Value.Reason),
+                    new AuditChange("kitType", null, current.Kit.KitType, Unblinded: true),
+                ]), attemptCt, (sequence, list) =>
+            {
+                var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release.";
+                SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
+            });
+            return Result<string>.Ok(Kit.Name(status));
+        }, s => TypedResults.Ok(new { kitNumber, siteId, status = s }), ct);
+    }
+
+    private static IEnumerable<AuditChange> Lifted(bool lifted) => lifted ? [new AuditChange("supplyHold", "on", "lifted")] : [];
 
     public static ShipmentView View(Shipment s, bool unblinded) => new(
         s.ShipmentId,
@@ -253,5 +364,6 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
         unblinded ? s.Kits.GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count()) : null,
         s.CreatedAt,
         s.DispatchedAt,
-        s.ReceivedAt);
+        s.ReceivedAt,
+        s.ReleasedAt);
 }

@@ -87,6 +87,14 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
         }, ct);
     }
 
+    /// <summary>Depot managers of the study who gave a phone number (a few: each notice is two rows in its transaction).</summary>
+    public async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> DepotManagersAsync(string studyId, CancellationToken ct) =>
+        (await roles.AllAsync(studyId, ct))
+            .Where(a => a.Phone is not null && a.Assignment.Role == Role.DepotManager)
+            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!))
+            .Take(6)
+            .ToList();
+
     /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
     private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
         (await roles.AllAsync(studyId, ct))

@@ -139,6 +139,34 @@ public static class KitRows
         return (await table.FirstAsync(filter, count, ct)).Select(IndexFromEntity).ToList();
     }
 
+    /// <summary>
+    /// Every entry under <paramref name="prefix"/> expiring on or after <paramref name="earliestExpiry"/> (a site's
+    /// usable shelf of one type, bounded by the maximum stock level): one range read.
+    /// </summary>
+    public static async Task<IReadOnlyList<IndexEntry>> UsableAsync(TableClient table, string studyId, string prefix, DateOnly earliestExpiry, CancellationToken ct)
+    {
+        var from = prefix + Kit.SortableExpiry(earliestExpiry);
+        var to = prefix + "~";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {studyId} and RowKey ge {from} and RowKey lt {to}");
+        var result = new List<IndexEntry>();
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            result.Add(IndexFromEntity(row));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A kit on a site's shelf reported damaged or missing after its shipment was released: the kit row under the ETag
+    /// it was read with, and its shelf index row, whose deletion claims the kit against a concurrent dispensing.
+    /// </summary>
+    public static IEnumerable<TableTransactionAction> RemoveFromShelf(string studyId, StoredKit current, KitStatus status) =>
+    [
+        new(TableTransactionActionType.Delete, Rows.New(studyId, AvailableKey(current.Kit.Location, current.Kit, current.SortKey)), ETag.All),
+        new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, current.Kit with { Status = status }, current.SortKey), new ETag(current.ETag)),
+    ];
+
     /// <summary>Every entry under a prefix (a site's shelf of one type: bounded by the maximum stock level).</summary>
     public static async Task<IReadOnlyList<IndexEntry>> AllAsync(TableClient table, string studyId, string prefix, CancellationToken ct)
     {

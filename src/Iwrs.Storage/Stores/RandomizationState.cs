@@ -5,10 +5,10 @@ namespace Iwrs.Storage.Stores;
 /// <summary>
 /// The rows every randomization reads and moves, kept under one row-key prefix (<c>state|</c>) so that one range read
 /// brings them all: the audit chain head, the active list, the subject-number sequence and each stratum's next
-/// position. How many there are depends on the study's design (one pointer per stratum), never on how many subjects
+/// position, and the sites on supply hold. How many there are depends on the study's design (one pointer per stratum), never on how many subjects
 /// it has. Each row keeps its own ETag, so the write guards each one as before.
 /// </summary>
-public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveList? List, Counter SubjectNumbers, IReadOnlyDictionary<string, ListRows.Pointer> Pointers)
+public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveList? List, Counter SubjectNumbers, IReadOnlyDictionary<string, ListRows.Pointer> Pointers, IReadOnlyDictionary<string, SupplyHoldRows.Hold> Holds)
 {
     public const string Prefix = "state|";
 
@@ -20,6 +20,7 @@ public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveLis
         ListRows.ActiveList? list = null;
         Counter? numbers = null;
         var pointers = new Dictionary<string, ListRows.Pointer>(StringComparer.Ordinal);
+        var holds = new Dictionary<string, SupplyHoldRows.Hold>(StringComparer.Ordinal);
         await foreach (var row in table.QueryPrefixAsync(studyId, Prefix, ct))
         {
             switch (row.RowKey)
@@ -36,6 +37,10 @@ public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveLis
                 case var key when key.StartsWith(ListRows.PointerPrefix, StringComparison.Ordinal):
                     pointers[key[ListRows.PointerPrefix.Length..]] = ListRows.PointerFrom(row);
                     break;
+                case var key when key.StartsWith(SupplyHoldRows.Prefix, StringComparison.Ordinal):
+                    var hold = SupplyHoldRows.FromEntity(row);
+                    holds[hold.SiteId] = hold;
+                    break;
             }
         }
 
@@ -43,6 +48,7 @@ public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveLis
             head ?? AuditTrail.Head.Genesis,
             list,
             numbers ?? new Counter(SubjectRows.CounterKey, 1, null),
-            pointers);
+            pointers,
+            holds);
     }
 }

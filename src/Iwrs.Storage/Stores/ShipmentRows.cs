@@ -8,7 +8,7 @@ namespace Iwrs.Storage.Stores;
 
 /// <summary>
 /// Shipments (<c>shipment|{id}</c>) and the open-shipment index (<c>shipment-open|{site}|{id}</c>, per-type
-/// counts of kits still on the way) that the resupply check reads instead of every shipment ever made.
+/// counts of kits still on their way to the shelf: until the shipment is released) that the resupply check reads instead of every shipment ever made.
 /// </summary>
 public static class ShipmentRows
 {
@@ -49,6 +49,11 @@ public static class ShipmentRows
             e.Set("ReceivedAt", received);
         }
 
+        if (s.ReleasedAt is { } released)
+        {
+            e.Set("ReleasedAt", released);
+        }
+
         return e;
     }
 
@@ -63,7 +68,7 @@ public static class ShipmentRows
     public static TableTransactionAction Replace(string studyId, Shipment s, string etag) =>
         new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, s), new ETag(etag));
 
-    /// <summary>After a receipt: a fully received shipment leaves the open index; otherwise its in-transit counts are rewritten.</summary>
+    /// <summary>After a receipt or release: a released shipment leaves the open index; otherwise its in-transit counts are rewritten.</summary>
     public static TableTransactionAction UpdateOpen(string studyId, Shipment s) =>
         s.Status == ShipmentStatus.Received
             ? new(TableTransactionActionType.Delete, Rows.New(studyId, OpenKey(s.SiteId, s.ShipmentId)), ETag.All)
@@ -76,6 +81,7 @@ public static class ShipmentRows
         {
             "requested" => ShipmentStatus.Requested,
             "dispatched" => ShipmentStatus.Dispatched,
+            "awaiting-release" => ShipmentStatus.AwaitingRelease,
             _ => ShipmentStatus.Received,
         };
         return new StoredShipment(
@@ -88,7 +94,8 @@ public static class ShipmentRows
                 e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
                 e.GetString("CreatedBy") ?? string.Empty,
                 e.GetDateTimeOffset("DispatchedAt"),
-                e.GetDateTimeOffset("ReceivedAt")),
+                e.GetDateTimeOffset("ReceivedAt"),
+                e.GetDateTimeOffset("ReleasedAt")),
             e.Tag());
     }
 
@@ -101,7 +108,8 @@ public static class ShipmentRows
     public static TableEntity OpenEntity(string studyId, Shipment s)
     {
         var e = Rows.New(studyId, OpenKey(s.SiteId, s.ShipmentId));
-        var pending = s.Kits.Where(k => k.Condition == KitCondition.Pending).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count());
+        // Kits still to reach the shelf: not reported yet, or reported ok in a shipment not yet released.
+        var pending = s.Kits.Where(k => k.Condition is KitCondition.Pending or KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count());
         e.Set("InTransit", JsonSerializer.Serialize(pending, Json));
         return e;
     }

@@ -26,6 +26,18 @@ public static class SubjectRows
         return row is null ? null : FromEntity(row);
     }
 
+    /// <summary>Every subject of a study (the resupply check's demand per site and kit type; not on a per-request path).</summary>
+    public static async Task<IReadOnlyList<Subject>> AllAsync(TableClient table, string studyId, CancellationToken ct)
+    {
+        var result = new List<Subject>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, Prefix, ct))
+        {
+            result.Add(FromEntity(row).Subject);
+        }
+
+        return result;
+    }
+
     public static Task<Counter> GetCounterAsync(TableClient table, string studyId, CancellationToken ct) =>
         Counter.GetAsync(table, studyId, CounterKey, ct);
 

@@ -7,161 +7,166 @@ namespace Iwrs.Domain.Tests.Supply;
 
 public sealed class ResupplyTests
 {
-    /// <summary>Two kit types KA and KB, open-label; supply 2 / 6.</summary>
+    /// <summary>Site totals: resupply below 4 kits, up to 10.</summary>
+    private static readonly SupplySettings Levels = new(4, 10, 5, 7);
+
+    /// <summary>Two kit types KA and KB, open-label.</summary>
     private static readonly StudyConfiguration OpenLabelTwoTypes = StudyFiles.Valid(Definitions.Randomized() with
     {
         Design = new DesignDefinition { Allocation = "randomized", Blinding = "open-label" },
     });
 
-    private static IReadOnlyDictionary<string, int> LjNeed(params StockLevel[] stock) => Resupply.Need(LjStudy, LjStudy.Supply, stock);
+    private static IReadOnlyDictionary<string, int> LjNeed(params StockLevel[] stock) => Resupply.Need(LjStudy, Levels, stock);
 
-    private static StockLevel S(string type, int available, int inTransit = 0) => new(type, available, inTransit);
-
-    private static Dictionary<string, int> Order(params (string Type, int Count)[] lines) =>
-        lines.ToDictionary(l => l.Type, l => l.Count, StringComparer.Ordinal);
+    private static StockLevel S(string type, int available, int inTransit = 0, int onTreatment = 0) => new(type, available, inTransit, onTreatment);
 
     private static void AssertOrder(IReadOnlyDictionary<string, int> actual, params (string Type, int Count)[] expected) =>
-        Assert.Equal(Order(expected).OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        Assert.Equal(expected.OrderBy(e => e.Type, StringComparer.Ordinal).Select(e => KeyValuePair.Create(e.Type, e.Count)), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
 
     [Theory]
+    [InlineData(4, 0)]
+    [InlineData(0, 4)]
     [InlineData(2, 2)]
-    [InlineData(6, 6)]
-    [InlineData(2, 6)]
     [InlineData(9, 3)]
-    public void Need_EveryTypeAtOrAboveTrigger_Nothing(int lj, int pbo)
+    public void Need_SiteTotalAtOrAboveTrigger_NothingWhateverTheSplit(int lj, int pbo)
     {
         Assert.Empty(LjNeed(S(Lj, lj), S(Pbo, pbo)));
     }
 
     [Fact]
-    public void Need_BelowTriggerOnlyWithoutInTransit_NothingBecauseInTransitCounts()
+    public void Need_InTransitCountsTowardsTheTotal()
     {
         Assert.Empty(LjNeed(S(Lj, 0, 2), S(Pbo, 1, 1)));
+        Assert.Equal(10 - 3, LjNeed(S(Lj, 0, 2), S(Pbo, 1)).Values.Sum());
     }
 
+    /// <summary>
+    /// The blind-safe property of the rule itself: when and how many depend on the site's total only, so every split of
+    /// the same total (shelf and in transit, per type, any demand) orders the same number of kits, with every type in it.
+    /// </summary>
     [Fact]
-    public void Need_BothBelowTrigger_EachUpToMaximum()
+    public void Need_Blinded_SizeDependsOnlyOnTheTotalAndEveryTypeShips()
     {
-        AssertOrder(LjNeed(S(Lj, 1), S(Pbo, 0)), (Lj, 5), (Pbo, 6));
-    }
-
-    [Fact]
-    public void Need_OneBelowTrigger_BlindedOrdersBothUpToMaximum()
-    {
-        AssertOrder(LjNeed(S(Lj, 1), S(Pbo, 4)), (Lj, 5), (Pbo, 2));
-    }
-
-    [Fact]
-    public void Need_InTransit_CountsTowardsTheMaximum()
-    {
-        AssertOrder(LjNeed(S(Lj, 1, 3), S(Pbo, 1, 0)), (Lj, 2), (Pbo, 5));
-        AssertOrder(LjNeed(S(Lj, 0, 1), S(Pbo, 2, 2)), (Lj, 5), (Pbo, 2));
-    }
-
-    [Fact]
-    public void Need_RunTwiceWithTheFirstOrderInTransit_OrdersNothingMore()
-    {
-        var first = LjNeed(S(Lj, 1), S(Pbo, 4));
-
-        var second = LjNeed(S(Lj, 1, first[Lj]), S(Pbo, 4, first[Pbo]));
-
-        Assert.Empty(second);
-    }
-
-    [Theory]
-    [InlineData(6)]
-    [InlineData(7)]
-    [InlineData(20)]
-    public void Need_BlindedOneTypeAtOrAboveMaximum_StillShipsOneOfIt(int full)
-    {
-        AssertOrder(LjNeed(S(Lj, 1), S(Pbo, full)), (Lj, 5), (Pbo, 1));
-        AssertOrder(LjNeed(S(Lj, full), S(Pbo, 1)), (Lj, 1), (Pbo, 5));
-    }
-
-    [Fact]
-    public void Need_BlindedOneTypeAtMaximum_CompositionDoesNotTellWhichTypeRanLow()
-    {
-        var ljLow = LjNeed(S(Lj, 1), S(Pbo, 6));
-        var pboLow = LjNeed(S(Lj, 6), S(Pbo, 1));
-
-        // Both shipments carry every kit type and the same number of kits: what a blinded site can see
-        // (how many kits arrive, that the bottles look alike) is the same whichever arm ran low.
-        Assert.Equal([Lj, Pbo], ljLow.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal([Lj, Pbo], pboLow.Keys.Order(StringComparer.Ordinal));
-        Assert.All(ljLow.Values.Concat(pboLow.Values), v => Assert.True(v >= 1));
-        Assert.Equal(ljLow.Values.Sum(), pboLow.Values.Sum());
-        Assert.Equal(ljLow[Lj], pboLow[Pbo]);
-        Assert.Equal(ljLow[Pbo], pboLow[Lj]);
-    }
-
-    [Fact]
-    public void Need_BlindedAnyStock_EveryTypeOrNothingAndMirroredStockMirroredOrder()
-    {
-        for (var a = 0; a <= 8; a++)
+        for (var total = 0; total <= 12; total++)
         {
-            for (var b = 0; b <= 8; b++)
+            var sizes = new HashSet<int>();
+            foreach (var (ljShelf, ljTransit, pboShelf, pboTransit) in Splits(total))
             {
-                for (var t = 0; t <= 2; t++)
+                for (var ljSubjects = 0; ljSubjects <= 6; ljSubjects += 3)
                 {
-                    var need = LjNeed(S(Lj, a, t), S(Pbo, b));
-                    var mirrored = LjNeed(S(Lj, b), S(Pbo, a, t));
-                    var triggered = a + t < 2 || b < 2;
-
-                    if (!triggered)
+                    var need = LjNeed(S(Lj, ljShelf, ljTransit, ljSubjects), S(Pbo, pboShelf, pboTransit, 6 - ljSubjects));
+                    sizes.Add(need.Values.Sum());
+                    if (need.Count > 0)
                     {
-                        Assert.Empty(need);
-                        continue;
+                        Assert.Equal([Lj, Pbo], need.Keys.Order(StringComparer.Ordinal));
+                        Assert.All(need.Values, v => Assert.True(v >= 1));
                     }
+                }
+            }
 
-                    Assert.Equal([Lj, Pbo], need.Keys.Order(StringComparer.Ordinal));
-                    Assert.Equal(Math.Max(1, 6 - a - t), need[Lj]);
-                    Assert.Equal(Math.Max(1, 6 - b), need[Pbo]);
-                    Assert.True(need.Values.Sum() >= 2);
-                    Assert.Equal(need[Lj], mirrored[Pbo]);
-                    Assert.Equal(need[Pbo], mirrored[Lj]);
+            Assert.Equal([total < Levels.TriggerLevel ? Math.Max(Levels.MaximumLevel - total, 2) : 0], sizes);
+        }
+    }
+
+    /// <summary>The per-type rule fails the same check: a blinded pharmacist who counts the shelf can solve for per-type stock.</summary>
+    [Fact]
+    public void PerType_SizeDependsOnTheSplit()
+    {
+        var sizes = Splits(12).Select(s => Resupply.PerType.Need(LjStudy, Levels, [S(Lj, s.Item1, s.Item2), S(Pbo, s.Item3, s.Item4)]).Values.Sum()).ToHashSet();
+        Assert.True(sizes.Count > 1, $"sizes: {string.Join(",", sizes)}");
+    }
+
+    private static IEnumerable<(int, int, int, int)> Splits(int total)
+    {
+        for (var a = 0; a <= total; a++)
+        {
+            for (var b = 0; a + b <= total; b++)
+            {
+                for (var c = 0; a + b + c <= total; c++)
+                {
+                    yield return (a, b, c, total - a - b - c);
                 }
             }
         }
     }
 
     [Fact]
-    public void Need_NoStockEntries_TreatedAsZero()
+    public void Need_Composition_RebalancesTowardsEqualShares()
     {
-        AssertOrder(LjNeed(), (Lj, 6), (Pbo, 6));
+        AssertOrder(LjNeed(S(Lj, 3), S(Pbo, 0)), (Lj, 2), (Pbo, 5));
+        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3)), (Lj, 5), (Pbo, 2));
+        AssertOrder(LjNeed(), (Lj, 5), (Pbo, 5));
     }
 
     [Fact]
-    public void Need_MissingEntryForOneType_ThatTypeTreatedAsZero()
+    public void Need_Composition_OneTypeAboveItsShare_StillShipsOneOfIt()
     {
-        AssertOrder(LjNeed(S(Pbo, 6)), (Lj, 6), (Pbo, 1));
-        AssertOrder(LjNeed(S(Lj, 3, 2)), (Lj, 1), (Pbo, 6));
+        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3, onTreatment: 0)), (Lj, 5), (Pbo, 2));
+        AssertOrder(Resupply.Need(LjStudy, new SupplySettings(4, 6, 5, 7), [S(Lj, 0), S(Pbo, 3)]), (Lj, 2), (Pbo, 1));
+    }
+
+    [Fact]
+    public void Need_Composition_FollowsTheSubjectsOnTreatment()
+    {
+        // Five subjects on LJ, one on PBO: LJ's share of the 10 kits after delivery is 5.5 / 7.
+        var need = LjNeed(S(Lj, 1, onTreatment: 5), S(Pbo, 2, onTreatment: 1));
+        AssertOrder(need, (Lj, 6), (Pbo, 1));
+    }
+
+    /// <summary>Mirrored stock orders the mirrored composition, up to a tie broken by kit type code.</summary>
+    [Fact]
+    public void Need_MirroredStock_MirroredOrder()
+    {
+        for (var a = 0; a <= 4; a++)
+        {
+            for (var b = 0; a + b < 4; b++)
+            {
+                var need = LjNeed(S(Lj, a, onTreatment: b), S(Pbo, b, onTreatment: a));
+                var mirrored = LjNeed(S(Lj, b, onTreatment: a), S(Pbo, a, onTreatment: b));
+                Assert.InRange(need[Lj] - mirrored[Pbo], -1, 1);
+                Assert.InRange(need[Pbo] - mirrored[Lj], -1, 1);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(4, 6)]
+    [InlineData(10, 2)]
+    [InlineData(15, 2)]
+    public void Need_Urgent_OrdersAboveTheTriggerFromTheTotal(int total, int expected)
+    {
+        Assert.Equal(expected, Resupply.Need(LjStudy, Levels, [S(Lj, total), S(Pbo, 0)], urgent: true).Values.Sum());
+        Assert.Equal(expected, Resupply.Need(LjStudy, Levels, [S(Lj, 0), S(Pbo, total)], urgent: true).Values.Sum());
+        Assert.Empty(Resupply.Need(LjStudy, Levels, [S(Lj, total), S(Pbo, 0)]));
+    }
+
+    [Fact]
+    public void Need_Urgent_TheShortTypeGetsMost()
+    {
+        var need = Resupply.Need(LjStudy, Levels, [S(Lj, 5), S(Pbo, 0)], urgent: true);
+        AssertOrder(need, (Lj, 1), (Pbo, 4));
+    }
+
+    [Fact]
+    public void Need_LargerThanOneShipment_CappedAtMaxKits()
+    {
+        var need = Resupply.Need(LjStudy, new SupplySettings(90, 100, 5, 7), []);
+        Assert.Equal(Shipment.MaxKits, need.Values.Sum());
+        Assert.Equal(Shipment.MaxKits / 2, need[Lj]);
     }
 
     [Fact]
     public void Need_StockOfTypeNotInStudy_Ignored()
     {
         Assert.Empty(LjNeed(S(Lj, 3), S(Pbo, 3), S(Akk, 0)));
-        var need = LjNeed(S(Lj, 1), S(Pbo, 3), S(Akk, 0));
-        Assert.DoesNotContain(Akk, need.Keys);
+        Assert.DoesNotContain(Akk, LjNeed(S(Lj, 1), S(Pbo, 1), S(Akk, 0)).Keys);
     }
 
     [Fact]
-    public void Need_OpenLabelOneTypeLowOtherFull_OrdersOnlyTheShortType()
+    public void Need_OpenLabel_NoTypeForcedIn()
     {
-        AssertOrder(Resupply.Need(OpenLabelTwoTypes, OpenLabelTwoTypes.Supply, [S("KA", 1), S("KB", 6)]), ("KA", 5));
-        AssertOrder(Resupply.Need(OpenLabelTwoTypes, OpenLabelTwoTypes.Supply, [S("KA", 9), S("KB", 0, 1)]), ("KB", 5));
-    }
-
-    [Fact]
-    public void Need_OpenLabelOtherTypeBelowMaximum_TopsItUpToo()
-    {
-        AssertOrder(Resupply.Need(OpenLabelTwoTypes, OpenLabelTwoTypes.Supply, [S("KA", 1), S("KB", 4)]), ("KA", 5), ("KB", 2));
-    }
-
-    [Fact]
-    public void Need_OpenLabelAtTrigger_Nothing()
-    {
-        Assert.Empty(Resupply.Need(OpenLabelTwoTypes, OpenLabelTwoTypes.Supply, [S("KA", 2), S("KB", 0, 2)]));
+        AssertOrder(Resupply.Need(OpenLabelTwoTypes, Levels, [S("KA", 0), S("KB", 3)]), ("KA", 5), ("KB", 2));
+        AssertOrder(Resupply.Need(OpenLabelTwoTypes, new SupplySettings(4, 6, 5, 7), [S("KA", 0), S("KB", 3)]), ("KA", 3));
     }
 
     [Theory]
@@ -170,28 +175,25 @@ public sealed class ResupplyTests
     [InlineData(0, 1, 4)]
     public void Need_SingleArmBelowTrigger_UpToMaximum(int available, int inTransit, int expected)
     {
-        AssertOrder(Resupply.Need(AkkStudy, AkkStudy.Supply, [S(Akk, available, inTransit)]), (Akk, expected));
+        AssertOrder(Resupply.Need(AkkStudy, new SupplySettings(2, 5, 5, 7), [S(Akk, available, inTransit)]), (Akk, expected));
     }
 
     [Theory]
     [InlineData(2, 0)]
     [InlineData(1, 1)]
-    [InlineData(5, 0)]
     public void Need_SingleArmAtOrAboveTrigger_Nothing(int available, int inTransit)
     {
-        Assert.Empty(Resupply.Need(AkkStudy, AkkStudy.Supply, [S(Akk, available, inTransit)]));
+        Assert.Empty(Resupply.Need(AkkStudy, new SupplySettings(2, 5, 5, 7), [S(Akk, available, inTransit)]));
     }
 
     [Fact]
     public void Need_SiteSupplyPassed_UsesItsLevelsNotTheStudys()
     {
-        var study = StudyFiles.Valid(StudyFiles.Lj.WithSite(1, s => s with { Supply = Definitions.Supply(4, 10, 3, 7) }));
-        var site = study.FindSite("CN02")!;
-        StockLevel[] stock = [S(Lj, 3), S(Pbo, 5)];
+        var study = StudyFiles.Valid(StudyFiles.Lj.WithSite(1, s => s with { Supply = Definitions.Supply(12, 20, 3, 7) }));
+        StockLevel[] stock = [S(Lj, 5), S(Pbo, 5)];
 
-        Assert.Empty(Resupply.Need(study, study.Supply, stock));
-        AssertOrder(Resupply.Need(study, site.Supply, stock), (Lj, 7), (Pbo, 5));
-        Assert.Empty(Resupply.Need(study, study.FindSite("CN01")!.Supply, stock));
+        Assert.Equal(10, Resupply.Need(study, study.FindSite("CN02")!.Supply, stock).Values.Sum());
+        Assert.Equal(Resupply.Need(study, study.Supply, stock), Resupply.Need(study, study.FindSite("CN01")!.Supply, stock));
     }
 
     [Fact]
@@ -201,30 +203,15 @@ public sealed class ResupplyTests
     }
 
     [Fact]
-    public void Need_BlindedSingleTypeOrderOfOne_PaddedToTwoKits()
-    {
-        var study = LjStudy with { KitTypes = [LjStudy.KitTypes[0]] };
-
-        AssertOrder(Resupply.Need(study, new SupplySettings(2, 2, 5, 7), [S(Lj, 1)]), (Lj, 2));
-        AssertOrder(Resupply.Need(study, new SupplySettings(3, 1, 5, 7), [S(Lj, 2)]), (Lj, 2));
-        AssertOrder(Resupply.Need(study, LjStudy.Supply, [S(Lj, 1)]), (Lj, 5));
-    }
-
-    [Fact]
-    public void Need_OpenLabelSingleTypeOrderOfOne_NotPadded()
-    {
-        AssertOrder(Resupply.Need(AkkStudy, new SupplySettings(2, 2, 5, 7), [S(Akk, 1)]), (Akk, 1));
-    }
-
-    [Fact]
     public void Need_Result_NeverHoldsZeroOrNegativeCounts()
     {
         for (var a = 0; a <= 8; a++)
         {
             for (var b = 0; b <= 8; b++)
             {
-                Assert.All(Resupply.Need(OpenLabelTwoTypes, OpenLabelTwoTypes.Supply, [S("KA", a), S("KB", b)]).Values, v => Assert.True(v > 0));
+                Assert.All(Resupply.Need(OpenLabelTwoTypes, Levels, [S("KA", a), S("KB", b)]).Values, v => Assert.True(v > 0));
                 Assert.All(LjNeed(S(Lj, a), S(Pbo, b)).Values, v => Assert.True(v > 0));
+                Assert.All(Resupply.PerType.Need(LjStudy, Levels, [S(Lj, a), S(Pbo, b)]).Values, v => Assert.True(v > 0));
             }
         }
     }

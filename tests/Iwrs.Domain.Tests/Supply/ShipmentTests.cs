@@ -26,6 +26,7 @@ public sealed class ShipmentTests
     [Theory]
     [InlineData(ShipmentStatus.Requested, "requested")]
     [InlineData(ShipmentStatus.Dispatched, "dispatched")]
+    [InlineData(ShipmentStatus.AwaitingRelease, "awaiting-release")]
     [InlineData(ShipmentStatus.Received, "received")]
     public void Name_EveryShipmentStatus_IsItsStableName(ShipmentStatus status, string name)
     {
@@ -126,8 +127,9 @@ public sealed class ShipmentTests
 
         var (after, changed) = partial.Receive(Receipt(("K2BB", KitCondition.Missing), ("K3CC", KitCondition.Ok)), SecondReceipt).Value;
 
-        Assert.Equal(ShipmentStatus.Received, after.Status);
+        Assert.Equal(ShipmentStatus.AwaitingRelease, after.Status);
         Assert.Equal(SecondReceipt, after.ReceivedAt);
+        Assert.Null(after.ReleasedAt);
         Assert.Equal(["K2BB", "K3CC"], changed.Select(k => k.KitNumber));
         Assert.Equal([KitCondition.Ok, KitCondition.Missing, KitCondition.Ok], after.Kits.Select(k => k.Condition));
     }
@@ -140,16 +142,49 @@ public sealed class ShipmentTests
 
         Assert.Equal(ShipmentStatus.Received, after.Status);
         Assert.Equal(FirstReceipt, after.ReceivedAt);
+        Assert.Equal(FirstReceipt, after.ReleasedAt);
         Assert.Equal(3, changed.Count);
     }
 
     [Fact]
-    public void Receive_EveryKitDamagedOrMissing_StillReceivedBecauseAccountedFor()
+    public void Receive_EveryKitDamagedOrMissing_AccountedForAndAwaitingRelease()
     {
         var (after, _) = ThreeKits().Receive(
             Receipt(("K1AA", KitCondition.Damaged), ("K2BB", KitCondition.Missing), ("K3CC", KitCondition.Missing)), FirstReceipt).Value;
 
-        Assert.Equal(ShipmentStatus.Received, after.Status);
+        Assert.Equal(ShipmentStatus.AwaitingRelease, after.Status);
+    }
+
+    /// <summary>Only whole shipments reach the shelf: a partial receipt leaves it dispatched, whatever was reported.</summary>
+    [Theory]
+    [InlineData(KitCondition.Ok)]
+    [InlineData(KitCondition.Damaged)]
+    public void Receive_SomeKitsPending_StaysDispatched(KitCondition condition)
+    {
+        var (after, _) = ThreeKits().Receive(Receipt(("K1AA", condition), ("K2BB", KitCondition.Ok)), FirstReceipt).Value;
+
+        Assert.Equal((ShipmentStatus.Dispatched, (DateTimeOffset?)null, (DateTimeOffset?)null), (after.Status, after.ReceivedAt, after.ReleasedAt));
+        Assert.True(after.IsOpen);
+    }
+
+    [Fact]
+    public void Release_AwaitingRelease_ReceivedAndReleasedThen()
+    {
+        var awaiting = ThreeKits().Receive(Receipt(("K1AA", KitCondition.Damaged), ("K2BB", KitCondition.Ok), ("K3CC", KitCondition.Ok)), FirstReceipt).Value.Shipment;
+
+        var released = awaiting.Release(SecondReceipt).Value;
+
+        Assert.Equal((ShipmentStatus.Received, FirstReceipt, SecondReceipt), (released.Status, released.ReceivedAt!.Value, released.ReleasedAt!.Value));
+        Assert.False(released.IsOpen);
+        Assert.Equal("shipment-already-released", released.Release(SecondReceipt).Error!.Code);
+    }
+
+    [Theory]
+    [InlineData(ShipmentStatus.Requested)]
+    [InlineData(ShipmentStatus.Dispatched)]
+    public void Release_NotFullyReported_Refused(ShipmentStatus status)
+    {
+        Assert.Equal("shipment-not-received", ThreeKits(status).Release(SecondReceipt).Error!.Code);
     }
 
     [Fact]
@@ -184,7 +219,7 @@ public sealed class ShipmentTests
 
         Assert.True(retry.IsSuccess);
         Assert.Empty(retry.Value.Changed);
-        Assert.Equal(ShipmentStatus.Received, retry.Value.Shipment.Status);
+        Assert.Equal(ShipmentStatus.AwaitingRelease, retry.Value.Shipment.Status);
         Assert.Equal(received.Kits, retry.Value.Shipment.Kits);
 
         // A retried receipt must answer with the first result: the shipment was received at the first receipt.

@@ -1,0 +1,85 @@
+using Iwrs.Domain.Supply;
+using Iwrs.Testing;
+
+namespace Iwrs.Domain.Tests.Supply;
+
+public sealed class KitChoiceTests
+{
+    [Fact]
+    public void Pick_TakesDistinctKitsFromThePool()
+    {
+        string[] pool = ["A", "B", "C", "D", "E"];
+        for (var seed = 0; seed < 50; seed++)
+        {
+            var picked = KitChoice.Pick(pool, 3, new SeededRandom(seed));
+            Assert.Equal(3, picked.Distinct().Count());
+            Assert.All(picked, k => Assert.Contains(k, pool));
+        }
+    }
+
+    [Fact]
+    public void Pick_MoreThanThePool_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => KitChoice.Pick(["A"], 2, new SeededRandom(1)));
+    }
+
+    [Fact]
+    public void Pick_EveryKitEquallyLikely()
+    {
+        string[] pool = ["A", "B", "C", "D"];
+        var counts = pool.ToDictionary(k => k, _ => 0);
+        var random = new SeededRandom(11);
+        for (var i = 0; i < 40_000; i++)
+        {
+            counts[KitChoice.Pick(pool, 1, random)[0]]++;
+        }
+
+        Assert.All(counts.Values, c => Assert.InRange(c, 9_500, 10_500));
+    }
+
+    /// <summary>
+    /// The kit-choice rule's own proof (issue: "the shipment a dispensed kit comes from is independent of the other
+    /// kits' types"). A shelf holds shipment 1 (3 kits, earlier expiry) and shipment 2 (5 kits); 4 of the 8 are the
+    /// arm's type, assigned to kit numbers at random in each run. A subject of that arm is dispensed one kit. For every
+    /// other kit of shipment 1, the chance that it is of the arm's type must be the same whichever shipment the
+    /// dispensed kit came from — otherwise, once an unblinding names the subject's arm, the dispensed kit's shipment
+    /// tells about the kits still on the shelf. First-expiry-first fails it: a kit from shipment 2 says shipment 1 has
+    /// none of the arm's type left.
+    /// </summary>
+    [Fact]
+    public void Pick_DispensedKitsShipment_IsIndependentOfTheOtherKitsTypes()
+    {
+        var random = Measure((usable, rng) => KitChoice.Pick(usable, 1, rng)[0]);
+        Assert.True(Math.Abs(random.FromShipment1 - random.FromShipment2) < 0.02, $"P(same type | from 1) = {random.FromShipment1:F3}, P(same type | from 2) = {random.FromShipment2:F3}");
+        Assert.InRange(random.FromShipment1, 3 / 7.0 - 0.02, 3 / 7.0 + 0.02);
+
+        // The check fails for first-expiry-first (shipment 1's kits expire first): the test can tell the two apart.
+        var fefo = Measure((usable, _) => usable.OrderBy(k => k.Shipment).First());
+        Assert.Equal(0, fefo.FromShipment2);
+        Assert.True(fefo.FromShipment1 > 0.3, $"{fefo.FromShipment1:F3}");
+    }
+
+    private sealed record ShelfKit(int Number, int Shipment, bool ArmType);
+
+    private static (double FromShipment1, double FromShipment2) Measure(Func<IReadOnlyList<ShelfKit>, IRandomSource, ShelfKit> choose)
+    {
+        var assign = new SeededRandom(2026);
+        var pick = new SeededRandom(1202);
+        int[] sameType = [0, 0], others = [0, 0];
+        for (var run = 0; run < 60_000; run++)
+        {
+            // Exchangeable secret: which 4 of the 8 kit numbers are the arm's type.
+            var types = KitChoice.Pick([true, true, true, true, false, false, false, false], 8, assign);
+            var shelf = Enumerable.Range(0, 8).Select(i => new ShelfKit(i, i < 3 ? 1 : 2, types[i])).ToList();
+            var chosen = choose(shelf.Where(k => k.ArmType).ToList(), pick);
+            var slot = chosen.Shipment - 1;
+            foreach (var other in shelf.Where(k => k.Shipment == 1 && k.Number != chosen.Number))
+            {
+                others[slot]++;
+                sameType[slot] += other.ArmType ? 1 : 0;
+            }
+        }
+
+        return (sameType[0] / (double)others[0], others[1] == 0 ? 0 : sameType[1] / (double)others[1]);
+    }
+}
