@@ -61,7 +61,10 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         Assert.Equal(16, numbers.Count);
         await _trial.Ok("pharm-cn01", HttpMethod.Post, $"shipments/{shipmentId}/receive", new { kits = new[] { new { kitNumber = numbers[0], condition = "damaged" } } });
         var received = await _trial.Ok("pharm-cn01", HttpMethod.Post, $"shipments/{shipmentId}/receive", new { kits = numbers.Skip(1).Select(n => new { kitNumber = n, condition = "ok" }) });
-        Assert.Equal("received", received.GetProperty("status").GetString());
+        Assert.Equal("awaiting-release", received.GetProperty("status").GetString());
+        Assert.Equal(0, (await _trial.Ok("pharm-cn01", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
+        await _trial.Fails("pharm-cn01", HttpMethod.Post, $"shipments/{shipmentId}/release", null, HttpStatusCode.Forbidden, "not-authorized");
+        Assert.Equal("received", (await _trial.Ok("depot", HttpMethod.Post, $"shipments/{shipmentId}/release")).GetProperty("status").GetString());
         var inventory = await _trial.Ok("pharm-cn01", HttpMethod.Get, "sites/CN01/inventory");
         Assert.Equal(15, inventory.GetProperty("available").GetInt32());
         Assert.DoesNotContain(numbers[0], inventory.GetRawText());
@@ -89,7 +92,7 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
 
         Assert.Equal(6, randomized.Select(r => r.GetProperty("dispensations")[0].GetProperty("kitNumber").GetString()).Distinct().Count());
         await _trial.Fails("coord-cn02", HttpMethod.Post, "subjects/S-001/randomize", new { siteId = "CN02", eligibilityConfirmed = true, stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" } }, HttpStatusCode.Conflict, "subject-already-randomized-elsewhere");
-        await _trial.Fails("coord-cn02", HttpMethod.Post, "subjects/S-100/randomize", new { siteId = "CN02", eligibilityConfirmed = true, stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" } }, HttpStatusCode.Conflict, "no-kit-available");
+        await _trial.Fails("coord-cn02", HttpMethod.Post, "subjects/S-100/randomize", new { siteId = "CN02", eligibilityConfirmed = true, stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" } }, HttpStatusCode.Conflict, "supply-hold");
         await _trial.Fails("coord-cn01", HttpMethod.Post, "subjects/S-101/randomize", new { siteId = "CN01", eligibilityConfirmed = false, stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" } }, HttpStatusCode.UnprocessableEntity, "eligibility-not-confirmed");
         await _trial.Fails("coord-cn01", HttpMethod.Post, "subjects/S-102/randomize", new { siteId = "CN02", eligibilityConfirmed = true, stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" } }, HttpStatusCode.Forbidden, "not-authorized-for-site");
 
@@ -104,18 +107,20 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         await _trial.Ok("coord-cn01", HttpMethod.Post, "subjects/S-002/discontinue", new { reason = "Withdrew consent" });
         await _trial.Fails("coord-cn01", HttpMethod.Post, "subjects/S-002/visits/C2/dispense", null, HttpStatusCode.Conflict, "subject-discontinued");
 
-        // Resupply by timer: CN02 and CN03 have nothing (CN01 may be low too, depending on the list). Twice in a row orders once.
+        // CN02's refusal put it on supply hold, which ordered an urgent shipment up to the maximum level at once.
+        // Resupply by timer: CN03 has nothing (CN01 may be low too, depending on the list). Twice in a row orders once.
+        var maximum = System.Text.Json.Nodes.JsonNode.Parse(IwrsFactory.StudyFile("lj-mcrc.json"))!["supply"]!["maximumLevel"]!.GetValue<int>();
         var resupply = _app.Services.GetRequiredService<ResupplyCheck>();
         var first = await resupply.RunAsync(new Iwrs.Functions.Hosting.TimerInvocation(ResupplyCheck.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
         var second = await resupply.RunAsync(new Iwrs.Functions.Hosting.TimerInvocation(ResupplyCheck.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
-        Assert.Contains(first, l => l.StartsWith($"{Study}/CN02: shipment", StringComparison.Ordinal));
+        Assert.DoesNotContain(first, l => l.StartsWith($"{Study}/CN02: shipment", StringComparison.Ordinal));
         Assert.Contains(first, l => l.StartsWith($"{Study}/CN03: shipment", StringComparison.Ordinal));
         Assert.DoesNotContain(second, l => l.Contains("shipment", StringComparison.Ordinal));
         var toCn02 = await _trial.Ok("pharm-cn02", HttpMethod.Get, "shipments");
-        Assert.Equal(12, toCn02[0].GetProperty("kitCount").GetInt32());
+        Assert.Equal(("urgent", maximum), (toCn02[0].GetProperty("reason").GetString(), toCn02[0].GetProperty("kitCount").GetInt32()));
         var depotView = await _trial.Ok("depot", HttpMethod.Get, "shipments?siteId=CN02");
-        Assert.Equal(6, depotView[0].GetProperty("byKitType").GetProperty("LJ-CAPS").GetInt32());
-        Assert.Equal(6, depotView[0].GetProperty("byKitType").GetProperty("PBO-CAPS").GetInt32());
+        Assert.Equal(maximum / 2, depotView[0].GetProperty("byKitType").GetProperty("LJ-CAPS").GetInt32());
+        Assert.Equal(maximum - (maximum / 2), depotView[0].GetProperty("byKitType").GetProperty("PBO-CAPS").GetInt32());
 
         // Emergency unblinding of one subject, with a reason; others learn nothing.
         await _trial.Fails("inv-cn01", HttpMethod.Post, "subjects/S-003/unblind", new { reason = "" }, HttpStatusCode.BadRequest, "validation-failed");

@@ -74,8 +74,8 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
     [Fact]
     public async Task Randomize_OneKitTypeShortAtTheSite_RefusesEverySubjectWhateverTheArm()
     {
-        // Four probiotic kits arrive fine, the one placebo kit damaged: no subject may be randomized, so the
-        // refusal says nothing about which subjects would have had which arm.
+        // Four probiotic kits arrive fine, the one placebo kit damaged, and the depot releases the shipment: no
+        // subject may be randomized, so the refusal says nothing about which subjects would have had which arm.
         var shipment = await _trial.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 1 } });
         var id = shipment.GetProperty("shipmentId").GetString()!;
         await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/dispatch");
@@ -85,11 +85,13 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
             condition = k.GetProperty("kitType").GetString() == "PBO-CAPS" ? "damaged" : "ok",
         });
         await _trial.Ok("pharm", HttpMethod.Post, $"shipments/{id}/receive", new { kits = receipt });
+        await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+        Assert.Equal(4, (await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
         await _trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 10 });
 
         for (var i = 0; i < 4; i++)
         {
-            await _trial.Fails("coord", HttpMethod.Post, $"subjects/S{i}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = Stratum }, HttpStatusCode.Conflict, "no-kit-available");
+            await _trial.Fails("coord", HttpMethod.Post, $"subjects/S{i}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = Stratum }, HttpStatusCode.Conflict, "supply-hold");
         }
 
         Assert.Equal(0, (await _trial.Ok("stat", HttpMethod.Get, "randomization-list")).GetProperty("usedPerStratum").GetProperty("ecog=0;liver-mets=yes").GetInt32());

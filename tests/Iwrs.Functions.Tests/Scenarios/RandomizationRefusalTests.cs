@@ -67,9 +67,11 @@ public sealed class RandomizationRefusalTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.UnprocessableEntity, "eligibility-not-confirmed"), (status, problem.GetProperty("code").GetString()));
         (status, problem) = await Randomize("coord", "B-BAD", "CN01", new Dictionary<string, string> { ["ecog"] = "3", ["liver-mets"] = "yes" });
         Assert.Equal((HttpStatusCode.BadRequest, "validation-failed"), (status, problem.GetProperty("code").GetString()));
-        (status, problem) = await Randomize("coord2", "B-CN02", "CN02", StratumB);
-        Assert.Equal((HttpStatusCode.Conflict, "no-kit-available"), (status, problem.GetProperty("code").GetString()));
         Assert.Equal(full, await State());
+
+        // A site with no kits goes on supply hold (audited, an urgent shipment ordered): no slot or number is used.
+        (status, problem) = await Randomize("coord2", "B-CN02", "CN02", StratumB);
+        Assert.Equal((HttpStatusCode.Conflict, "supply-hold"), (status, problem.GetProperty("code").GetString()));
 
         // The next randomization that can happen gets the next number: nothing above used one up.
         var next = await _trial.Ok("coord", HttpMethod.Post, "subjects/B-001/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = StratumB });

@@ -1,0 +1,268 @@
+using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Supply;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iwrs.Functions.Tests.Scenarios;
+
+/// <summary>
+/// Attacks a blinded site team can make with ordinary API calls on the blinded seed study. Each runs twice, under two
+/// secrets that share the public facts (the same kit numbers, the same count of each type); "gains nothing" means the
+/// sequence of everything the team observes is the same in both runs.
+/// </summary>
+public sealed class BlindAdversaryTests
+{
+    private const string Site = "CN01";
+    private static readonly Dictionary<string, string> Stratum = new() { ["ecog"] = "0", ["liver-mets"] = "yes" };
+
+    private static object Randomization(string site = Site) => new { siteId = site, eligibilityConfirmed = true, stratificationFactors = Stratum };
+
+    private static async Task<List<string>> Observe(BlindSecret secret, Func<BlindRun, Task> attack, (int, int)? supply = null, Action<IServiceCollection>? services = null)
+    {
+        await using var run = await BlindRun.StartAsync(secret, supply, services);
+        await attack(run);
+        return run.Observed;
+    }
+
+    /// <summary>The depot's shipment of all eight kits (4 + 4) to the site, dispatched; its kit numbers as the pharmacist lists them.</summary>
+    private static async Task<(string Id, List<string> Numbers)> ShipEverything(BlindRun run)
+    {
+        var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 4 } });
+        var id = shipment.GetProperty("shipmentId").GetString()!;
+        await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{id}/dispatch");
+        var listed = await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+        return (id, [.. listed[0].GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!)]);
+    }
+
+    /// <summary>
+    /// Attack 1: the pharmacist receives one kit at a time and the coordinator tries a randomization after each. Under
+    /// the old rules the first success came once both types were on the shelf, which sorted the kits into two same-type
+    /// groups. The two secrets differ exactly there: the second kit in number order is a probiotic in one, a placebo in
+    /// the other.
+    /// </summary>
+    [Fact]
+    public async Task ReceiptOrderProbing_GainsNothing()
+    {
+        var numbers = BlindSecret.Numbers(8);
+        async Task Attack(BlindRun run)
+        {
+            var (id, kits) = await ShipEverything(run);
+            for (var i = 0; i < kits.Count; i++)
+            {
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{id}/receive", new { kits = new[] { new { kitNumber = kits[i], condition = "ok" } } });
+                await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/ORA-{i:D3}/randomize", Randomization());
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            }
+
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ORA-100/randomize", Randomization());
+        }
+
+        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(1), numbers, "LLPLPPLP"), Attack);
+        var b = await Observe(BlindSecret.Spelled(BlindSecret.Seed(1), numbers, "LPLLPPPL"), Attack);
+
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("supply-hold", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("ORA-100/randomize -> 201", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Attack 2: the pharmacist reports four chosen kits damaged (or missing), the rest ok, and the coordinator tries to
+    /// randomize. Under the old rules the ok kits went on the shelf at once, so whether randomizations succeeded told
+    /// whether the reported kits were all of one type. The secrets differ exactly there.
+    /// </summary>
+    [Theory]
+    [InlineData("damaged")]
+    [InlineData("missing")]
+    public async Task SelectiveDamageReports_GainNothing(string condition)
+    {
+        var numbers = BlindSecret.Numbers(8);
+        async Task Attack(BlindRun run)
+        {
+            var (id, kits) = await ShipEverything(run);
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{id}/receive", new
+            {
+                kits = kits.Select((k, i) => new { kitNumber = k, condition = i < 4 ? condition : "ok" }),
+            });
+            for (var i = 0; i < 4; i++)
+            {
+                await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DMG-{i:D3}/randomize", Randomization());
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            }
+
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+        }
+
+        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(2), numbers, "LLLLPPPP"), Attack);
+        var b = await Observe(BlindSecret.Spelled(BlindSecret.Seed(2), numbers, "LPLPLPLP"), Attack);
+
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("awaiting-release", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Attack 3: the pharmacist knows the shelf total and watches the size of each resupply shipment. Under the per-type
+    /// rule a shipment's size stopped being "maximum − total" once one type was at its maximum, which let the pharmacist
+    /// solve for both stocks. Two list seeds are chosen so that the site's per-type stock differs between the runs while
+    /// its total never does (and neither type runs out); the per-type rule, run the same way, tells them apart.
+    /// </summary>
+    [Fact]
+    public async Task ResupplyArithmetic_GainsNothing()
+    {
+        (int Trigger, int Maximum) levels = (6, 8);
+        const int Subjects = 11;
+        var (seedA, seedB) = SeedsWithDifferentPerTypeStock(levels, Subjects);
+        var numbers = BlindSecret.Numbers(60);
+        async Task Attack(BlindRun run)
+        {
+            var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 8, ["PBO-CAPS"] = 8 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            for (var i = 0; i < Subjects; i++)
+            {
+                await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/RSA-{i:D3}/randomize", Randomization());
+                await run.RunTimersAsync();
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            }
+
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+        }
+
+        var a = await Observe(BlindSecret.Drawn(BlindSecret.Seed(seedA), numbers, 31), Attack, levels);
+        var b = await Observe(BlindSecret.Drawn(BlindSecret.Seed(seedB), numbers, 32), Attack, levels);
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("\"reason\":\"resupply\"", StringComparison.Ordinal));
+
+        // The same attack against the per-type rule tells the two secrets apart: the test can fail.
+        static void PerType(IServiceCollection s) => s.AddSingleton(Resupply.PerType);
+        var oldA = await Observe(BlindSecret.Drawn(BlindSecret.Seed(seedA), numbers, 31), Attack, levels, PerType);
+        var oldB = await Observe(BlindSecret.Drawn(BlindSecret.Seed(seedB), numbers, 32), Attack, levels, PerType);
+        BlindAssert.Differ(oldA, oldB);
+    }
+
+    /// <summary>
+    /// Two list seeds whose first <paramref name="subjects"/> allocations in the test's stratum leave the site (8 + 8
+    /// kits) with per-type stocks the per-type rule orders differently for, at some step, while neither type runs out.
+    /// </summary>
+    private static (int SeedA, int SeedB) SeedsWithDifferentPerTypeStock((int Trigger, int Maximum) levels, int subjects)
+    {
+        var study = LjStudy();
+        var supply = new Iwrs.Domain.Studies.SupplySettings(levels.Trigger, levels.Maximum, 5, 7);
+        var stratum = Strata.For(study, Site, Stratum).Value.Key;
+        List<string> Orders(int seed)
+        {
+            var arms = ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(subjects).Select(s => s.ArmCode).ToList();
+            if (arms.Count(a => a == "LJ") >= 8 || arms.Count(a => a == "PBO") >= 8)
+            {
+                return []; // a type would run out: a supply hold, the one acknowledged exception, not this attack
+            }
+
+            int lj = 8, pbo = 8;
+            var orders = new List<string>();
+            foreach (var arm in arms)
+            {
+                lj -= arm == "LJ" ? 1 : 0;
+                pbo -= arm == "PBO" ? 1 : 0;
+                var need = Resupply.PerType.Need(study, supply, [new StockLevel("LJ-CAPS", lj, 0), new StockLevel("PBO-CAPS", pbo, 0)]);
+                orders.Add(need.Values.Sum().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (need.Count > 0)
+                {
+                    break; // after the first order the runs' in-transit stock differs too; the first order is enough
+                }
+            }
+
+            return orders;
+        }
+
+        for (var a = 1; a < 200; a++)
+        {
+            var first = Orders(a);
+            for (var b = a + 1; b < 200 && first.Count > 0; b++)
+            {
+                var second = Orders(b);
+                if (second.Count > 0 && !first.SequenceEqual(second))
+                {
+                    return (a, b);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("No pair of seeds separates the per-type rule; the test cannot show anything.");
+    }
+
+    /// <summary>
+    /// Attack 4: refusal codes and messages compared across arms. Two subjects in opposite arms are randomized from a
+    /// shelf of 2 + 2 and one of them dispensed again, which empties its type; then both are dispensed and a third is
+    /// randomized: every refusal must be the same whichever arm the subject is in (the two secrets swap the two
+    /// subjects' arms), and the hold stays on — the same answers — while the urgent shipment is received kit by kit,
+    /// until it is received whole.
+    /// </summary>
+    [Fact]
+    public async Task RefusalsComparedAcrossArms_GainNothing()
+    {
+        var numbers = BlindSecret.Numbers(40);
+        var (seedA, seedB) = SeedsWithOppositeFirstTwoArms();
+        async Task Attack(BlindRun run)
+        {
+            var first = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{first.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/randomize", Randomization());
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-2/randomize", Randomization());
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C2/dispense");
+
+            // ARM-1's type is gone, ARM-2's is not: both subjects, and a new one, are answered alike.
+            var refusals = new List<string>();
+            for (var round = 0; round < 2; round++)
+            {
+                foreach (var path in new[] { "subjects/ARM-2/visits/C2/dispense", "subjects/ARM-1/visits/C3/dispense" })
+                {
+                    var (status, body) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, path);
+                    refusals.Add($"{(int)status} {body.GetProperty("code").GetString()} {body.GetProperty("detail").GetString()}");
+                }
+
+                var (s3, b3) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-3/randomize", Randomization());
+                refusals.Add($"{(int)s3} {b3.GetProperty("code").GetString()} {b3.GetProperty("detail").GetString()}");
+                if (round == 0)
+                {
+                    // The hold's urgent shipment arrives; one kit received is not a release.
+                    await run.DispatchAllAsync();
+                    var urgent = (await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments")).EnumerateArray().Single(s => s.GetProperty("status").GetString() == "dispatched");
+                    var kit = urgent.GetProperty("kits")[0].GetProperty("kitNumber").GetString();
+                    await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{urgent.GetProperty("shipmentId").GetString()}/receive", new { kits = new[] { new { kitNumber = kit, condition = "ok" } } });
+                }
+            }
+
+            Assert.Single(refusals.Distinct());
+            Assert.StartsWith("409 supply-hold", refusals[0], StringComparison.Ordinal);
+            await run.ReceiveAllAsync(Site);
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-2/visits/C2/dispense");
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C3/dispense");
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+        }
+
+        await using var runA = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(seedA), numbers, 41));
+        await using var runB = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(seedB), numbers, 42));
+        await Attack(runA);
+        await Attack(runB);
+        var armsA = await runA.ArmsAsync(["ARM-1", "ARM-2"]);
+        Assert.Equal((await runB.ArmsAsync(["ARM-1", "ARM-2"])).Reverse(), armsA);
+        Assert.NotEqual(armsA[0], armsA[1]);
+        BlindAssert.SameObservations(runA.Observed, runB.Observed);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Web = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private static Iwrs.Domain.Studies.StudyConfiguration LjStudy() =>
+        Iwrs.Domain.Studies.StudyConfiguration.Create(System.Text.Json.JsonSerializer.Deserialize<Iwrs.Domain.Studies.StudyDefinition>(IwrsFactory.StudyFile("lj-mcrc.json"), Web)).Value;
+
+    private static (int SeedA, int SeedB) SeedsWithOppositeFirstTwoArms()
+    {
+        var study = LjStudy();
+        var stratum = Strata.For(study, Site, Stratum).Value.Key;
+        string FirstTwo(int seed) => string.Join(",", ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(2).Select(s => s.ArmCode));
+        var a = Enumerable.Range(1, 100).First(s => FirstTwo(s) == "LJ,PBO");
+        var b = Enumerable.Range(1, 100).First(s => FirstTwo(s) == "PBO,LJ");
+        return (a, b);
+    }
+}
