@@ -109,7 +109,9 @@ public sealed class BlindRun : IAsyncDisposable
     {
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero));
-        var app = new IwrsFactory(settings: NotificationHarness.AppSettings(twilio), services: s =>
+        // Tokens outlive the scenario's months on the test's clock.
+        var settings = NotificationHarness.AppSettings(twilio, new() { ["Auth:Development:TokenLifetime"] = "365.00:00:00" });
+        var app = new IwrsFactory(settings: settings, services: s =>
         {
             s.AddSingleton<TimeProvider>(clock);
             services?.Invoke(s);
@@ -190,12 +192,15 @@ public sealed class BlindRun : IAsyncDisposable
     }
 
     /// <summary>The depot dispatches every shipment still requested (an unblinded action, the same in every run).</summary>
-    public async Task DispatchAllAsync()
+    public async Task<int> DispatchAllAsync()
     {
-        foreach (var shipment in (await Trial.Ok(Depot, HttpMethod.Get, "shipments")).EnumerateArray().Where(s => s.GetProperty("status").GetString() == "requested"))
+        var requested = (await Trial.Ok(Depot, HttpMethod.Get, "shipments")).EnumerateArray().Where(s => s.GetProperty("status").GetString() == "requested").ToList();
+        foreach (var shipment in requested)
         {
             await Trial.Ok(Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
         }
+
+        return requested.Count;
     }
 
     /// <summary>The site's pharmacist receives, all ok, every dispatched shipment it lists.</summary>
