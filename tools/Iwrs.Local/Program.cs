@@ -5,8 +5,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Iwrs.Azurite;
+using Iwrs.Functions.Notifications;
 using Iwrs.LocalHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 // The local run of the whole system: Azurite (data kept in .local/azurite-layout2 between runs), the app with the
@@ -98,6 +100,9 @@ Console.WriteLine($"  health:   {appUrl}/api/health");
 Console.WriteLine($"  OpenAPI:  {appUrl}/api/openapi/v1.json");
 Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort}, data kept in .local/azurite-layout2");
 Console.WriteLine($"  studies:  {string.Join("; ", loaded)}");
+Console.WriteLine(app.Services.GetRequiredService<ISmsSender>().Provider == "twilio"
+    ? "  SMS:      sent through Twilio; the log names each by id and recipient role, never its text or number"
+    : "  SMS:      none is sent (Twilio is not configured); the log names each by id and recipient role, never its text or number");
 Console.WriteLine();
 Console.WriteLine("Development users (get a token for any of them; tokens last 12 hours and survive restarts):");
 foreach (var (user, roles) in rolesByUser)

@@ -77,8 +77,21 @@ public sealed class StudyAccess
 
     public bool IsAdministrator { get; }
 
-    /// <summary>Anyone with an unblinded role in this study, or an administrator.</summary>
-    public bool IsUnblinded => IsAdministrator || Assignments.Any(a => a.Role.IsUnblinded());
+    /// <summary>
+    /// Anyone with an unblinded role in this study, or an administrator, unless they also hold a blinded role here
+    /// (<see cref="HasRoleConflict"/>): then nothing unblinded is shown to them at all.
+    /// </summary>
+    public bool IsUnblinded => !HasRoleConflict && (IsAdministrator || Assignments.Any(a => a.Role.IsUnblinded()));
+
+    /// <summary>
+    /// The caller holds a blinded and an unblinded role in this study (an administrator counts as unblinded), which
+    /// <see cref="SeparationOfDuties"/> forbids; only assignments stored before that rule, a configured administrator
+    /// who also holds a blinded study role, or (for an instant) a grant that raced an administrator grant can leave such
+    /// a pair. Until one of the roles is revoked the caller may do nothing in the study: acting in the blinded role while
+    /// holding the unblinded one is the leak the rule prevents, and keeping only one of the two would pick a side the
+    /// people managing the study did not choose.
+    /// </summary>
+    public bool HasRoleConflict => SeparationOfDuties.Mixes(Assignments.Select(a => a.Role).Concat(IsAdministrator ? [Role.Administrator] : []));
 
     public bool HasAnyRole => IsAdministrator || Assignments.Count > 0;
 
@@ -88,6 +101,11 @@ public sealed class StudyAccess
     /// </summary>
     public Result<Role> Authorize(StudyAction action, string? siteId = null)
     {
+        if (HasRoleConflict)
+        {
+            return ConflictRefusal();
+        }
+
         var allowed = AllowedRoles(action);
         if (IsAdministrator && allowed.Contains(Role.Administrator))
         {
@@ -112,6 +130,10 @@ public sealed class StudyAccess
         return held[0].Role;
     }
 
+    private DomainError ConflictRefusal() => new(
+        "not-authorized",
+        $"You hold a blinded and an unblinded role in study '{StudyId}', which nobody may hold together; nothing can be done in it under your name until one of them is revoked.");
+
     private DomainError Refusal(StudyAction action)
     {
         if (!HasAnyRole)
@@ -127,6 +149,11 @@ public sealed class StudyAccess
     /// <summary>Can the caller grant or revoke <paramref name="role"/> in this study?</summary>
     public Result<Role> AuthorizeGrant(Role role, string? granteeUserId = null)
     {
+        if (HasRoleConflict)
+        {
+            return ConflictRefusal();
+        }
+
         if (granteeUserId == UserId && !IsAdministrator)
         {
             return new DomainError("not-authorized", "You may not grant or revoke your own roles.");

@@ -1,3 +1,5 @@
+using Iwrs.Domain.Access;
+
 namespace Iwrs.Domain.Notifications;
 
 /// <summary>
@@ -12,7 +14,11 @@ namespace Iwrs.Domain.Notifications;
 /// <param name="To">E.164 number.</param>
 /// <param name="Body">The SMS text, 1 to 1,600 characters, line breaks allowed.</param>
 /// <param name="Event">What caused the message (<c>subject.randomized</c>, <c>shipment.dispatched</c>, …).</param>
-public sealed record Notification(string Id, string RecipientUserId, string To, string Body, string Event)
+/// <param name="RecipientRole">
+/// The role the recipient gets it in, so a log line can say who it was for without the number or the text. Null when
+/// unknown (a message queued before the role was recorded).
+/// </param>
+public sealed record Notification(string Id, string RecipientUserId, string To, string Body, string Event, Role? RecipientRole = null)
 {
     /// <summary>Twilio refuses bodies over 1,600 characters (https://www.twilio.com/docs/api/errors/21617).</summary>
     public const int MaxBodyLength = 1600;
@@ -23,8 +29,11 @@ public sealed record Notification(string Id, string RecipientUserId, string To, 
     /// <summary>The same bound the app uses for user ids (Entra object ids and local ids).</summary>
     public const int MaxUserIdLength = 128;
 
+    /// <summary>What log lines name the recipient by: the role's name, or <c>unknown</c>.</summary>
+    public string RecipientRoleName => RecipientRole?.Name() ?? "unknown";
+
     /// <summary>Validates every field and lists every problem at once.</summary>
-    public static Result<Notification> Create(string? id, string? recipientUserId, string? to, string? body, string? @event)
+    public static Result<Notification> Create(string? id, string? recipientUserId, string? to, string? body, string? @event, Role? recipientRole = null)
     {
         var errors = new List<FieldError>();
         if (!Identifiers.IsValid(id, MaxIdLength))
@@ -54,7 +63,7 @@ public sealed record Notification(string Id, string RecipientUserId, string To, 
 
         return errors.Count > 0
             ? DomainError.Validation(errors, "The notification is not valid.")
-            : new Notification(id!, recipientUserId!, to!, body!, @event!);
+            : new Notification(id!, recipientUserId!, to!, body!, @event!, recipientRole);
     }
 
     private static string? BodyProblem(string? body)

@@ -138,41 +138,30 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
     /// <summary>
     /// Grants or revokes in one transaction with its audit record. Granting what is already held is a no-op
     /// answered 200 (a retried grant does no harm and leaves no second record); revoking what is not held is a 404.
+    /// A grant that would leave its user a blinded and an unblinded role in one study is refused, 409 role-conflict
+    /// (<see cref="SeparationOfDuties"/>), whoever asks.
     /// </summary>
     private async Task<IResult> Apply(string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, CancellationToken ct, string? phone = null)
     {
-        var client = await table.GetAsync(ct);
-        var result = await OptimisticWrite.RunAsync(time, async attemptCt =>
-        {
-            var existing = await roles.GetAsync(assignment, attemptCt);
-            if (grant == existing is not null)
-            {
-                return Result<(bool Changed, StoredRoleAssignment? Row)>.Ok((false, existing));
-            }
+        var result = await WriteAsync(partition, assignment, grant, caller, actingAs, phone, null, ct);
 
-            var now = time.GetUtcNow();
-            var actions = new StudyChange
-            {
-                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
-            };
-            var head = await AuditTrail.ReadHeadAsync(client, partition, attemptCt);
-            AuditTrail.Append(actions, partition, head, now, new AuditEntry(
-                caller.UserId,
-                actingAs.Name(),
-                Channel.Http,
-                grant ? "role.granted" : "role.revoked",
-                $"user:{assignment.UserId}",
-                [
-                    new AuditChange("role", grant ? null : assignment.Role.Name(), grant ? assignment.Role.Name() : null),
-                    new AuditChange("siteId", grant ? null : assignment.SiteId, grant ? assignment.SiteId : null),
-                ]));
-            await client.SubmitTransactionAsync(actions, attemptCt);
-            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty, phone) : null));
-        }, ct);
+        // An administrator (system partition) and a blinded study role (the study's partition) are two partitions, which
+        // no transaction guards together: two such grants made at the same moment could each miss the other. So each
+        // checks again once written; of two, at least one sees the other and takes itself back (both may), and
+        // meanwhile StudyAccess lets a user holding both do nothing in the study.
+        if (grant && result is { IsSuccess: true, Value.Changed: true } && (assignment.Role == Role.Administrator || !assignment.Role.IsUnblinded()) &&
+            await ConflictAsync(assignment, ct) is { } late)
+        {
+            var undone = await WriteAsync(partition, assignment, grant: false, caller, actingAs, null, "Taken back as it was granted: " + late.Message, ct);
+            result = undone.IsSuccess ? late : undone.Error!;
+        }
 
         if (!result.IsSuccess)
         {
-            return Problems.From(result.Error!);
+            // 409 like every refusal of a change that conflicts with the current state; Problems maps unknown codes to 400.
+            return result.Error!.Code == SeparationOfDuties.ConflictCode
+                ? Problems.Create(StatusCodes.Status409Conflict, result.Error.Code, result.Error.Message)
+                : Problems.From(result.Error!);
         }
 
         var (changed, row) = result.Value;
@@ -184,5 +173,65 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
         var view = View(row!);
         var location = assignment.StudyId is null ? $"/api/administrators/{assignment.UserId}" : $"/api/studies/{assignment.StudyId}/role-assignments/{assignment.UserId}/{assignment.Role.Name()}";
         return changed ? TypedResults.Created(location, view) : TypedResults.Ok(view);
+    }
+
+    /// <summary>One optimistic write of a grant or revoke and its audit record; whether it changed anything, and the row granted.</summary>
+    private async Task<Result<(bool Changed, StoredRoleAssignment? Row)>> WriteAsync(
+        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, string? phone, string? reason, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        return await OptimisticWrite.RunAsync(time, async attemptCt =>
+        {
+            // The head first: any role granted in this partition after it was read fails this write, which then decides
+            // again on the roles as they are. So two grants to one user in one study are decided one after the other.
+            var head = await AuditTrail.ReadHeadAsync(client, partition, attemptCt);
+            var existing = await roles.GetAsync(assignment, attemptCt);
+            if (grant == existing is not null)
+            {
+                return Result<(bool Changed, StoredRoleAssignment? Row)>.Ok((false, existing));
+            }
+
+            if (grant && await ConflictAsync(assignment, attemptCt) is { } conflict)
+            {
+                return conflict;
+            }
+
+            var now = time.GetUtcNow();
+            var actions = new StudyChange
+            {
+                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
+            };
+            AuditTrail.Append(actions, partition, head, now, new AuditEntry(
+                caller.UserId,
+                actingAs.Name(),
+                Channel.Http,
+                grant ? "role.granted" : "role.revoked",
+                $"user:{assignment.UserId}",
+                [
+                    new AuditChange("role", grant ? null : assignment.Role.Name(), grant ? assignment.Role.Name() : null),
+                    new AuditChange("siteId", grant ? null : assignment.SiteId, grant ? assignment.SiteId : null),
+                ],
+                reason));
+            await client.SubmitTransactionAsync(actions, attemptCt);
+            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty, phone) : null));
+        }, ct);
+    }
+
+    /// <summary>
+    /// Whether granting <paramref name="grant"/> would give its user a blinded and an unblinded role in one study: for a
+    /// study role, against the user's roles in that study and (for a blinded one) whether they are an administrator,
+    /// configured or stored; for administrator, against their roles in every study.
+    /// </summary>
+    private async Task<DomainError?> ConflictAsync(RoleAssignment grant, CancellationToken ct)
+    {
+        if (grant.StudyId is null)
+        {
+            var everywhere = await roles.InEveryStudyAsync(grant.UserId, ct);
+            return SeparationOfDuties.CheckGrant(grant, everywhere.Select(s => s.Assignment), isAdministrator: false);
+        }
+
+        var inStudy = await roles.ForUserAsync(grant.StudyId, grant.UserId, ct);
+        var isAdministrator = !grant.Role.IsUnblinded() && await access.IsAdministratorAsync(new Caller(grant.UserId, null), ct);
+        return SeparationOfDuties.CheckGrant(grant, inStudy.Select(s => s.Assignment), isAdministrator);
     }
 }

@@ -21,6 +21,7 @@ namespace Iwrs.Functions.Notifications;
 /// (<see cref="NotificationOptions.Lease"/>), and a later run sends the message again. The same happens when Twilio
 /// takes a message but its answer is lost (timeout). Those are the only duplicate windows; every other path sends at
 /// most once. Messages are sent one at a time: trial SMS volume is low, and it keeps a run's storage and Twilio load flat.
+/// Log lines name a message by partition, id and the recipient's role, never by its text or number.
 /// </remarks>
 public sealed class NotificationDispatch(
     IwrsTable table,
@@ -118,7 +119,10 @@ public sealed class NotificationDispatch(
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                log.LogError(e, "Sending notification {Partition}/{NotificationId} failed unexpectedly", due.Partition, due.NotificationId);
+                // Type and stack only: a sender's exception message may quote the number or the text.
+                log.LogError(
+                    "Sending notification {Partition}/{NotificationId} for the {RecipientRole} failed unexpectedly: {Error} {Stack}",
+                    due.Partition, due.NotificationId, record.Notification.RecipientRoleName, e.GetType().Name, e.StackTrace);
                 outcome = new DeliveryOutcome.TryLater($"The sender failed: {e.GetType().Name}.");
             }
 
@@ -141,7 +145,7 @@ public sealed class NotificationDispatch(
                     tally.Sent++;
                     break;
                 case DeliveryStatus.Failed:
-                    log.LogWarning("Notification {Partition}/{NotificationId} failed for good: {ErrorCode}", due.Partition, due.NotificationId, decision.ErrorCode);
+                    log.LogWarning("Notification {Partition}/{NotificationId} for the {RecipientRole} failed for good: {ErrorCode}", due.Partition, due.NotificationId, record.Notification.RecipientRoleName, decision.ErrorCode);
                     tally.Failed++;
                     break;
                 default:
@@ -152,7 +156,8 @@ public sealed class NotificationDispatch(
         catch (Exception e) when ((StorageFailure.IsStorageError(e) || e is InvalidDataException) && !ct.IsCancellationRequested)
         {
             // One message's trouble must not hold up the others; a claimed one comes back when its lease runs out.
-            log.LogError(e, "Notification {Partition}/{NotificationId} could not be handled this run", due.Partition, due.NotificationId);
+            // Type and stack only, as for a sender's exception: its message is text this code does not control.
+            log.LogError("Notification {Partition}/{NotificationId} could not be handled this run: {Error} {Stack}", due.Partition, due.NotificationId, e.GetType().Name, e.StackTrace);
             tally.Errors++;
         }
     }

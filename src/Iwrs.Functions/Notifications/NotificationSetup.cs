@@ -29,11 +29,11 @@ public static class NotificationSetup
             var environment = sp.GetRequiredService<IHostEnvironment>();
             if (!environment.IsDevelopment())
             {
-                throw new InvalidOperationException("Twilio is not configured, and SMS may only be logged instead of sent in Development.");
+                throw new InvalidOperationException("Twilio is not configured, and SMS may be left unsent only in Development.");
             }
 
             sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotificationSetup))
-                .LogWarning("Twilio is not configured: SMS are written to the log, not sent (Development only)");
+                .LogWarning("Twilio is not configured: SMS are not sent, each is logged by id and recipient role only (Development only)");
             return new LoggingSmsSender(sp.GetRequiredService<ILogger<LoggingSmsSender>>());
         });
 

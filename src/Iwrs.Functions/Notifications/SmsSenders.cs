@@ -22,8 +22,10 @@ public interface ISmsSender
 }
 
 /// <summary>
-/// Development only, when Twilio is not configured: writes each SMS to the log and reports it delivered, so a local
-/// run shows every message the system would send.
+/// Development only, when Twilio is not configured: sends nothing, logs that a message would have gone out (its id,
+/// the recipient's role and the outcome) and reports it delivered, so a local run shows every SMS the system sends.
+/// Never its text or number: log lines reach people of every role, and a depot's pick list names kit types. The text
+/// stays where it always is, on the message's outbox record in the study's partition.
 /// </summary>
 public sealed class LoggingSmsSender(ILogger<LoggingSmsSender> log) : ISmsSender
 {
@@ -33,8 +35,8 @@ public sealed class LoggingSmsSender(ILogger<LoggingSmsSender> log) : ISmsSender
     {
         ArgumentNullException.ThrowIfNull(notification);
         log.LogInformation(
-            "SMS (Twilio not configured, not sent) {NotificationId} to {To} for {RecipientUserId} on {Event}: {Body}",
-            notification.Id, notification.To, notification.RecipientUserId, notification.Event, notification.Body);
+            "SMS {NotificationId} for the {RecipientRole}: not sent, Twilio is not configured (Development); its text is on its outbox record only",
+            notification.Id, notification.RecipientRoleName);
         return Task.FromResult<DeliveryOutcome>(new DeliveryOutcome.Sent("log-" + notification.Id));
     }
 }
@@ -59,6 +61,8 @@ public sealed class LoggingSmsSender(ILogger<LoggingSmsSender> log) : ISmsSender
 /// so the outbox tries again later (see Outbox for that duplicate window). The SDK's calls take no CancellationToken,
 /// so a try that times out (or is cancelled) cancels the pending request on its own HttpClient. The auth token is never
 /// logged: the SDK puts it only into the Authorization header, and the named HttpClient redacts every header it logs.
+/// Nor are the text and the number, which travel in the form body (HttpClient logs the URL only; the SDK's own console
+/// logging is switched off): our lines name the message by id and the recipient by role.
 /// </summary>
 public sealed class TwilioSmsSender : ISmsSender
 {
@@ -189,7 +193,7 @@ public sealed class TwilioSmsSender : ISmsSender
             if (string.IsNullOrEmpty(sid))
             {
                 // Accepted all the same: sending it again would send it twice.
-                _log.LogWarning("Twilio accepted notification {NotificationId} ({Status}) but its answer has no sid", notification.Id, status);
+                _log.LogWarning("Twilio accepted notification {NotificationId} for the {RecipientRole} ({Status}) but its answer has no sid", notification.Id, notification.RecipientRoleName, status);
                 sid = "unknown";
             }
 
@@ -220,7 +224,7 @@ public sealed class TwilioSmsSender : ISmsSender
         {
             // Twilio's message may quote the phone number: it goes to the record, not to the log.
             var rejectedCode = code ?? string.Create(CultureInfo.InvariantCulture, $"http-{status}");
-            _log.LogWarning("Twilio rejected notification {NotificationId}: {Status} {Code}", notification.Id, status, rejectedCode);
+            _log.LogWarning("Twilio rejected notification {NotificationId} for the {RecipientRole}: {Status} {Code}", notification.Id, notification.RecipientRoleName, status, rejectedCode);
             return new DeliveryOutcome.Rejected(rejectedCode, message ?? string.Create(CultureInfo.InvariantCulture, $"Twilio answered {status}."));
         }
 
@@ -229,7 +233,7 @@ public sealed class TwilioSmsSender : ISmsSender
 
     private DeliveryOutcome.TryLater Later(Notification notification, string reason, TimeSpan? retryAfter = null)
     {
-        _log.LogWarning("SMS {NotificationId} not sent, will retry: {Reason}", notification.Id, reason);
+        _log.LogWarning("SMS {NotificationId} for the {RecipientRole} not sent, will retry: {Reason}", notification.Id, notification.RecipientRoleName, reason);
         return new DeliveryOutcome.TryLater(reason, retryAfter);
     }
 

@@ -6,8 +6,8 @@ namespace Iwrs.Functions.Notifications;
 
 /// <summary>
 /// Twilio settings (section <c>Twilio</c>). Required outside the Development environment; in Development, leaving
-/// AccountSid, AuthToken, From and MessagingServiceSid all empty selects the logging sender, which writes each SMS to
-/// the log instead of sending it.
+/// AccountSid, AuthToken, From and MessagingServiceSid all empty selects the logging sender, which sends nothing and
+/// logs each SMS's id and recipient role (never its text or number) instead.
 /// </summary>
 public sealed class TwilioOptions
 {

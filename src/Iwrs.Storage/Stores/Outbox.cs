@@ -1,5 +1,6 @@
 using System.Globalization;
 using Iwrs.Domain;
+using Iwrs.Domain.Access;
 using Iwrs.Domain.Notifications;
 using Azure;
 using Azure.Data.Tables;
@@ -38,7 +39,7 @@ public sealed record OutboxClaim(OutboxRecord Record, string LeaseRowKey);
 /// The transactional outbox. An event's own transaction adds its notifications (<see cref="Add"/>), so none is lost and
 /// none exists without its event. Each message is two rows in the event's partition:
 /// <list type="bullet">
-/// <item><c>outbox|{Id}</c>, the record: the message and its delivery state (Status, Attempts, LastError,
+/// <item><c>outbox|{Id}</c>, the record: the message (with the recipient's role, absent on records older than it) and its delivery state (Status, Attempts, LastError,
 /// ProviderMessageId, SentAt…). Kept after delivery as the delivery log; its insert is what makes a retried event fail
 /// with 409 instead of enqueuing twice.</item>
 /// <item><c>outbox-due|{yyyyMMddHHmmssfff}|{Id}</c>, the due index: one row per message that still has to be (re)tried,
@@ -231,6 +232,7 @@ public static class Outbox
         e.Set("To", r.Notification.To);
         e.Set("Body", r.Notification.Body);
         e.Set("Event", r.Notification.Event);
+        e.Set("RecipientRole", r.Notification.RecipientRole?.Name());
         e.Set("CreatedAt", r.CreatedAt);
         e.Set("Status", StatusName(r.Status));
         e.Set("Attempts", r.Attempts);
@@ -249,8 +251,10 @@ public static class Outbox
     {
         ArgumentNullException.ThrowIfNull(e);
         var id = e.GetString("NotificationId") ?? e.RowKey[RecordPrefix.Length..];
+        // RecipientRole came later: a record written before it, or with a role this version does not know, reads as unknown.
         var notification = new Notification(
-            id, e.GetString("RecipientUserId") ?? string.Empty, e.GetString("To") ?? string.Empty, e.GetString("Body") ?? string.Empty, e.GetString("Event") ?? string.Empty);
+            id, e.GetString("RecipientUserId") ?? string.Empty, e.GetString("To") ?? string.Empty, e.GetString("Body") ?? string.Empty, e.GetString("Event") ?? string.Empty,
+            Roles.TryParse(e.GetString("RecipientRole"), out var role) ? role : null);
         return new OutboxRecord(
             e.PartitionKey,
             notification,

@@ -29,6 +29,25 @@ public sealed class RoleAssignmentStore(IwrsTable table)
     public async Task<IReadOnlyList<StoredRoleAssignment>> AllAsync(string? studyId, CancellationToken ct) =>
         await QueryAsync(studyId ?? IwrsTable.SystemPartition, Prefix, ct);
 
+    /// <summary>
+    /// The roles <paramref name="userId"/> holds in every study (null: everyone's roles in every study). One range read
+    /// per study, for the rare acts that look across studies: making someone administrator, listing role conflicts.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredRoleAssignment>> InEveryStudyAsync(string? userId, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var result = new List<StoredRoleAssignment>();
+        foreach (var partition in await StudyStore.PartitionsAsync(client, ct))
+        {
+            if (partition != IwrsTable.SystemPartition)
+            {
+                result.AddRange(await QueryAsync(partition, userId is null ? Prefix : $"{Prefix}{userId}|", ct));
+            }
+        }
+
+        return result;
+    }
+
     public async Task<StoredRoleAssignment?> GetAsync(RoleAssignment a, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);

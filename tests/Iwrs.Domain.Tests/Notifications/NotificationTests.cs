@@ -1,3 +1,4 @@
+using Iwrs.Domain.Access;
 using Iwrs.Domain.Notifications;
 
 namespace Iwrs.Domain.Tests.Notifications;
@@ -17,6 +18,17 @@ public sealed class NotificationTests
         var n = Create().Value;
 
         Assert.Equal(new Notification("audit-000000000042-r0", "user-7", "+8613800138000", "Subject CN01-003 randomized.\nKit 483920.", "subject.randomized"), n);
+    }
+
+    [Fact]
+    public void Create_WithRecipientRole_KeepsItAndNamesIt()
+    {
+        var n = Notification.Create("audit-000000000042-r0", "user-7", "+8613800138000", "Kit 483920.", "shipment.created", Role.Pharmacist).Value;
+
+        Assert.Equal(Role.Pharmacist, n.RecipientRole);
+        Assert.Equal("pharmacist", n.RecipientRoleName);
+        Assert.Null(Create().Value.RecipientRole);
+        Assert.Equal("unknown", Create().Value.RecipientRoleName);
     }
 
     [Fact]

@@ -350,6 +350,30 @@ public sealed class NotificationDispatchTests
     }
 
     [Fact]
+    public async Task Add_RecipientRole_StoredAndReadBack_AndARecordWithoutOneReadsAsUnknownAndIsStillSent()
+    {
+        await using var h = await StartAsync();
+        var withRole = Notification.Create("evt-0001-r0", "pharm-1", "+8613800100001", "Kit list.", "shipment.created", Iwrs.Domain.Access.Role.Pharmacist).Value;
+        await h.EnqueueAsync(Study, withRole);
+        var table = await h.TableAsync();
+        Assert.Equal("pharmacist", (await table.GetRowAsync(Study, "outbox|evt-0001-r0"))!.GetString("RecipientRole"));
+        Assert.Equal(withRole, (await h.RecordAsync(Study, withRole)).Notification);
+
+        // Records written before the role was kept have no such property; one with a role this version does not know reads the same.
+        var older = new StudyChange();
+        Outbox.Add(older, Study, Message(2), h.Now);
+        Outbox.Add(older, Study, Message(3), h.Now);
+        var renamed = (TableEntity)older.ElementAt(2).Entity;
+        renamed["RecipientRole"] = "role-of-a-later-version";
+        await older.SubmitAsync(table, CancellationToken.None);
+        Assert.False((await table.GetRowAsync(Study, "outbox|evt-0002-r0"))!.ContainsKey("RecipientRole"));
+
+        Assert.Null((await h.RecordAsync(Study, Message(2))).Notification.RecipientRole);
+        Assert.Null((await h.RecordAsync(Study, Message(3))).Notification.RecipientRole);
+        Assert.Equal("sent 3, retry 0, failed 0", (await h.RunAsync())[0]);
+    }
+
+    [Fact]
     public async Task ReadDue_ManyMessages_ReadsOnlyWhatIsDueAndAtMostTop()
     {
         await using var h = await StartAsync();

@@ -1,0 +1,164 @@
+using Iwrs.Domain.Access;
+
+namespace Iwrs.Domain.Tests.Access;
+
+public sealed class SeparationOfDutiesTests
+{
+    private const string User = "user-1";
+    private const string Study = "LJ-MCRC";
+
+    private static readonly Role[] StudyRoles = [.. Enum.GetValues<Role>().Where(r => r != Role.Administrator)];
+
+    private static RoleAssignment Holds(Role role, string? study = Study, string user = User, string? site = null) =>
+        new(user, role, role == Role.Administrator ? null : study, role.IsSiteScoped() ? site ?? "CN01" : null);
+
+    /// <summary>Every pair of study roles, with whether one is blinded and the other unblinded.</summary>
+    public static TheoryData<Role, Role, bool> StudyRolePairs
+    {
+        get
+        {
+            var data = new TheoryData<Role, Role, bool>();
+            foreach (var held in StudyRoles)
+            {
+                foreach (var granted in StudyRoles)
+                {
+                    data.Add(held, granted, held.IsUnblinded() != granted.IsUnblinded());
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(StudyRolePairs))]
+    public void CheckGrant_StudyRoleToHolderOfAnotherInTheSameStudy_RefusedExactlyWhenTheClassesDiffer(Role held, Role granted, bool conflicts)
+    {
+        var refusal = SeparationOfDuties.CheckGrant(Holds(granted, site: "CN02"), [Holds(held)], isAdministrator: false);
+
+        if (conflicts)
+        {
+            Assert.Equal("role-conflict", refusal?.Code);
+            Assert.Contains(held.Name(), refusal!.Message, StringComparison.Ordinal);
+            Assert.Contains(granted.Name(), refusal.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Null(refusal);
+        }
+    }
+
+    [Fact]
+    public void CheckGrant_CoordinatorToUnblindedStatistician_MessageNamesBothRolesAndTheirClasses()
+    {
+        var refusal = SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator), [Holds(Role.UnblindedStatistician)], isAdministrator: false);
+
+        Assert.Equal(
+            "'user-1' holds unblinded-statistician in this study, which is unblinded; site-coordinator is blinded. " +
+            "Nobody holds a blinded and an unblinded role in the same study.",
+            refusal?.Message);
+    }
+
+    [Fact]
+    public void CheckGrant_OppositeClassInAnotherStudyOrHeldBySomeoneElse_Allowed()
+    {
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator), [Holds(Role.UnblindedStatistician, study: "AKK-MCRC")], isAdministrator: false));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator), [Holds(Role.DepotManager, user: "user-2")], isAdministrator: false));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.DepotManager), [Holds(Role.Pharmacist, study: "AKK-MCRC")], isAdministrator: false));
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.Pharmacist)]
+    [InlineData(Role.UnblindingInvestigator)]
+    [InlineData(Role.StudyManager)]
+    [InlineData(Role.MedicalMonitor)]
+    public void CheckGrant_BlindedStudyRoleToAdministrator_Refused(Role granted)
+    {
+        var refusal = SeparationOfDuties.CheckGrant(Holds(granted), [], isAdministrator: true);
+
+        Assert.Equal("role-conflict", refusal?.Code);
+        Assert.Contains("is an administrator", refusal!.Message, StringComparison.Ordinal);
+        Assert.Contains(granted.Name(), refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Role.DepotManager)]
+    [InlineData(Role.UnblindedStatistician)]
+    public void CheckGrant_UnblindedStudyRoleToAdministrator_Allowed(Role granted)
+    {
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(granted), [], isAdministrator: true));
+    }
+
+    [Fact]
+    public void CheckGrant_AdministratorToHolderOfABlindedRoleInAnyStudy_RefusedNamingRoleAndStudy()
+    {
+        var held = new[] { Holds(Role.DepotManager), Holds(Role.Pharmacist, study: "AKK-MCRC", site: "CN01") };
+
+        var refusal = SeparationOfDuties.CheckGrant(Holds(Role.Administrator), held, isAdministrator: false);
+
+        Assert.Equal("role-conflict", refusal?.Code);
+        Assert.Equal(
+            "'user-1' holds pharmacist at CN01 in study AKK-MCRC, and administrator is an unblinded role in every study. " +
+            "Nobody holds a blinded and an unblinded role in the same study: revoke those roles first.",
+            refusal!.Message);
+    }
+
+    [Fact]
+    public void CheckGrant_AdministratorToHolderOfUnblindedRolesOnly_Allowed()
+    {
+        var held = new[] { Holds(Role.DepotManager), Holds(Role.UnblindedStatistician, study: "AKK-MCRC"), Holds(Role.Pharmacist, user: "user-2") };
+
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.Administrator), held, isAdministrator: false));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.Administrator), [], isAdministrator: true));
+    }
+
+    [Theory]
+    [MemberData(nameof(RoleTests.AllRoles), MemberType = typeof(RoleTests))]
+    public void Mixes_EveryPair_ExactlyWhenOneIsBlindedAndTheOtherNot(Role role)
+    {
+        foreach (var other in Enum.GetValues<Role>())
+        {
+            Assert.Equal(role.IsUnblinded() != other.IsUnblinded(), SeparationOfDuties.Mixes([role, other]));
+        }
+
+        Assert.False(SeparationOfDuties.Mixes([role]));
+        Assert.False(SeparationOfDuties.Mixes([]));
+    }
+
+    [Fact]
+    public void FindConflicts_StudyAssignments_ListsEachMixedUserWithBothSides()
+    {
+        var assignments = new[]
+        {
+            Holds(Role.SiteCoordinator, user: "stat-1"),
+            Holds(Role.UnblindedStatistician, user: "stat-1"),
+            Holds(Role.Pharmacist, user: "stat-1", site: "CN02"),
+            Holds(Role.SiteCoordinator, user: "coord-1"),
+            Holds(Role.Pharmacist, user: "coord-1"),
+            Holds(Role.DepotManager, user: "depot-1"),
+            Holds(Role.UnblindedStatistician, user: "depot-1"),
+            Holds(Role.StudyManager, user: "admin-1"),
+            Holds(Role.DepotManager, user: "admin-2"),
+            Holds(Role.MedicalMonitor, user: "other-study", study: "AKK-MCRC"),
+            Holds(Role.DepotManager, user: "other-study"),
+        };
+
+        var conflicts = SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(["admin-1", "admin-2", "other-study-admin"]));
+
+        Assert.Equal(["admin-1", "stat-1"], conflicts.Select(c => c.UserId));
+        Assert.All(conflicts, c => Assert.Equal(Study, c.StudyId));
+        Assert.Equal([Holds(Role.StudyManager, user: "admin-1")], conflicts[0].Blinded);
+        Assert.Equal([new RoleAssignment("admin-1", Role.Administrator, null, null)], conflicts[0].Unblinded);
+        Assert.Equal([Holds(Role.SiteCoordinator, user: "stat-1"), Holds(Role.Pharmacist, user: "stat-1", site: "CN02")], conflicts[1].Blinded);
+        Assert.Equal([Holds(Role.UnblindedStatistician, user: "stat-1")], conflicts[1].Unblinded);
+    }
+
+    [Fact]
+    public void FindConflicts_NoMixedUser_Empty()
+    {
+        var assignments = new[] { Holds(Role.SiteCoordinator), Holds(Role.StudyManager), Holds(Role.DepotManager, user: "user-2") };
+
+        Assert.Empty(SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(["user-2"])));
+    }
+}
