@@ -49,6 +49,7 @@ public static class Problems
         ["shipment-not-dispatched"] = StatusCodes.Status409Conflict,
         ["shipment-already-dispatched"] = StatusCodes.Status409Conflict,
         ["supply-hold"] = StatusCodes.Status409Conflict,
+        ["role-conflict"] = StatusCodes.Status409Conflict,
         ["shipment-not-received"] = StatusCodes.Status409Conflict,
         ["shipment-already-released"] = StatusCodes.Status409Conflict,
         ["kit-not-found"] = StatusCodes.Status404NotFound,

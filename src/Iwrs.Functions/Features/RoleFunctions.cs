@@ -158,10 +158,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
 
         if (!result.IsSuccess)
         {
-            // 409 like every refusal of a change that conflicts with the current state; Problems maps unknown codes to 400.
-            return result.Error!.Code == SeparationOfDuties.ConflictCode
-                ? Problems.Create(StatusCodes.Status409Conflict, result.Error.Code, result.Error.Message)
-                : Problems.From(result.Error!);
+            return Problems.From(result.Error!);
         }
 
         var (changed, row) = result.Value;
