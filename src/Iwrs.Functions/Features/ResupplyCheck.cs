@@ -40,7 +40,9 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 Result<Shipment>? created;
                 try
                 {
-                    created = await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
+                    created = holds.GetValueOrDefault(site.SiteId) is { ToReplace.Count: > 0 } owed
+                        ? await ReplaceAsync(client, study, site, owed.ToReplace, ct)
+                        : await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -88,6 +90,17 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         return await shipping.CreateAsync(
             client, study, site.SiteId, need, onHold ? "urgent" : "resupply", "system", "system", Channel.Timer, ct,
             recompute: () => NeedAsync(client, study, site, onHold, subjects, ct));
+    }
+
+    /// <summary>A site on hold for lost kits with nothing on the way: their replacement is ordered again.</summary>
+    private async Task<Result<Shipment>?> ReplaceAsync(TableClient client, StudyConfiguration study, Site site, IReadOnlyDictionary<string, int> owed, CancellationToken ct)
+    {
+        if ((await ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct)).Count > 0)
+        {
+            return null;
+        }
+
+        return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), "replacement", "system", "system", Channel.Timer, ct);
     }
 
     /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will expire before use do not count.</summary>

@@ -12,7 +12,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Shipments from the depot to sites: created, dispatched, and received kit by kit.</summary>
-public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsTable table, TimeProvider time)
+public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, SupplyHolds holds, IwrsTable table, TimeProvider time)
 {
     public sealed record ShipmentRequest(string? SiteId, IReadOnlyDictionary<string, int>? Kits);
 
@@ -221,7 +221,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var lifted = shipment.Status == ShipmentStatus.Received && await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, actions, attemptCt);
+            var lifted = shipment.Status == ShipmentStatus.Received && (await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt)).Lifted;
             var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.received", $"shipment:{shipmentId}",
@@ -244,6 +244,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
     [Description("Depot manager: release a received shipment that had damaged or missing kits; its ok kits reach the shelf.")]
     public async Task<IResult> ReleaseShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/release")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
     {
+        IReadOnlyDictionary<string, int> lost = new Dictionary<string, int>();
         if (!Identifiers.IsValid(shipmentId))
         {
             return Problems.From(new DomainError("shipment-not-found", "There is no such shipment."));
@@ -255,7 +256,9 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
             return refusal;
         }
 
-        return await context!.WriteAsync(async attemptCt =>
+        string? site = null;
+        (IReadOnlyDictionary<string, int> Lost, string Site)? attempted = null;
+        var answer = await context!.WriteAsync(async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
             if (stored is null)
@@ -276,12 +279,27 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var lifted = await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, actions, attemptCt);
+            var (lifted, lostNow) = await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt);
+            attempted = (lostNow, shipment.SiteId);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.released", $"shipment:{shipmentId}",
-                [new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)), .. Lifted(lifted)]), attemptCt);
+                [
+                    new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
+                    .. Lifted(lifted),
+                    .. lostNow.Count > 0 ? [new AuditChange("supplyHold", null, "until replaced")] : Array.Empty<AuditChange>(),
+                ]), attemptCt);
             return shipment;
-        }, s => TypedResults.Ok(View(s, unblinded: true)), ct);
+        }, s =>
+        {
+            (lost, site) = attempted ?? (lost, s.SiteId); // committed: the replacement is owed
+            return TypedResults.Ok(View(s, unblinded: true));
+        }, ct);
+        if (lost.Count > 0)
+        {
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, site!, lost, ct);
+        }
+
+        return answer;
     }
 
     public sealed record KitReportRequest(string? Condition, string? Reason);
@@ -320,7 +338,8 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
 
         var status = condition == KitCondition.Damaged ? KitStatus.Damaged : KitStatus.Missing;
         var depot = await shipping.DepotManagersAsync(studyId, ct);
-        return await context!.WriteAsync(async attemptCt =>
+        string? reportedType = null, attempted = null;
+        var answer = await context!.WriteAsync(async attemptCt =>
         {
             var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context!.Table, studyId, kitNumber, attemptCt) : null;
             if (current is null || current.Kit.Location != siteId)
@@ -336,6 +355,8 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
             var now = time.GetUtcNow();
             var actions = new StudyChange();
             actions.AddRange(KitRows.RemoveFromShelf(studyId, current, status));
+            attempted = current.Kit.KitType;
+            await SupplyHolds.LoseAsync(context.Table, studyId, siteId, new Dictionary<string, int> { [current.Kit.KitType] = 1 }, now, actions, attemptCt);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [
@@ -343,13 +364,24 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, IwrsT
                     new AuditChange("status", "available", Kit.Name(status)),
                     new AuditChange("reason", null, read.Value.Reason),
                     new AuditChange("kitType", null, current.Kit.KitType, Unblinded: true),
+                    new AuditChange("supplyHold", null, "until replaced"),
                 ]), attemptCt, (sequence, list) =>
             {
                 var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
             });
             return Result<string>.Ok(Kit.Name(status));
-        }, s => TypedResults.Ok(new { kitNumber, siteId, status = s }), ct);
+        }, s =>
+        {
+            reportedType = attempted; // committed: the replacement is owed
+            return TypedResults.Ok(new { kitNumber, siteId, status = s });
+        }, ct);
+        if (reportedType is not null)
+        {
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, siteId, new Dictionary<string, int> { [reportedType] = 1 }, ct);
+        }
+
+        return answer;
     }
 
     private static IEnumerable<AuditChange> Lifted(bool lifted) => lifted ? [new AuditChange("supplyHold", "on", "lifted")] : [];

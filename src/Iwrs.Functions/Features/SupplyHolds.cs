@@ -15,7 +15,7 @@ namespace Iwrs.Functions.Features;
 /// are told which types are short); then an urgent shipment is ordered unless one is already on the way. Releasing a
 /// whole shipment puts its ok kits on the shelf and lifts the site's hold in the same transaction.
 /// </summary>
-public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeProvider time)
+public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeProvider time, ILogger<SupplyHolds> log)
 {
     /// <summary>Starts a hold at <paramref name="site"/> (if it is not on one already) and orders the urgent shipment.</summary>
     public async Task EnterAsync(StudyContext context, Site site, string because, CancellationToken ct)
@@ -43,16 +43,70 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
 
         if (started.IsSuccess && started.Value)
         {
-            var subjects = await SubjectRows.AllAsync(context.Table, study.StudyId, ct);
-            await resupply.OrderAsync(context.Table, study, site, onHold: true, subjects, ct);
+            try
+            {
+                var subjects = await SubjectRows.AllAsync(context.Table, study.StudyId, ct);
+                await resupply.OrderAsync(context.Table, study, site, onHold: true, subjects, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The hold stands and the timer orders next time; type and stack only (messages can quote row keys).
+                log.LogError("Urgent order for {Study}/{Site} failed: {Error} {Stack}", study.StudyId, site.SiteId, e.GetType().Name, e.StackTrace);
+            }
         }
     }
 
     /// <summary>
-    /// Adds to <paramref name="actions"/> what releasing <paramref name="shipment"/> to its site's shelf writes: each
-    /// kit as reported (ok kits on the shelf index), and the site's hold deleted. Returns whether a hold was lifted.
+    /// Orders the replacement for kits lost on the way or from the shelf: those kits' types plus one kit of every type,
+    /// so that its size (lost + number of types) is a public count and every type is in it. Failing to order leaves
+    /// the hold on; the timer orders again while nothing is on the way.
     /// </summary>
-    public static async Task<bool> ReleaseAsync(TableClient table, string studyId, Shipment shipment, StudyChange actions, CancellationToken ct)
+    public async Task ReplaceAsync(TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> lost, CancellationToken ct)
+    {
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await shipping.CreateAsync(table, study, siteId, Replacement(study, lost), "replacement", "system", "system", Channel.Timer, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogError("Replacement order for {Study}/{Site} failed: {Error} {Stack}", study.StudyId, siteId, e.GetType().Name, e.StackTrace);
+        }
+    }
+
+    public static Dictionary<string, int> Replacement(StudyConfiguration study, IReadOnlyDictionary<string, int> lost) =>
+        study.KitTypes.ToDictionary(t => t.Code, t => lost.GetValueOrDefault(t.Code) + (study.IsBlinded ? 1 : 0), StringComparer.Ordinal)
+            .Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds to <paramref name="actions"/> that kits of the given types left the site's shelf (or never reached it): the
+    /// site goes on hold until replacements for them are released, so a report can never leave an arbitrary subset of
+    /// kits dispensable.
+    /// </summary>
+    public static async Task LoseAsync(TableClient table, string studyId, string siteId, IReadOnlyDictionary<string, int> lost, DateTimeOffset now, StudyChange actions, CancellationToken ct)
+    {
+        var hold = await SupplyHoldRows.GetAsync(table, studyId, siteId, ct) ?? new SupplyHoldRows.Hold(siteId, now, new Dictionary<string, int>(), null);
+        var owed = new Dictionary<string, int>(hold.ToReplace, StringComparer.Ordinal);
+        foreach (var (type, n) in lost)
+        {
+            owed[type] = owed.GetValueOrDefault(type) + n;
+        }
+
+        actions.Add(SupplyHoldRows.Write(studyId, hold with { ToReplace = owed }));
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="actions"/> what releasing <paramref name="shipment"/> to its site's shelf writes: each
+    /// kit as reported (ok kits on the shelf index), and the site's hold as it now stands. A stock-out hold lifts; a hold
+    /// for lost kits lifts once replacements for all of them are released (a replacement shipment pays off its kits).
+    /// Kits this shipment lost put the site on hold until they are replaced. Returns whether a hold was lifted and the
+    /// kits lost, per type, for which a replacement is to be ordered.
+    /// </summary>
+    public static async Task<(bool Lifted, IReadOnlyDictionary<string, int> Lost)> ReleaseAsync(TableClient table, string studyId, Shipment shipment, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
         var kits = await Task.WhenAll(shipment.Kits.Select(k => KitRows.GetAsync(table, studyId, k.KitNumber, ct)));
         foreach (var (line, current) in shipment.Kits.Zip(kits))
@@ -66,12 +120,35 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
             actions.AddRange(KitRows.Receive(studyId, current!, current!.Kit with { Status = status, Location = shipment.SiteId }, shipment.SiteId));
         }
 
-        if (await SupplyHoldRows.GetAsync(table, studyId, shipment.SiteId, ct) is not { } hold)
+        var lost = shipment.Kits.Where(k => k.Condition != KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var hold = await SupplyHoldRows.GetAsync(table, studyId, shipment.SiteId, ct);
+        var owed = new Dictionary<string, int>(hold?.ToReplace ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+        if (shipment.Reason == "replacement")
         {
-            return false;
+            foreach (var kit in shipment.Kits)
+            {
+                owed[kit.KitType] = owed.GetValueOrDefault(kit.KitType) - 1;
+            }
+        }
+
+        foreach (var (type, n) in lost)
+        {
+            owed[type] = owed.GetValueOrDefault(type) + n;
+        }
+
+        owed = owed.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        if (owed.Count > 0)
+        {
+            actions.Add(SupplyHoldRows.Write(studyId, (hold ?? new SupplyHoldRows.Hold(shipment.SiteId, now, owed, null)) with { ToReplace = owed }));
+            return (false, lost);
+        }
+
+        if (hold is null)
+        {
+            return (false, lost);
         }
 
         actions.Add(SupplyHoldRows.Delete(studyId, hold));
-        return true;
+        return (true, lost);
     }
 }

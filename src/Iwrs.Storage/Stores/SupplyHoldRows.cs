@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 
@@ -5,29 +6,45 @@ namespace Iwrs.Storage.Stores;
 
 /// <summary>
 /// A site on supply hold: <c>state|hold|{site}</c>, under the state prefix so a randomization's one range read brings
-/// it. Inserting it is what starts the hold (a second insert fails, so a hold starts once); releasing a shipment at
-/// the site deletes it under its ETag, in the release's own transaction.
+/// it. Inserting it is what starts the hold (a second insert fails, so a hold starts once). A hold for a stock-out
+/// lifts at the next release at the site; a hold for kits lost on the way or from the shelf carries the kits still to
+/// be replaced, per type, and lifts when replacements for all of them are released. Both are written under the row's
+/// ETag in the transaction that changes them.
 /// </summary>
 public static class SupplyHoldRows
 {
     public const string Prefix = RandomizationState.Prefix + "hold|";
 
-    public sealed record Hold(string SiteId, DateTimeOffset Since, string ETag);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public sealed record Hold(string SiteId, DateTimeOffset Since, IReadOnlyDictionary<string, int> ToReplace, string? ETag);
 
     public static string Key(string siteId) => Prefix + siteId;
 
-    public static TableTransactionAction Insert(string studyId, string siteId, DateTimeOffset since)
-    {
-        var e = Rows.New(studyId, Key(siteId));
-        e.Set("Since", since);
-        return new(TableTransactionActionType.Add, e);
-    }
+    public static TableTransactionAction Insert(string studyId, string siteId, DateTimeOffset since) =>
+        new(TableTransactionActionType.Add, ToEntity(studyId, new Hold(siteId, since, new Dictionary<string, int>(), null)));
+
+    /// <summary>The hold as it should now be: added when new, replaced under its ETag otherwise.</summary>
+    public static TableTransactionAction Write(string studyId, Hold hold) => hold.ETag is null
+        ? new(TableTransactionActionType.Add, ToEntity(studyId, hold))
+        : new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, hold), new ETag(hold.ETag));
 
     public static TableTransactionAction Delete(string studyId, Hold hold) =>
-        new(TableTransactionActionType.Delete, Rows.New(studyId, Key(hold.SiteId)), new ETag(hold.ETag));
+        new(TableTransactionActionType.Delete, Rows.New(studyId, Key(hold.SiteId)), new ETag(hold.ETag!));
 
-    public static Hold FromEntity(TableEntity e) =>
-        new(e.RowKey[Prefix.Length..], e.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue, e.Tag());
+    private static TableEntity ToEntity(string studyId, Hold hold)
+    {
+        var e = Rows.New(studyId, Key(hold.SiteId));
+        e.Set("Since", hold.Since);
+        e.Set("ToReplace", hold.ToReplace.Count == 0 ? null : JsonSerializer.Serialize(hold.ToReplace, Json));
+        return e;
+    }
+
+    public static Hold FromEntity(TableEntity e) => new(
+        e.RowKey[Prefix.Length..],
+        e.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue,
+        e.GetString("ToReplace") is { } json ? JsonSerializer.Deserialize<Dictionary<string, int>>(json, Json) ?? [] : new Dictionary<string, int>(),
+        e.Tag());
 
     public static async Task<Hold?> GetAsync(TableClient table, string studyId, string siteId, CancellationToken ct) =>
         await table.GetRowAsync(studyId, Key(siteId), ct) is { } row ? FromEntity(row) : null;

@@ -67,7 +67,9 @@ public sealed class BlindAdversaryTests
     /// <summary>
     /// Attack 2: the pharmacist reports four chosen kits damaged (or missing), the rest ok, and the coordinator tries to
     /// randomize. Under the old rules the ok kits went on the shelf at once, so whether randomizations succeeded told
-    /// whether the reported kits were all of one type. The secrets differ exactly there.
+    /// whether the reported kits were all of one type. The secrets differ exactly there. Now the shipment waits for the
+    /// depot manager; released, it puts the site on hold until the reported kits are replaced (their types plus one of
+    /// each, a public count), so even after release no subset the site chose is ever dispensable on its own.
     /// </summary>
     [Theory]
     [InlineData("damaged")]
@@ -75,9 +77,11 @@ public sealed class BlindAdversaryTests
     public async Task SelectiveDamageReports_GainNothing(string condition)
     {
         var numbers = BlindSecret.Numbers(8);
+        var spare = BlindSecret.Drawn([], BlindSecret.Numbers(24), 5).Kits;
         async Task Attack(BlindRun run)
         {
             var (id, kits) = await ShipEverything(run);
+            await run.ImportMoreAsync(spare);
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{id}/receive", new
             {
                 kits = kits.Select((k, i) => new { kitNumber = k, condition = i < 4 ? condition : "ok" }),
@@ -89,6 +93,21 @@ public sealed class BlindAdversaryTests
             }
 
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+
+            // The depot releases it: the four ok kits are on the shelf, the site on hold until the replacement is in.
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{id}/release");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/DMG-010/randomize", Randomization());
+            await run.DispatchAllAsync();
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/DMG-011/randomize", Randomization());
+            await run.ReceiveAllAsync(Site);
+            for (var i = 20; i < 24; i++)
+            {
+                await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DMG-{i:D3}/randomize", Randomization());
+            }
+
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
         }
 
@@ -97,6 +116,9 @@ public sealed class BlindAdversaryTests
 
         BlindAssert.SameObservations(a, b);
         Assert.Contains(a, o => o.Contains("awaiting-release", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("DMG-011/randomize -> 409", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":6", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("DMG-023/randomize -> 201", StringComparison.Ordinal));
     }
 
     /// <summary>

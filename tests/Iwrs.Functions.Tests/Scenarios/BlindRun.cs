@@ -73,6 +73,7 @@ public sealed class BlindRun : IAsyncDisposable
     public static readonly string[] Sites = ["CN01", "CN02", "CN03"];
 
     private readonly BlindSecret _secret;
+    private readonly List<string> _moreKits = [];
     private readonly Dictionary<string, string> _blindedPhones = [];
     private int _smsSeen;
     private string? _commitment;
@@ -214,10 +215,17 @@ public sealed class BlindRun : IAsyncDisposable
         }
     }
 
+    /// <summary>More kits at the depot (their numbers are placeholdered too).</summary>
+    public async Task ImportMoreAsync(IReadOnlyList<(string Number, string Type)> kits)
+    {
+        _moreKits.AddRange(kits.Select(k => k.Number));
+        await Trial.Ok(Depot, HttpMethod.Post, "kits/import", new { kits = kits.Select(k => new { kitNumber = k.Number, kitType = k.Type, lot = "LOT-1", expiry = "2028-06-30" }) });
+    }
+
     /// <summary>Kit numbers become one placeholder (which kit went where differs between runs by construction), and so does the list's commitment.</summary>
     public string Normalize(string text)
     {
-        foreach (var (number, _) in _secret.Kits)
+        foreach (var number in _secret.Kits.Select(k => k.Number).Concat(_moreKits))
         {
             text = text.Replace(number, "KIT", StringComparison.Ordinal);
         }
