@@ -75,14 +75,22 @@ public static class Resupply
 
     /// <summary>
     /// Which types make up <paramref name="quantity"/> kits: every type at least one in a blinded study, then each
-    /// next kit to the type furthest below its share of the stock after delivery. A type's share is its demand: its
-    /// subjects on treatment at the site plus its allocation ratio's share of one new subject.
+    /// next kit to the type furthest below its share of the stock after delivery. A type's share is half its share of
+    /// the site's demand now (its subjects on treatment at the site plus its allocation ratio's share of one new
+    /// subject) and half its allocation ratio. The mix on treatment is transient — subjects stop, new ones come at the
+    /// allocation ratio — and kits of a type beyond its lasting share become dead stock once its subjects stop: stock
+    /// the other arm can never use, which in a blinded study keeps the site's total above the trigger while the other
+    /// type runs out. Weighted by demand alone, the supply simulator (tools/Iwrs.Simulate) saw several times as many
+    /// supply holds at the same levels.
     /// </summary>
     public static Dictionary<string, int> Compose(StudyConfiguration study, IReadOnlyList<StockLevel> levels, int quantity)
     {
         var weights = Weights(study);
-        var demand = levels.ToDictionary(l => l.KitType, l => l.OnTreatment + weights[l.KitType], StringComparer.Ordinal);
-        var totalDemand = demand.Values.Sum();
+        var subjects = levels.Sum(l => l.OnTreatment) + 1.0;
+        var share = levels.ToDictionary(
+            l => l.KitType,
+            l => (((l.OnTreatment + weights[l.KitType]) / subjects) + weights[l.KitType]) / 2,
+            StringComparer.Ordinal);
         var after = levels.Sum(l => l.Total) + quantity;
         var have = levels.ToDictionary(l => l.KitType, l => l.Total, StringComparer.Ordinal);
         var send = levels.ToDictionary(l => l.KitType, _ => 0, StringComparer.Ordinal);
@@ -97,7 +105,7 @@ public static class Resupply
         for (var left = quantity - send.Values.Sum(); left > 0; left--)
         {
             var next = levels
-                .OrderByDescending(l => (demand[l.KitType] / totalDemand * after) - have[l.KitType] - send[l.KitType])
+                .OrderByDescending(l => (share[l.KitType] * after) - have[l.KitType] - send[l.KitType])
                 .ThenBy(l => l.KitType, StringComparer.Ordinal)
                 .First().KitType;
             send[next]++;

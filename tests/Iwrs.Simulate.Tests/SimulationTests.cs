@@ -1,0 +1,89 @@
+namespace Iwrs.Simulate.Tests;
+
+public sealed class SimulationTests
+{
+    [Theory]
+    [InlineData("studies/lj-mcrc.json")]
+    [InlineData("studies/akk-mcrc.json")]
+    public void Run_EveryPolicy_KitsConservedAndEverySubjectRandomized(string path)
+    {
+        var study = SimulatedStudies.Load(path);
+        var scenario = Scenario.For(study);
+        foreach (var summary in Simulation.Run(study, scenario, Policy.Compared(true), 20, 1))
+        {
+            Assert.Equal(summary.KitsShipped, summary.KitsDispensed + summary.KitsDamaged + summary.KitsExpired + summary.KitsLeft);
+            Assert.Equal(20L * scenario.Subjects, summary.Randomized);
+            Assert.True(summary.KitsDispensed > 0 && summary.Shipments > 0 && summary.SiteDays > 0);
+            Assert.InRange(summary.WastePercent, 0, 100);
+        }
+    }
+
+    [Fact]
+    public void Run_OneThreadOrTwo_SameFigures()
+    {
+        var study = SimulatedStudies.Lj;
+        var scenario = Scenario.For(study);
+        var one = Simulation.Run(study, scenario, Policy.Compared(true), 12, 3, threads: 1);
+        var two = Simulation.Run(study, scenario, Policy.Compared(true), 12, 3, threads: 2);
+        Assert.Equal(one.Select(Figures), two.Select(Figures));
+    }
+
+    [Fact]
+    public void Run_PoliciesOfOneRun_MeetTheSamePeople()
+    {
+        // Without damage nor holds, every policy dispenses exactly the same visits: the trial is the same.
+        var study = SimulatedStudies.Load("studies/lj-mcrc.json", 40, 60);
+        var scenario = Scenario.For(study) with { DamagePerKit = 0 };
+        var summaries = Simulation.Run(study, scenario, Policy.Compared(true).Take(3).ToList(), 10, 1);
+        Assert.All(summaries, s => Assert.Equal(0, s.Holds));
+        Assert.Single(summaries.Select(s => s.KitsDispensed).Distinct());
+    }
+
+    [Fact]
+    public void Run_LevelsTooLow_StockOutHoldsDelayAndMissVisits()
+    {
+        var study = SimulatedStudies.Load("studies/akk-mcrc.json", 1, 2);
+        var scenario = Scenario.For(study) with { DamagePerKit = 0 };
+        var summary = Simulation.Run(study, scenario, [Policy.Compared(true)[0]], 20, 1).Single();
+        Assert.True(summary.StockOutHolds > 0);
+        Assert.True(summary.HoldProbability > 0.5);
+        Assert.True(summary.HoldDaysPerSiteYear > 0);
+        Assert.True(summary.DelayedVisits + summary.MissedVisits > 0);
+        Assert.Equal(summary.Holds, summary.StockOutHolds);
+    }
+
+    [Fact]
+    public void Run_DamagedKits_HoldTheSiteUntilReplaced()
+    {
+        var study = SimulatedStudies.Load("studies/akk-mcrc.json", 11, 15);
+        var scenario = Scenario.For(study) with { DamagePerKit = 0.05 };
+        var summary = Simulation.Run(study, scenario, [Policy.Compared(true)[0]], 20, 1).Single();
+        Assert.True(summary.KitsDamaged > 0);
+        Assert.True(summary.LostKitHolds > 0);
+        Assert.True(summary.ReplacementShipments >= summary.LostKitHolds);
+        Assert.True(summary.AnyHoldProbability > summary.HoldProbability);
+    }
+
+    [Fact]
+    public void Run_NoDamage_NoLostKitHolds()
+    {
+        var study = SimulatedStudies.Akk;
+        var scenario = Scenario.For(study) with { DamagePerKit = 0 };
+        var summary = Simulation.Run(study, scenario, [Policy.Compared(true)[0]], 20, 1).Single();
+        Assert.Equal(0, summary.LostKitHolds);
+        Assert.Equal(0, summary.ReplacementShipments);
+    }
+
+    [Fact]
+    public void Run_PerTypeRule_ShipsMoreThanBlindSafeAtTheSameLevels()
+    {
+        // The old rule reads the levels per type: up to twice the stock at a two-type site.
+        var study = SimulatedStudies.Load("studies/lj-mcrc.json", 26, 38);
+        var summaries = Simulation.Run(study, Scenario.For(study), Policy.Compared(true), 20, 1);
+        Assert.True(summaries[2].KitsShipped > summaries[0].KitsShipped);
+        Assert.True(summaries[2].WastePercent > summaries[0].WastePercent);
+    }
+
+    private static string Figures(Summary s) =>
+        $"{s.Policy}:{s.KitsShipped}:{s.KitsDispensed}:{s.KitsExpired}:{s.KitsDamaged}:{s.KitsLeft}:{s.Shipments}:{s.Holds}:{s.HoldDays}:{s.SiteDays}:{s.MissedVisits}";
+}

@@ -1,0 +1,140 @@
+namespace Iwrs.Simulate;
+
+/// <summary>
+/// What one simulated trial did under one policy. Kits are conserved: every kit shipped to a site is dispensed,
+/// reported damaged, expired on the shelf (past the do-not-dispense limit) or left at a site (on the shelf or on
+/// the way) when the site closes.
+/// </summary>
+internal sealed class RunOutcome
+{
+    public int KitsShipped { get; set; }
+
+    /// <summary>Kits made for the depot (all lots, every type): what the study had to manufacture.</summary>
+    public int KitsProduced { get; set; }
+    public int KitsDispensed { get; set; }
+    public int KitsDamaged { get; set; }
+    public int KitsExpired { get; set; }
+    public int KitsLeft { get; set; }
+    public int Shipments { get; set; }
+    public int UrgentShipments { get; set; }
+
+    /// <summary>Supply holds started (a site going on hold), for any reason.</summary>
+    public int Holds { get; set; }
+
+    /// <summary>Holds started by a stock-out: a type short for one visit at a randomization or dispensing. The levels decide these.</summary>
+    public int StockOutHolds { get; set; }
+
+    /// <summary>Holds started by releasing a shipment with damaged kits: the site waits for their replacement.</summary>
+    public int LostKitHolds { get; set; }
+
+    public int StockOutHoldDays { get; set; }
+
+    public int ReplacementShipments { get; set; }
+
+    /// <summary>Holds that follow kits of a short type passing the do-not-dispense limit (within a lead time).</summary>
+    public int HoldsAfterExpiry { get; set; }
+
+    public int HoldDays { get; set; }
+
+    /// <summary>Days each site was active, summed over sites (day 0 to the site's close-out).</summary>
+    public int SiteDays { get; set; }
+
+    public int Randomized { get; set; }
+
+    /// <summary>Subjects refused randomization by a hold that did not lift within their wait.</summary>
+    public int LostRandomizations { get; set; }
+
+    /// <summary>Dispensing visits refused by a hold and done later in the window.</summary>
+    public int DelayedVisits { get; set; }
+
+    /// <summary>Dispensing visits refused by a hold that lasted past the window: the cycle's kit was never given.</summary>
+    public int MissedVisits { get; set; }
+
+    /// <summary>Shipments the depot could not fill (not enough shippable kits of a type); retried at the next check.</summary>
+    public int DepotShortfalls { get; set; }
+
+    public int StudyDays { get; set; }
+
+    public int KitsWasted => KitsShipped - KitsDispensed;
+
+    public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft;
+}
+
+/// <summary>Many runs of one policy, pooled: waste is total kits never dispensed over total kits shipped.</summary>
+internal sealed class Summary(string policy)
+{
+    public string Policy { get; } = policy;
+    public int Runs { get; private set; }
+    public int RunsWithHold { get; private set; }
+    public int RunsWithStockOutHold { get; private set; }
+    public long KitsShipped { get; private set; }
+    public long KitsProduced { get; private set; }
+    public long KitsDispensed { get; private set; }
+    public long KitsDamaged { get; private set; }
+    public long KitsExpired { get; private set; }
+    public long KitsLeft { get; private set; }
+    public long Shipments { get; private set; }
+    public long UrgentShipments { get; private set; }
+    public long Holds { get; private set; }
+    public long StockOutHolds { get; private set; }
+    public long LostKitHolds { get; private set; }
+    public long StockOutHoldDays { get; private set; }
+    public long ReplacementShipments { get; private set; }
+    public long HoldsAfterExpiry { get; private set; }
+    public long HoldDays { get; private set; }
+    public long SiteDays { get; private set; }
+    public long Randomized { get; private set; }
+    public long LostRandomizations { get; private set; }
+    public long DelayedVisits { get; private set; }
+    public long MissedVisits { get; private set; }
+    public long DepotShortfalls { get; private set; }
+    public long StudyDays { get; private set; }
+
+    public void Add(RunOutcome run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        Runs++;
+        RunsWithHold += run.Holds > 0 ? 1 : 0;
+        RunsWithStockOutHold += run.StockOutHolds > 0 ? 1 : 0;
+        KitsShipped += run.KitsShipped;
+        KitsProduced += run.KitsProduced;
+        KitsDispensed += run.KitsDispensed;
+        KitsDamaged += run.KitsDamaged;
+        KitsExpired += run.KitsExpired;
+        KitsLeft += run.KitsLeft;
+        Shipments += run.Shipments;
+        UrgentShipments += run.UrgentShipments;
+        Holds += run.Holds;
+        StockOutHolds += run.StockOutHolds;
+        LostKitHolds += run.LostKitHolds;
+        StockOutHoldDays += run.StockOutHoldDays;
+        ReplacementShipments += run.ReplacementShipments;
+        HoldsAfterExpiry += run.HoldsAfterExpiry;
+        HoldDays += run.HoldDays;
+        SiteDays += run.SiteDays;
+        Randomized += run.Randomized;
+        LostRandomizations += run.LostRandomizations;
+        DelayedVisits += run.DelayedVisits;
+        MissedVisits += run.MissedVisits;
+        DepotShortfalls += run.DepotShortfalls;
+        StudyDays += run.StudyDays;
+    }
+
+    /// <summary>Kits shipped to sites and never dispensed, in percent of kits shipped.</summary>
+    public double WastePercent => KitsShipped == 0 ? 0 : 100.0 * (KitsShipped - KitsDispensed) / KitsShipped;
+
+    /// <summary>Fraction of runs in which any site went on a stock-out supply hold at least once: what the levels decide.</summary>
+    public double HoldProbability => Runs == 0 ? 0 : (double)RunsWithStockOutHold / Runs;
+
+    /// <summary>Fraction of runs with any hold, lost-kit holds included.</summary>
+    public double AnyHoldProbability => Runs == 0 ? 0 : (double)RunsWithHold / Runs;
+
+    /// <summary>Days of stock-out hold per site-year.</summary>
+    public double HoldDaysPerSiteYear => SiteDays == 0 ? 0 : StockOutHoldDays / (SiteDays / 365.25);
+
+    public double AnyHoldDaysPerSiteYear => SiteDays == 0 ? 0 : HoldDays / (SiteDays / 365.25);
+
+    public double ShipmentsPerSiteMonth => SiteDays == 0 ? 0 : Shipments / (SiteDays / Scenario.DaysPerMonth);
+
+    public double Per(long total) => Runs == 0 ? 0 : (double)total / Runs;
+}

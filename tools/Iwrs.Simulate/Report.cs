@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+using Iwrs.Domain.Studies;
+
+namespace Iwrs.Simulate;
+
+/// <summary>The simulator's stdout: the study and scenario, one row per policy, and the one-line summary last.</summary>
+internal static class Report
+{
+    public static string Text(StudyConfiguration study, Scenario scenario, Options options, IReadOnlyList<Summary> summaries, TimeSpan elapsed)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(summaries);
+        var s = study.Supply;
+        var v = study.VisitSchedule;
+        var text = new StringBuilder();
+        void Line(FormattableString line) => text.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');
+
+        var first = summaries[0];
+        Line($"{study.StudyId}: {first.Runs} runs, seed {options.Seed}, {elapsed.TotalSeconds:F1} s");
+        Line($"  design: {(study.IsBlinded ? "blinded" : "open-label")}, {study.KitTypes.Count} kit type(s), {study.Sites.Count(x => x.Active)} active site(s); cycle {v.CycleLengthDays} d ±{v.WindowDays}, up to {v.DispensingVisits} dispensing visits of {v.KitsPerVisit} kit(s)");
+        Line($"  levels per site, all kit types together: trigger {s.TriggerLevel}, maximum {s.MaximumLevel}; lead time {s.LeadTimeDays} d; do-not-dispense {s.DoNotDispenseDays} d");
+        Line($"  scenario: {scenario.Subjects} subjects at {scenario.SubjectsPerMonth:0.##}/month (each site's rate x{1 - scenario.RateSpread:0.##}-{1 + scenario.RateSpread:0.##} per run), median PFS {scenario.MedianPfsMonths:0.#} months + {scenario.OtherStopPerCycle:P0}/cycle other stops ({scenario.StopPerCycle(v.CycleLengthDays):P1}/cycle)");
+        Line($"  depot: lots of {scenario.LotSize} per type, reordered below {scenario.ReorderPoint} still shippable in {scenario.ProductionLeadDays} d, {scenario.ShelfLifeDays} d shelf life at the depot, {first.Per(first.KitsProduced):F0} kits made per run; damaged on receipt {scenario.DamagePerKit:P1}/kit, release {scenario.ReleaseDelayMinDays}-{scenario.ReleaseDelayMaxDays} d");
+        Line($"  composition sees subjects on treatment: {(options.SeesOnTreatment ? "yes" : "no")}; per run: {first.Per(first.Randomized):F1} subjects randomized, study {first.Per(first.StudyDays) / Scenario.DaysPerMonth:F1} months");
+        Line($"");
+        Line($"  kits per run           {"shipped",8} {"dispensed",9} {"waste",6} {"expired",7} {"damaged",7} {"left",6} | shipments per site-month (urgent, replacement per run) | depot short per run");
+        foreach (var x in summaries)
+        {
+            Line($"  {x.Policy,-22} {x.Per(x.KitsShipped),8:F1} {x.Per(x.KitsDispensed),9:F1} {x.WastePercent,5:F1}% {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.ShipmentsPerSiteMonth,5:F2} ({x.Per(x.UrgentShipments):F2}, {x.Per(x.ReplacementShipments):F2}) | {x.Per(x.DepotShortfalls):F2}");
+        }
+
+        Line($"  stock-out holds        {"P(run)",7} {"per run",7} {"expiry",6} {"d/site-yr",9} | all holds, lost kits too: P(run) d/site-yr | visits missed, randomizations lost per run");
+        foreach (var x in summaries)
+        {
+            Line($"  {x.Policy,-22} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
+        }
+
+        Line($"  (waste: kits shipped to sites and never dispensed / kits shipped; expiry: stock-out holds right after a type's kits passed their do-not-dispense limit)");
+        var blindSafe = summaries[0];
+        var perType = summaries.First(x => x.Policy.StartsWith("per-type", StringComparison.Ordinal));
+        Line($"simulate: waste={blindSafe.WastePercent:F1}% hold-probability={blindSafe.HoldProbability:F3} shipments-per-site-month={blindSafe.ShipmentsPerSiteMonth:F2} per-type-waste={perType.WastePercent:F1}%");
+        return text.ToString();
+    }
+}

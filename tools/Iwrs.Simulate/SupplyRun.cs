@@ -1,0 +1,633 @@
+using Iwrs.Domain.Studies;
+using Iwrs.Domain.Supply;
+
+namespace Iwrs.Simulate;
+
+/// <summary>
+/// One trial under one supply policy, day by day, deciding with the product's own rules:
+/// <see cref="IResupplyRule.Need"/> for when, how many and which types, <see cref="Dispensability"/> for which kits
+/// may be dispensed and shipped, <see cref="SupplyHold.IsShort"/> for holds and <see cref="KitChoice.Pick{T}"/> for the
+/// kit a subject gets. Each day, in order: the depot orders a lot if it runs low; shipments arriving are received (a
+/// shipment with a damaged kit waits for release) and released shipments go on the shelf, lifting a hold; dispensing
+/// visits due; arrivals randomized while enrolment is open; kits past the do-not-dispense limit leave the usable
+/// shelf; sites with nobody left on treatment after enrolment closed are closed out; the resupply check runs over
+/// every open site.
+/// </summary>
+internal sealed class SupplyRun
+{
+    private readonly StudyConfiguration _study;
+    private readonly Scenario _scenario;
+    private readonly Trial _trial;
+    private readonly Policy _policy;
+    private readonly SeededRandom _random;
+    private readonly string[] _types;
+    private readonly Dictionary<string, int> _armType;
+    private readonly SiteState[] _sites;
+    private readonly Depot _depot;
+    private readonly int _run;
+    private readonly TextWriter? _holdLog;
+    private readonly int _depotMarginDays;
+    private readonly RunOutcome _outcome = new();
+    private readonly List<List<Subject>?> _due = [];
+    private readonly Dictionary<string, int> _listPointer = new(StringComparer.Ordinal);
+
+    private SupplyRun(StudyConfiguration study, Scenario scenario, Trial trial, Policy policy, ulong seed, int run, TextWriter? holdLog)
+    {
+        _study = study;
+        _scenario = scenario;
+        _trial = trial;
+        _policy = policy;
+
+        // The same supply stream for every policy of a run: damage and kit-choice draws start alike.
+        _random = new SeededRandom(seed, (ulong)run, 2);
+        _run = run;
+        _holdLog = holdLog;
+        _types = [.. study.KitTypes.Select(k => k.Code)];
+        _armType = study.Arms.ToDictionary(a => a.Code, a => Array.IndexOf(_types, a.KitType), StringComparer.Ordinal);
+        _sites = [.. study.Sites.Where(s => s.Active).Select(s => new SiteState(s, _types.Length))];
+        _depot = new Depot(_types.Length);
+
+        // The depot plans with the strictest site's shipping limit: a lot it cannot ship anywhere does not count.
+        _depotMarginDays = _sites.Max(s => ShipFrom(s, scenario.Start).DayNumber - scenario.Start.DayNumber);
+    }
+
+    /// <summary>Runs <paramref name="trial"/> under <paramref name="policy"/>; <paramref name="holdLog"/>, when given, gets one line per supply hold (with unblinded per-type counts).</summary>
+    public static RunOutcome Simulate(StudyConfiguration study, Scenario scenario, Trial trial, Policy policy, ulong seed, int run, TextWriter? holdLog = null)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(trial);
+        ArgumentNullException.ThrowIfNull(policy);
+        return new SupplyRun(study, scenario, trial, policy, seed, run, holdLog).Run();
+    }
+
+    private RunOutcome Run()
+    {
+        var waiting = new List<(Candidate Candidate, int Deadline)>();
+        var next = 0;
+        var enrolmentOpen = true;
+        var limit = 365 * 40;
+        for (var day = 0; day < limit; day++)
+        {
+            var today = _scenario.Start.AddDays(day);
+            _outcome.KitsProduced += _depot.Plan(day, today, _scenario, _depotMarginDays);
+            foreach (var site in _sites)
+            {
+                if (!site.Closed)
+                {
+                    Receive(site, day, today);
+                }
+            }
+
+            if (day < _due.Count && _due[day] is { } visits)
+            {
+                foreach (var subject in visits)
+                {
+                    Visit(subject, day, today);
+                }
+
+                _due[day] = null;
+            }
+
+            if (enrolmentOpen)
+            {
+                for (var i = 0; i < waiting.Count; i++)
+                {
+                    if (day > waiting[i].Deadline)
+                    {
+                        _outcome.LostRandomizations++;
+                        waiting.RemoveAt(i--);
+                    }
+                    else if (TryRandomize(waiting[i].Candidate, day, today))
+                    {
+                        waiting.RemoveAt(i--);
+                    }
+                }
+
+                var candidates = _trial.Candidates;
+                for (; next < candidates.Count && candidates[next].Day <= day; next++)
+                {
+                    // Competitive enrolment: nobody more is screened once the target is randomized or waiting.
+                    if (_outcome.Randomized + waiting.Count >= _scenario.Subjects)
+                    {
+                        continue;
+                    }
+
+                    if (!TryRandomize(candidates[next], day, today))
+                    {
+                        waiting.Add((candidates[next], day + _scenario.RandomizationWaitDays));
+                    }
+                }
+
+                if (_outcome.Randomized >= _scenario.Subjects || (next >= candidates.Count && waiting.Count == 0))
+                {
+                    enrolmentOpen = false;
+                }
+            }
+
+            foreach (var site in _sites)
+            {
+                if (site.Closed)
+                {
+                    continue;
+                }
+
+                var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
+                _outcome.KitsExpired += site.DropUnusable(usableFrom, day);
+                if (!enrolmentOpen && site.OnTreatment.Sum() == 0)
+                {
+                    Close(site, day);
+                }
+                else if (site.Owed.Any(n => n > 0))
+                {
+                    // A hold for lost kits: their replacement is ordered again while nothing is on the way.
+                    if (site.Open.Count == 0)
+                    {
+                        Ship(site, day, today, Replacement(site.Owed), urgent: false, replacement: true);
+                    }
+                }
+                else
+                {
+                    // A site on hold with nothing on the way orders urgently (above the trigger too).
+                    var urgent = site.OnHold && site.Open.Count == 0;
+                    Ship(site, day, today, _policy.Rule.Need(_study, site.Site.Supply, Stock(site, today), urgent), urgent);
+                }
+            }
+
+            if (_sites.All(s => s.Closed))
+            {
+                _outcome.StudyDays = day;
+                return _outcome;
+            }
+        }
+
+        throw new InvalidOperationException($"The simulated study did not end within {limit} days.");
+    }
+
+    /// <summary>
+    /// Receipt and release, as the product does them: a shipment whose kits are all ok goes on the shelf at once;
+    /// one with a damaged kit waits for the depot manager's release. Releasing it puts its ok kits on the shelf and the
+    /// site on hold until a replacement for the lost kits (their types plus one kit of every type) is released; the
+    /// replacement is ordered at the release. Any other release lifts a stock-out hold.
+    /// </summary>
+    private void Receive(SiteState site, int day, DateOnly today)
+    {
+        for (var i = 0; i < site.Open.Count; i++)
+        {
+            var shipment = site.Open[i];
+            if (shipment.ReleaseDay < 0 && shipment.ArrivalDay == day)
+            {
+                for (var k = 0; k < shipment.Kits.Count; k++)
+                {
+                    if (_random.Chance(_scenario.DamagePerKit))
+                    {
+                        shipment.Kits[k] = shipment.Kits[k] with { Damaged = true };
+                        _outcome.KitsDamaged++;
+                    }
+                }
+
+                shipment.ReleaseDay = shipment.Kits.Any(k => k.Damaged)
+                    ? day + _random.Between(_scenario.ReleaseDelayMinDays, _scenario.ReleaseDelayMaxDays)
+                    : day;
+            }
+
+            if (shipment.ReleaseDay != day)
+            {
+                continue;
+            }
+
+            site.Open.RemoveAt(i--);
+            var lost = new int[_types.Length];
+            foreach (var kit in shipment.Kits)
+            {
+                if (kit.Damaged)
+                {
+                    lost[kit.Type]++;
+                }
+                else
+                {
+                    site.Shelf[kit.Type].Add(kit.Expiry);
+                }
+
+                // A replacement pays off one owed kit of its type per kit it carries, lost ones included.
+                site.Owed[kit.Type] -= shipment.Replacement ? 1 : 0;
+            }
+
+            for (var t = 0; t < _types.Length; t++)
+            {
+                site.Owed[t] = Math.Max(0, site.Owed[t] + lost[t]);
+            }
+
+            if (site.Owed.Any(n => n > 0))
+            {
+                if (!site.OnHold)
+                {
+                    StartHold(site, day, "lost kits");
+                    _outcome.LostKitHolds++;
+                }
+
+                if (lost.Any(n => n > 0))
+                {
+                    Ship(site, day, today, Replacement(lost), urgent: false, replacement: true);
+                }
+            }
+            else if (site.OnHold)
+            {
+                _outcome.HoldDays += day - site.HoldSince;
+                _outcome.StockOutHoldDays += site.HoldIsStockOut ? day - site.HoldSince : 0;
+                site.OnHold = false;
+            }
+        }
+    }
+
+    /// <summary>The product's replacement for lost kits: those kits' types, plus one kit of every type in a blinded study.</summary>
+    private Dictionary<string, int> Replacement(int[] lost)
+    {
+        var replacement = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var t = 0; t < _types.Length; t++)
+        {
+            var n = lost[t] + (_study.IsBlinded ? 1 : 0);
+            if (n > 0)
+            {
+                replacement[_types[t]] = n;
+            }
+        }
+
+        return replacement;
+    }
+
+    private void StartHold(SiteState site, int day, string cause)
+    {
+        site.OnHold = true;
+        site.HoldSince = day;
+        site.HoldIsStockOut = cause == "stock-out";
+        _outcome.Holds++;
+    }
+
+    private void Visit(Subject subject, int day, DateOnly today)
+    {
+        var site = _sites[subject.Candidate.SiteIndex];
+        if (subject.VisitsDone == subject.Candidate.Visits)
+        {
+            // The visit after the last dispensing: progression (or the end of treatment) is recorded; off treatment.
+            site.OnTreatment[subject.Type]--;
+            return;
+        }
+
+        if (TryDispense(site, subject.Type, day, today))
+        {
+            if (day > subject.Due)
+            {
+                _outcome.DelayedVisits++;
+            }
+
+            subject.VisitsDone++;
+            Schedule(subject, day + _study.VisitSchedule.CycleLengthDays);
+        }
+        else if (day + 1 <= subject.Target + _study.VisitSchedule.WindowDays)
+        {
+            // Refused by a hold: the subject comes back the next day, while the window lasts.
+            Due(day + 1).Add(subject);
+        }
+        else
+        {
+            // The hold outlasted the window: this cycle's kit is never given; the next cycle keeps the schedule.
+            _outcome.MissedVisits++;
+            subject.VisitsDone++;
+            Schedule(subject, subject.Target + _study.VisitSchedule.CycleLengthDays);
+        }
+    }
+
+    /// <summary>The subject's next visit: the cycle's target day, moved within the window by the visit's pre-drawn offset.</summary>
+    private void Schedule(Subject subject, int target)
+    {
+        subject.Target = target;
+        subject.Due = subject.VisitsDone < subject.Candidate.Visits ? target + subject.Candidate.Jitter[subject.VisitsDone] : target;
+        Due(subject.Due).Add(subject);
+    }
+
+    private bool TryRandomize(Candidate candidate, int day, DateOnly today)
+    {
+        var site = _sites[candidate.SiteIndex];
+        var arm = _study.Arms[0].Code;
+        if (_study.Allocation == Allocation.Randomized)
+        {
+            var position = _listPointer.GetValueOrDefault(candidate.StratumKey);
+            var slots = _trial.ArmsByStratum[candidate.StratumKey];
+            if (position >= slots.Count)
+            {
+                throw new InvalidOperationException($"The simulated list ran out of slots in stratum {candidate.StratumKey}.");
+            }
+
+            arm = slots[position];
+        }
+
+        var type = _armType[arm];
+        if (!TryDispense(site, type, day, today))
+        {
+            return false;
+        }
+
+        if (_study.Allocation == Allocation.Randomized)
+        {
+            _listPointer[candidate.StratumKey] = _listPointer.GetValueOrDefault(candidate.StratumKey) + 1;
+        }
+
+        _outcome.Randomized++;
+        site.OnTreatment[type]++;
+        var subject = new Subject(candidate, type) { VisitsDone = 1 };
+        Schedule(subject, day + _study.VisitSchedule.CycleLengthDays);
+        return true;
+    }
+
+    /// <summary>
+    /// A randomization's or visit's kits, as the product decides them: refused while the site is on hold; a new hold
+    /// when <see cref="SupplyHold.IsShort"/> (any type short in a blinded study, this type otherwise), which orders an
+    /// urgent shipment at once; otherwise the visit's kits chosen among the type's usable kits.
+    /// </summary>
+    private bool TryDispense(SiteState site, int type, int day, DateOnly today)
+    {
+        if (site.OnHold)
+        {
+            return false;
+        }
+
+        var supply = site.Site.Supply;
+        var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, supply);
+        var counts = new Dictionary<string, int>(_types.Length, StringComparer.Ordinal);
+        for (var t = 0; t < _types.Length; t++)
+        {
+            counts[_types[t]] = CountFrom(site.Shelf[t], usableFrom);
+        }
+
+        if (SupplyHold.IsShort(_study, counts, _types[type]))
+        {
+            StartHold(site, day, "stock-out");
+            _outcome.StockOutHolds++;
+
+            // A hold that follows kits of a short type passing the do-not-dispense limit within a lead time and a
+            // release wait (today included: those kits are still on the shelf, dropped at the end of the day) is put
+            // down to expiry.
+            var window = Math.Max(1, supply.LeadTimeDays) + _scenario.ReleaseDelayMaxDays + 1;
+            var afterExpiry = Enumerable.Range(0, _types.Length).Any(t =>
+                counts[_types[t]] < _study.VisitSchedule.KitsPerVisit &&
+                (day - site.LastExpiry[t] <= window || site.Shelf[t].Any(e => e < usableFrom)));
+            _outcome.HoldsAfterExpiry += afterExpiry ? 1 : 0;
+            _holdLog?.WriteLine(FormattableString.Invariant(
+                $"hold: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId} (a {_types[type]} subject): usable [{string.Join(",", counts.Values)}], on the way [{string.Join(";", site.Open.Select(o => string.Join(",", Enumerable.Range(0, _types.Length).Select(t => o.Kits.Count(k => k.Type == t)))))}], on treatment [{string.Join(",", site.OnTreatment)}], {_outcome.Randomized} randomized{(afterExpiry ? ", after expiry" : "")}"));
+            // The product orders at once: urgently (above the trigger too) when nothing is on the way.
+            var urgent = site.Open.Count == 0;
+            Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), urgent), urgent);
+            return false;
+        }
+
+        var shelf = site.Shelf[type];
+        var usable = Enumerable.Range(0, shelf.Count).Where(i => shelf[i] >= usableFrom).ToList();
+        var count = _study.VisitSchedule.KitsPerVisit;
+        var chosen = _policy.Choice == KitChoiceMode.Random
+            ? KitChoice.Pick(usable, count, _random)
+            : [.. usable.OrderBy(i => shelf[i]).Take(count)];
+        foreach (var i in chosen.OrderDescending())
+        {
+            shelf.RemoveAt(i);
+        }
+
+        _outcome.KitsDispensed += count;
+        return true;
+    }
+
+    /// <summary>What the resupply rule reads: usable kits on the shelf, kits on the way (all kits of shipments not yet released, less those reported damaged), subjects on treatment.</summary>
+    private List<StockLevel> Stock(SiteState site, DateOnly today)
+    {
+        var countedFrom = Dispensability.EarliestAllowedExpiry(today.AddDays(CountHorizon(site)), _study.VisitSchedule, site.Site.Supply);
+        var stock = new List<StockLevel>(_types.Length);
+        for (var t = 0; t < _types.Length; t++)
+        {
+            var inTransit = 0;
+            foreach (var shipment in site.Open)
+            {
+                foreach (var kit in shipment.Kits)
+                {
+                    inTransit += kit.Type == t && !kit.Damaged ? 1 : 0;
+                }
+            }
+
+            // The shelf holds only kits usable today (DropUnusable runs before every check; kits only get older).
+            // Counted at arrival, kits that pass the limit before a shipment ordered now could replace them are not stock.
+            var available = _policy.Count == StockCount.Today ? site.Shelf[t].Count : CountFrom(site.Shelf[t], countedFrom);
+            stock.Add(new StockLevel(_types[t], available, inTransit, _policy.CompositionSeesOnTreatment ? site.OnTreatment[t] : 0));
+        }
+
+        return stock;
+    }
+
+    /// <summary>
+    /// Days ahead the check looks when it counts stock at arrival: the lead time, the next daily check and a release
+    /// wait of up to 2 days (a shipment with a damaged kit). Kits that will pass their limit before then are replaced now.
+    /// </summary>
+    private int CountHorizon(SiteState site) => _policy.Count == StockCount.AtArrival ? Math.Max(1, site.Site.Supply.LeadTimeDays) + ArrivalMarginDays : 0;
+
+    /// <summary>The next daily check (1 day) and a release wait (2 days).</summary>
+    public const int ArrivalMarginDays = 3;
+
+    /// <summary>
+    /// The earliest expiry the depot ships: dispensable on arrival (the product's rule); counting stock at arrival, a
+    /// kit that would not count as stock on the day it is shipped is not shipped either, or the next check would order
+    /// again and the depot send more of the same short-dated lot.
+    /// </summary>
+    private DateOnly ShipFrom(SiteState site, DateOnly today) => _policy.Count == StockCount.AtArrival
+        ? Dispensability.EarliestAllowedExpiry(today.AddDays(CountHorizon(site)), _study.VisitSchedule, site.Site.Supply)
+        : Dispensability.EarliestShippableExpiry(today, _study.VisitSchedule, site.Site.Supply);
+
+    private static int CountFrom(List<DateOnly> shelf, DateOnly from)
+    {
+        var n = 0;
+        foreach (var expiry in shelf)
+        {
+            n += expiry >= from ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    /// <summary>The depot picks first-expiry-first among kits still shippable; if a type is short the whole shipment waits for the next check, as the product refuses it.</summary>
+    private void Ship(SiteState site, int day, DateOnly today, IReadOnlyDictionary<string, int> need, bool urgent, bool replacement = false)
+    {
+        if (need.Count == 0)
+        {
+            return;
+        }
+
+        var earliest = ShipFrom(site, today);
+        var wanted = need.Where(kv => kv.Value > 0).Select(kv => (Type: Array.IndexOf(_types, kv.Key), Count: kv.Value)).ToList();
+        if (wanted.Any(w => _depot.Shippable(w.Type, day, earliest) < w.Count))
+        {
+            _outcome.DepotShortfalls++;
+            return;
+        }
+
+        var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement);
+        foreach (var (type, count) in wanted)
+        {
+            foreach (var expiry in _depot.Take(type, day, earliest, count))
+            {
+                shipment.Kits.Add(new ShippedKit(type, expiry, Damaged: false));
+            }
+        }
+
+        site.Open.Add(shipment);
+        _outcome.Shipments++;
+        _outcome.UrgentShipments += urgent ? 1 : 0;
+        _outcome.ReplacementShipments += replacement ? 1 : 0;
+        _outcome.KitsShipped += shipment.Kits.Count;
+    }
+
+    private void Close(SiteState site, int day)
+    {
+        _outcome.KitsLeft += site.Shelf.Sum(s => s.Count) + site.Open.Sum(o => o.Kits.Count(k => !k.Damaged));
+        if (site.OnHold)
+        {
+            _outcome.HoldDays += day - site.HoldSince;
+            _outcome.StockOutHoldDays += site.HoldIsStockOut ? day - site.HoldSince : 0;
+        }
+
+        _outcome.SiteDays += day;
+        site.Closed = true;
+    }
+
+    private List<Subject> Due(int day)
+    {
+        while (_due.Count <= day)
+        {
+            _due.Add(null);
+        }
+
+        return _due[day] ??= [];
+    }
+
+    private sealed class Subject(Candidate candidate, int type)
+    {
+        public Candidate Candidate { get; } = candidate;
+        public int Type { get; } = type;
+        public int VisitsDone { get; set; }
+        public int Target { get; set; }
+        public int Due { get; set; }
+    }
+
+    private sealed record ShippedKit(int Type, DateOnly Expiry, bool Damaged);
+
+    private sealed class InTransit(int arrivalDay, bool replacement)
+    {
+        public int ArrivalDay { get; } = arrivalDay;
+
+        /// <summary>Ordered to replace lost kits: its release pays them off.</summary>
+        public bool Replacement { get; } = replacement;
+
+        /// <summary>−1 until received; then the day its ok kits go on the shelf.</summary>
+        public int ReleaseDay { get; set; } = -1;
+
+        public List<ShippedKit> Kits { get; } = [];
+    }
+
+    private sealed class SiteState(Site site, int types)
+    {
+        public Site Site { get; } = site;
+
+        /// <summary>Expiry of each usable kit on the shelf, per type.</summary>
+        public List<DateOnly>[] Shelf { get; } = [.. Enumerable.Range(0, types).Select(_ => new List<DateOnly>())];
+
+        public List<InTransit> Open { get; } = [];
+        public int[] OnTreatment { get; } = new int[types];
+        public bool OnHold { get; set; }
+        public int HoldSince { get; set; }
+
+        /// <summary>The hold began with a stock-out (not with lost kits).</summary>
+        public bool HoldIsStockOut { get; set; }
+
+        /// <summary>Per type, kits lost (damaged) in released shipments and not yet replaced: the site is on hold while any are owed.</summary>
+        public int[] Owed { get; } = new int[types];
+        public bool Closed { get; set; }
+
+        /// <summary>Per type, the last day kits of the type passed the do-not-dispense limit on the shelf.</summary>
+        public int[] LastExpiry { get; } = [.. Enumerable.Repeat(-1000, types)];
+
+        /// <summary>Takes kits past the do-not-dispense limit off the usable shelf; returns how many.</summary>
+        public int DropUnusable(DateOnly usableFrom, int day)
+        {
+            var dropped = 0;
+            for (var t = 0; t < Shelf.Length; t++)
+            {
+                var n = Shelf[t].RemoveAll(e => e < usableFrom);
+                LastExpiry[t] = n > 0 ? day : LastExpiry[t];
+                dropped += n;
+            }
+
+            return dropped;
+        }
+    }
+
+    /// <summary>
+    /// The depot: lots of every type, each with one expiry, in order of expiry. The depot manager orders a new lot of a
+    /// type when the kits that will still be shippable once it is made fall below the reorder point; it arrives after
+    /// the production lead time with the scenario's shelf life.
+    /// </summary>
+    private sealed class Depot(int types)
+    {
+        private readonly List<Lot>[] _lots = [.. Enumerable.Range(0, types).Select(_ => new List<Lot>())];
+
+        /// <summary>Orders the lots the depot needs today; returns how many kits they hold.</summary>
+        public int Plan(int day, DateOnly today, Scenario scenario, int shippingMarginDays)
+        {
+            var produced = 0;
+            var horizon = today.AddDays(scenario.ProductionLeadDays + shippingMarginDays);
+            foreach (var lots in _lots)
+            {
+                while (Projected(lots, horizon) < scenario.ReorderPoint)
+                {
+                    // The depot is stocked above the reorder point before the study starts; later lots take the
+                    // production lead time.
+                    var lead = day == 0 ? 0 : scenario.ProductionLeadDays;
+                    lots.Add(new Lot(day + lead, today.AddDays(lead + scenario.ShelfLifeDays), scenario.LotSize));
+                    produced += scenario.LotSize;
+                }
+            }
+
+            return produced;
+        }
+
+        private static int Projected(List<Lot> lots, DateOnly horizon)
+        {
+            var n = 0;
+            foreach (var lot in lots)
+            {
+                n += lot.Expiry >= horizon ? lot.Left : 0;
+            }
+
+            return n;
+        }
+
+        public int Shippable(int type, int day, DateOnly earliest) => _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest).Sum(l => l.Left);
+
+        public List<DateOnly> Take(int type, int day, DateOnly earliest, int count)
+        {
+            var taken = new List<DateOnly>(count);
+            foreach (var lot in _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest))
+            {
+                while (lot.Left > 0 && taken.Count < count)
+                {
+                    lot.Left--;
+                    taken.Add(lot.Expiry);
+                }
+            }
+
+            return taken;
+        }
+
+        private sealed class Lot(int arrives, DateOnly expiry, int left)
+        {
+            public int Arrives { get; } = arrives;
+            public DateOnly Expiry { get; } = expiry;
+            public int Left { get; set; } = left;
+        }
+    }
+}
