@@ -26,16 +26,16 @@ internal static class Report
         Line($"  depot: lots of {scenario.LotSize} per type, reordered below {scenario.ReorderPoint} still shippable in {scenario.ProductionLeadDays} d, {scenario.ShelfLifeDays} d shelf life at the depot, {first.Per(first.KitsProduced):F0} kits made per run; damaged on receipt {scenario.DamagePerKit:P1}/kit, release {scenario.ReleaseDelayMinDays}-{scenario.ReleaseDelayMaxDays} d");
         Line($"  composition sees subjects on treatment: {(options.SeesOnTreatment ? "yes" : "no")}; per run: {first.Per(first.Randomized):F1} subjects randomized, study {first.Per(first.StudyDays) / Scenario.DaysPerMonth:F1} months");
         Line($"");
-        Line($"  kits per run           {"shipped",8} {"dispensed",9} {"waste",6} {"expired",7} {"damaged",7} {"left",6} | shipments per site-month (urgent, replacement per run) | depot short per run");
+        Line($"  {"kits per run",-23} {"shipped",8} {"dispensed",9} {"waste",6} {"expired",7} {"damaged",7} {"left",6} | shipments per site-month (urgent, replacement per run) | depot short per run");
         foreach (var x in summaries)
         {
-            Line($"  {x.Policy,-22} {x.Per(x.KitsShipped),8:F1} {x.Per(x.KitsDispensed),9:F1} {x.WastePercent,5:F1}% {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.ShipmentsPerSiteMonth,5:F2} ({x.Per(x.UrgentShipments):F2}, {x.Per(x.ReplacementShipments):F2}) | {x.Per(x.DepotShortfalls):F2}");
+            Line($"  {x.Policy,-23} {x.Per(x.KitsShipped),8:F1} {x.Per(x.KitsDispensed),9:F1} {x.WastePercent,5:F1}% {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.ShipmentsPerSiteMonth,5:F2} ({x.Per(x.UrgentShipments):F2}, {x.Per(x.ReplacementShipments):F2}) | {x.Per(x.DepotShortfalls):F2}");
         }
 
-        Line($"  stock-out holds        {"P(run)",7} {"per run",7} {"expiry",6} {"d/site-yr",9} | all holds, lost kits too: P(run) d/site-yr | visits missed, randomizations lost per run");
+        Line($"  stock-out holds         {"P(run)",7} {"per run",7} {"expiry",6} {"d/site-yr",9} | all holds, lost kits too: P(run) d/site-yr | visits missed, randomizations lost per run");
         foreach (var x in summaries)
         {
-            Line($"  {x.Policy,-22} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
+            Line($"  {x.Policy,-23} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
         }
 
         Line($"  (waste: kits shipped to sites and never dispensed / kits shipped; expiry: stock-out holds right after a type's kits passed their do-not-dispense limit)");

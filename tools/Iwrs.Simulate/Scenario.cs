@@ -33,7 +33,10 @@ internal sealed record Scenario
     /// <summary>Other reasons to stop each cycle (toxicity, withdrawal, death without progression).</summary>
     public double OtherStopPerCycle { get; init; } = 0.02;
 
-    /// <summary>Shelf life a lot has left when it reaches the depot.</summary>
+    /// <summary>
+    /// Shelf life a lot has left when it reaches the depot: 24 months, usual for refrigerated lyophilised probiotic
+    /// capsules. Shorter lives, or larger lots that age at the depot, put more kits past their limit on site shelves.
+    /// </summary>
     public int ShelfLifeDays { get; init; } = 730;
 
     /// <summary>Kits of each type per lot.</summary>
@@ -41,14 +44,18 @@ internal sealed record Scenario
 
     /// <summary>
     /// The depot orders a lot of a type when fewer kits than this will still be shippable once a new lot could be
-    /// made (<see cref="ProductionLeadDays"/> later). The first lot is ordered on day 0 and is at the depot then.
+    /// made (<see cref="ProductionLeadDays"/> later). Before day 0 it is stocked above this point. Sized so the depot
+    /// never runs short: the simulation is about site levels, and its output reports depot shortfalls.
     /// </summary>
     public required int ReorderPoint { get; init; }
 
     /// <summary>Manufacture, QC and release of a new lot.</summary>
     public int ProductionLeadDays { get; init; } = 90;
 
-    /// <summary>Chance that a kit is reported damaged when its shipment is received.</summary>
+    /// <summary>
+    /// Chance that a kit is reported damaged when its shipment is received (a broken bottle, a temperature excursion).
+    /// Kits damaged or lost on the shelf later are not simulated.
+    /// </summary>
     public double DamagePerKit { get; init; } = 0.005;
 
     /// <summary>A shipment with a damaged kit waits this many days (either, uniformly) for the depot manager's release.</summary>
@@ -85,8 +92,8 @@ internal sealed record Scenario
             // Seed 001: randomized 1:1, the lists sized for 150 subjects (studies/lj-mcrc.json). Three sites at about
             // 2.5 subjects a month each (the lead site a little more): 7.5 a month, 150 in about 20 months. CapeOX +
             // pembrolizumab after failed standard therapy in MSS/pMMR mCRC: median PFS about 4 months (immunotherapy
-            // combinations in refractory MSS mCRC report 2-6 months). Peak demand is about 60 kits of each type a
-            // month; lots of 400 per type every 6 months keep the depot ahead of it.
+            // combinations in refractory MSS mCRC report 2-6 months). Peak demand is 30-50 kits of each type a month;
+            // lots of 100 (about 3 months' worth) keep kits young, and 200 in reserve cover the 90 days a lot takes.
             "LJ-MCRC" => new Scenario
             {
                 Subjects = 150,
@@ -98,8 +105,8 @@ internal sealed record Scenario
             },
 
             // Seed 000: 22 patients, one centre, phase I. About 2 a month (11 months of accrual). Anti-PD-1 with a TKI
-            // or chemotherapy after failed standard therapy: median PFS about 3.5 months. Peak demand about 15 kits a
-            // month; lots of 120 every 6 months.
+            // or chemotherapy after failed standard therapy: median PFS about 3.5 months. Peak demand about 15-25 kits
+            // a month; lots of 50, 100 in reserve.
             "AKK-MCRC" => new Scenario
             {
                 Subjects = 22,

@@ -8,10 +8,11 @@ namespace Iwrs.Simulate;
 /// <see cref="IResupplyRule.Need"/> for when, how many and which types, <see cref="Dispensability"/> for which kits
 /// may be dispensed and shipped, <see cref="SupplyHold.IsShort"/> for holds and <see cref="KitChoice.Pick{T}"/> for the
 /// kit a subject gets. Each day, in order: the depot orders a lot if it runs low; shipments arriving are received (a
-/// shipment with a damaged kit waits for release) and released shipments go on the shelf, lifting a hold; dispensing
-/// visits due; arrivals randomized while enrolment is open; kits past the do-not-dispense limit leave the usable
-/// shelf; sites with nobody left on treatment after enrolment closed are closed out; the resupply check runs over
-/// every open site.
+/// shipment with a damaged kit waits for release) and released shipments go on the shelf, lifting a stock-out hold
+/// (one with damaged kits holds the site until their replacement is released); dispensing visits due; arrivals
+/// randomized while enrolment is open; kits past the do-not-dispense limit leave the usable shelf; sites with nobody
+/// left on treatment after enrolment closed are closed out (their kits are left over); the resupply check runs over
+/// every open site (a site owed a replacement orders that instead, when nothing is on the way).
 /// </summary>
 internal sealed class SupplyRun
 {

@@ -118,7 +118,7 @@ public sealed class StudyEndpointsTests : IAsyncLifetime
         await _app.Grant("LJ-MCRC", "manager-1", "study-manager");
         var file = JsonNode.Parse(IwrsFactory.StudyFile("lj-mcrc.json"))!;
         file["version"] = 2;
-        file["supply"]!["maximumLevel"] = 8;
+        file["supply"]!["maximumLevel"] = file["supply"]!["maximumLevel"]!.GetValue<int>() + 2;
 
         var manager = await _app.ClientFor("manager-1");
         using var refused = await manager.PutAsync("/api/studies/LJ-MCRC", IwrsFactory.Json(file.ToJsonString()));

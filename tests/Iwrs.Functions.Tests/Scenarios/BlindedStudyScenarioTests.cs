@@ -52,7 +52,8 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
     public async Task FullScenario_BlindedStudy_RunsOverHttpAndNoBlindedOutputRevealsTheArm()
     {
         // Kits: imported at the depot, shipped to CN01, received kit by kit (one damaged in transit).
-        await _trial.ImportKits("depot", KitTypes, perType: 30);
+        // Enough for CN01's kits and a resupply up to the file's maximum level at each of the three sites.
+        await _trial.ImportKits("depot", KitTypes, perType: 80);
         var shipment = await _trial.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 8, ["PBO-CAPS"] = 8 } });
         var shipmentId = shipment.GetProperty("shipmentId").GetString()!;
         await _trial.Ok("depot", HttpMethod.Post, $"shipments/{shipmentId}/dispatch");

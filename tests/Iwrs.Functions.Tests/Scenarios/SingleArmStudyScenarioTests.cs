@@ -52,9 +52,10 @@ public sealed class SingleArmStudyScenarioTests : IAsyncLifetime
         Assert.Equal(["C1", "C2", "C3"], c3.GetProperty("dispensations").EnumerateArray().Select(d => d.GetProperty("visit").GetString()).ToList());
         Assert.Equal(3, c3.GetProperty("dispensations").EnumerateArray().Select(d => d.GetProperty("kitNumber").GetString()).Distinct().Count());
 
-        // Four of five kits used: one left, below the trigger of 2; the timer orders up to 5, once.
+        // Four of five kits used: one left, below the trigger; the timer orders up to the maximum level, once.
         var inventory = await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory");
         Assert.Equal(1, inventory.GetProperty("available").GetInt32());
+        var maximum = System.Text.Json.Nodes.JsonNode.Parse(IwrsFactory.StudyFile("akk-mcrc.json"))!["supply"]!["maximumLevel"]!.GetValue<int>();
         var resupply = _app.Services.GetRequiredService<ResupplyCheck>();
         var run = await resupply.RunAsync(new Iwrs.Functions.Hosting.TimerInvocation(ResupplyCheck.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
         Assert.Contains(run, l => l.StartsWith($"{Study}/CN01: shipment", StringComparison.Ordinal));
@@ -62,14 +63,14 @@ public sealed class SingleArmStudyScenarioTests : IAsyncLifetime
         Assert.DoesNotContain(rerun, l => l.Contains("shipment", StringComparison.Ordinal));
         var shipments = await _trial.Ok("pharm", HttpMethod.Get, "shipments");
         var resupplied = shipments.EnumerateArray().Single(s => s.GetProperty("reason").GetString() == "resupply");
-        Assert.Equal(4, resupplied.GetProperty("kitCount").GetInt32());
+        Assert.Equal(maximum - 1, resupplied.GetProperty("kitCount").GetInt32());
 
         // The site receives it; stock is back to the maximum.
         var id = resupplied.GetProperty("shipmentId").GetString()!;
         await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/dispatch");
         var kits = resupplied.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!).ToList();
         await _trial.Ok("pharm", HttpMethod.Post, $"shipments/{id}/receive", new { kits = kits.Select(k => new { kitNumber = k, condition = "ok" }) });
-        Assert.Equal(5, (await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
+        Assert.Equal(maximum, (await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
 
         // Discontinuation stops dispensing; an emergency code break is still audited in an open-label study.
         await _trial.Ok("coord", HttpMethod.Post, "subjects/AKK-002/discontinue", new { reason = "Disease progression" });
