@@ -400,7 +400,9 @@ internal sealed class SupplyRun
     /// <summary>What the resupply rule reads: usable kits on the shelf, kits on the way (all kits of shipments not yet released, less those reported damaged), subjects on treatment.</summary>
     private List<StockLevel> Stock(SiteState site, DateOnly today)
     {
-        var countedFrom = Dispensability.EarliestAllowedExpiry(today.AddDays(CountHorizon(site)), _study.VisitSchedule, site.Site.Supply);
+        var countedFrom = _policy.Count == StockCount.AtArrival
+            ? Dispensability.EarliestCountedExpiry(today, _study.VisitSchedule, site.Site.Supply)
+            : Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
         var stock = new List<StockLevel>(_types.Length);
         for (var t = 0; t < _types.Length; t++)
         {
@@ -428,8 +430,8 @@ internal sealed class SupplyRun
     /// </summary>
     private int CountHorizon(SiteState site) => _policy.Count == StockCount.AtArrival ? Math.Max(1, site.Site.Supply.LeadTimeDays) + ArrivalMarginDays : 0;
 
-    /// <summary>The next daily check (1 day) and a release wait (2 days).</summary>
-    public const int ArrivalMarginDays = 3;
+    /// <summary>The product's margin (<see cref="Dispensability.ArrivalMarginDays"/>).</summary>
+    public const int ArrivalMarginDays = Dispensability.ArrivalMarginDays;
 
     /// <summary>
     /// The earliest expiry the depot ships: dispensable on arrival (the product's rule); counting stock at arrival, a
@@ -437,7 +439,7 @@ internal sealed class SupplyRun
     /// again and the depot send more of the same short-dated lot.
     /// </summary>
     private DateOnly ShipFrom(SiteState site, DateOnly today) => _policy.Count == StockCount.AtArrival
-        ? Dispensability.EarliestAllowedExpiry(today.AddDays(CountHorizon(site)), _study.VisitSchedule, site.Site.Supply)
+        ? Dispensability.EarliestCountedExpiry(today, _study.VisitSchedule, site.Site.Supply)
         : Dispensability.EarliestShippableExpiry(today, _study.VisitSchedule, site.Site.Supply);
 
     private static int CountFrom(List<DateOnly> shelf, DateOnly from)

@@ -64,4 +64,16 @@ public static class Dispensability
     /// </summary>
     public static DateOnly EarliestShippableExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
         EarliestAllowedExpiry(today.AddDays(supply.LeadTimeDays), schedule, supply);
+
+    /// <summary>The next daily check (1 day) and a release wait (2 days): how much further than the lead time the resupply check looks.</summary>
+    public const int ArrivalMarginDays = 3;
+
+    /// <summary>
+    /// For the resupply check: a kit counts as stock only if it will still be dispensable when a shipment ordered now
+    /// could replace it (lead time, the next check, a release wait), and the depot ships only such kits. Counting kits
+    /// usable today instead held sites whenever a lot passed its limit with the replacement still on the road (the
+    /// supply simulator: 8.1% of L. johnsonii trials at the chosen levels). Public: counts and dates only.
+    /// </summary>
+    public static DateOnly EarliestCountedExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
+        EarliestAllowedExpiry(today.AddDays(Math.Max(1, supply.LeadTimeDays) + ArrivalMarginDays), schedule, supply);
 }

@@ -103,11 +103,11 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), "replacement", "system", "system", Channel.Timer, ct);
     }
 
-    /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will expire before use do not count.</summary>
+    /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will not last until a shipment ordered now could replace them do not count.</summary>
     private async Task<IReadOnlyDictionary<string, int>> NeedAsync(TableClient client, StudyConfiguration study, Site site, bool onHold, IReadOnlyList<Subject> subjects, CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        var usableFrom = Dispensability.EarliestAllowedExpiry(today, study.VisitSchedule, site.Supply);
+        var usableFrom = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
         var open = await ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var shelves = await Task.WhenAll(study.KitTypes.Select(t => KitRows.UsableAsync(client, study.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t.Code}|", usableFrom, ct)));
         var stock = study.KitTypes.Select((type, i) => new StockLevel(

@@ -39,7 +39,7 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
 
             var now = time.GetUtcNow();
             var today = DateOnly.FromDateTime(now.UtcDateTime);
-            var earliest = Dispensability.EarliestShippableExpiry(today, study.VisitSchedule, site.Supply);
+            var earliest = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
             var picked = new List<(KitRows.IndexEntry Entry, string Type)>();
             foreach (var (type, count) in wanted.Where(k => k.Value > 0).OrderBy(k => k.Key, StringComparer.Ordinal))
             {

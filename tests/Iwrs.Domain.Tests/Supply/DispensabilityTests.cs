@@ -62,4 +62,17 @@ public sealed class DispensabilityTests
 
         Assert.Equal(a, b);
     }
+
+    [Theory]
+    [InlineData(5, 8)]
+    [InlineData(0, 4)]
+    public void EarliestCountedExpiry_LooksLeadTimeAndMarginAhead(int leadDays, int aheadDays)
+    {
+        var study = SupplyStudies.LjStudy;
+        var supply = study.Supply with { LeadTimeDays = leadDays };
+        Assert.Equal(
+            Dispensability.EarliestAllowedExpiry(SupplyStudies.Today.AddDays(aheadDays), study.VisitSchedule, supply),
+            Dispensability.EarliestCountedExpiry(SupplyStudies.Today, study.VisitSchedule, supply));
+        Assert.True(Dispensability.EarliestCountedExpiry(SupplyStudies.Today, study.VisitSchedule, supply) > Dispensability.EarliestShippableExpiry(SupplyStudies.Today, study.VisitSchedule, supply));
+    }
 }

@@ -108,9 +108,10 @@ public sealed class ResupplyTests
     [Fact]
     public void Need_Composition_FollowsTheSubjectsOnTreatment()
     {
-        // Five subjects on LJ, one on PBO: LJ's share of the 10 kits after delivery is 5.5 / 7.
+        // Five subjects on LJ, one on PBO: LJ's share of the 10 kits after delivery is half its demand share (5.5 / 7)
+        // plus half its allocation share (1 / 2): 9 / 14.
         var need = LjNeed(S(Lj, 1, onTreatment: 5), S(Pbo, 2, onTreatment: 1));
-        AssertOrder(need, (Lj, 6), (Pbo, 1));
+        AssertOrder(need, (Lj, 5), (Pbo, 2));
     }
 
     /// <summary>Mirrored stock orders the mirrored composition, up to a tie broken by kit type code.</summary>
