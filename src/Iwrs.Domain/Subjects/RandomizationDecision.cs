@@ -43,9 +43,7 @@ public static class RandomizationDecision
         var count = study.VisitSchedule.KitsPerVisit;
         if (SupplyHold.IsShort(study, usableKits.ToDictionary(k => k.Key, k => k.Value.Count), arm.KitType))
         {
-            return study.IsBlinded
-                ? SupplyHold.Refusal(site.SiteId)
-                : new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+            return SupplyHold.ShortRefusal(study, site.SiteId);
         }
 
         var taken = KitChoice.Pick(usableKits[arm.KitType], count, random).ToList();

@@ -50,6 +50,11 @@ public static class SupplyHold
         return considered.Any(type => usableByType.GetValueOrDefault(type) < count);
     }
 
+    /// <summary>The refusal when <see cref="IsShort"/>: the hold in a blinded study, the arm's kit type missing otherwise.</summary>
+    public static DomainError ShortRefusal(Studies.StudyConfiguration study, string siteId) => study.IsBlinded
+        ? Refusal(siteId)
+        : new DomainError("no-kit-available", $"Site '{siteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+
     public static DomainError Refusal(string siteId) => new(
         Code,
         $"Site '{siteId}' is on a supply hold: nothing can be randomized or dispensed there until the next shipment is received. Nothing was used; the depot has been notified and an urgent shipment ordered.");

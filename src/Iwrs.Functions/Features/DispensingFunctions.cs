@@ -18,7 +18,7 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
     [Description("Dispense the subject's kit for a visit; repeating it returns the same kit.")]
     public async Task<IResult> Dispense([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/visits/{visit}/dispense")] HttpRequest req, string studyId, string subjectId, string visit, CancellationToken ct)
     {
-        var (context, _, refusal) = await StudyContext.ResolveSubjectAsync(studyId, subjectId, StudyAction.Dispense, req.HttpContext, ct);
+        var (context, resolved, refusal) = await StudyContext.ResolveSubjectAsync(studyId, subjectId, StudyAction.Dispense, req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -64,8 +64,7 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
         {
             if (result.Error!.Code == SupplyHold.Code)
             {
-                var subject = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, ct))!.Subject;
-                await holds.EnterAsync(context, context.Study.Configuration.FindSite(subject.SiteId)!, "dispensing", ct);
+                await holds.EnterAsync(context!, context!.Study.Configuration.FindSite(resolved!.Subject.SiteId)!, "dispensing", ct);
             }
 
             return Problems.From(result.Error!);

@@ -236,9 +236,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var read = await shelves;
         if (SupplyHold.IsShort(config, read.ByType.ToDictionary(t => t.Key, t => t.Value.Count), kitType))
         {
-            return config.IsBlinded
-                ? SupplyHold.Refusal(site.SiteId)
-                : new DomainError("no-kit-available", $"Site '{site.SiteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
+            return SupplyHold.ShortRefusal(config, site.SiteId);
         }
 
         var entries = KitChoice.Pick(read.ByType[kitType], config.VisitSchedule.KitsPerVisit, random);

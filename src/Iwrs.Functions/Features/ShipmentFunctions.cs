@@ -244,7 +244,6 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
     [Description("Depot manager: release a received shipment that had damaged or missing kits; its ok kits reach the shelf.")]
     public async Task<IResult> ReleaseShipment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/shipments/{shipmentId}/release")] HttpRequest req, string studyId, string shipmentId, CancellationToken ct)
     {
-        IReadOnlyDictionary<string, int> lost = new Dictionary<string, int>();
         if (!Identifiers.IsValid(shipmentId))
         {
             return Problems.From(new DomainError("shipment-not-found", "There is no such shipment."));
@@ -256,8 +255,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             return refusal;
         }
 
-        string? site = null;
-        (IReadOnlyDictionary<string, int> Lost, string Site)? attempted = null;
+        Shipment? committed = null;
         var answer = await context!.WriteAsync(async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
@@ -280,7 +278,6 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
             var (lifted, lostNow) = await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt);
-            attempted = (lostNow, shipment.SiteId);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.released", $"shipment:{shipmentId}",
                 [
@@ -291,12 +288,13 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             return shipment;
         }, s =>
         {
-            (lost, site) = attempted ?? (lost, s.SiteId); // committed: the replacement is owed
+            committed = s;
             return TypedResults.Ok(View(s, unblinded: true));
         }, ct);
-        if (lost.Count > 0)
+        if (committed is not null)
         {
-            await holds.ReplaceAsync(context.Table, context.Study.Configuration, site!, lost, ct);
+            // Released: the kits it lost are owed to the site.
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, committed.SiteId, SupplyHolds.Lost(committed), ct);
         }
 
         return answer;
@@ -338,24 +336,23 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
 
         var status = condition == KitCondition.Damaged ? KitStatus.Damaged : KitStatus.Missing;
         var depot = await shipping.DepotManagersAsync(studyId, ct);
-        string? reportedType = null, attempted = null;
+        Kit? reported = null;
         var answer = await context!.WriteAsync(async attemptCt =>
         {
             var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context!.Table, studyId, kitNumber, attemptCt) : null;
             if (current is null || current.Kit.Location != siteId)
             {
-                return Result<string>.Fail(new DomainError("kit-not-found", $"Site '{siteId}' has no kit '{kitNumber}'."));
+                return Result<Kit>.Fail(new DomainError("kit-not-found", $"Site '{siteId}' has no kit '{kitNumber}'."));
             }
 
             if (current.Kit.Status != KitStatus.Available)
             {
-                return Result<string>.Fail(new DomainError("kit-not-on-shelf", $"Kit '{kitNumber}' is not on the shelf at site '{siteId}' (it is {Kit.Name(current.Kit.Status)})."));
+                return Result<Kit>.Fail(new DomainError("kit-not-on-shelf", $"Kit '{kitNumber}' is not on the shelf at site '{siteId}' (it is {Kit.Name(current.Kit.Status)})."));
             }
 
             var now = time.GetUtcNow();
             var actions = new StudyChange();
             actions.AddRange(KitRows.RemoveFromShelf(studyId, current, status));
-            attempted = current.Kit.KitType;
             await SupplyHolds.LoseAsync(context.Table, studyId, siteId, new Dictionary<string, int> { [current.Kit.KitType] = 1 }, now, actions, attemptCt);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
@@ -370,15 +367,16 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
             });
-            return Result<string>.Ok(Kit.Name(status));
-        }, s =>
+            return Result<Kit>.Ok(current.Kit with { Status = status });
+        }, kit =>
         {
-            reportedType = attempted; // committed: the replacement is owed
-            return TypedResults.Ok(new { kitNumber, siteId, status = s });
+            reported = kit;
+            return TypedResults.Ok(new { kitNumber, siteId, status = Kit.Name(kit.Status) });
         }, ct);
-        if (reportedType is not null)
+        if (reported is not null)
         {
-            await holds.ReplaceAsync(context.Table, context.Study.Configuration, siteId, new Dictionary<string, int> { [reportedType] = 1 }, ct);
+            // Committed: the kit is owed to the site.
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, siteId, new Dictionary<string, int> { [reported.KitType] = 1 }, ct);
         }
 
         return answer;

@@ -87,22 +87,20 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
         }, ct);
     }
 
-    /// <summary>Depot managers of the study who gave a phone number (a few: each notice is two rows in its transaction).</summary>
-    public async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> DepotManagersAsync(string studyId, CancellationToken ct) =>
-        (await roles.AllAsync(studyId, ct))
-            .Where(a => a.Phone is not null && a.Assignment.Role == Role.DepotManager)
-            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!))
-            .Take(6)
-            .ToList();
+    /// <summary>Depot managers of the study who gave a phone number.</summary>
+    public Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> DepotManagersAsync(string studyId, CancellationToken ct) =>
+        WithPhoneAsync(studyId, a => a.Role == Role.DepotManager, ct);
 
     /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
-    private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
+    private Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
+        WithPhoneAsync(studyId, a => a.Role == Role.DepotManager || (a.Role == Role.Pharmacist && a.SiteId == siteId), ct);
+
+    private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> WithPhoneAsync(string studyId, Func<RoleAssignment, bool> who, CancellationToken ct) =>
         (await roles.AllAsync(studyId, ct))
-            .Where(a => a.Phone is not null &&
-                        (a.Assignment.Role == Role.DepotManager || (a.Assignment.Role == Role.Pharmacist && a.Assignment.SiteId == siteId)))
+            .Where(a => a.Phone is not null && who(a.Assignment))
             .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!))
 
-            // Each notice is two rows in the shipment's transaction (100 operations at most): a few recipients only.
+            // Each notice is two rows in its event's transaction (100 operations at most): a few recipients only.
             .Take(6)
             .ToList();
 }

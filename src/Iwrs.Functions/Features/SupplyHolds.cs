@@ -90,13 +90,23 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
     public static async Task LoseAsync(TableClient table, string studyId, string siteId, IReadOnlyDictionary<string, int> lost, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
         var hold = await SupplyHoldRows.GetAsync(table, studyId, siteId, ct) ?? new SupplyHoldRows.Hold(siteId, now, new Dictionary<string, int>(), null);
-        var owed = new Dictionary<string, int>(hold.ToReplace, StringComparer.Ordinal);
-        foreach (var (type, n) in lost)
+        actions.Add(SupplyHoldRows.Write(studyId, hold with { ToReplace = Owed(hold.ToReplace, lost) }));
+    }
+
+    /// <summary>The kits a released shipment lost (reported damaged or missing), per type.</summary>
+    public static IReadOnlyDictionary<string, int> Lost(Shipment shipment) =>
+        shipment.Kits.Where(k => k.Condition != KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
+    /// <summary>Kits still owed to a site, per type: <paramref name="owed"/> plus <paramref name="change"/>, none below zero.</summary>
+    private static Dictionary<string, int> Owed(IReadOnlyDictionary<string, int> owed, IEnumerable<KeyValuePair<string, int>> change)
+    {
+        var result = new Dictionary<string, int>(owed, StringComparer.Ordinal);
+        foreach (var (type, n) in change)
         {
-            owed[type] = owed.GetValueOrDefault(type) + n;
+            result[type] = result.GetValueOrDefault(type) + n;
         }
 
-        actions.Add(SupplyHoldRows.Write(studyId, hold with { ToReplace = owed }));
+        return result.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -120,23 +130,12 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
             actions.AddRange(KitRows.Receive(studyId, current!, current!.Kit with { Status = status, Location = shipment.SiteId }, shipment.SiteId));
         }
 
-        var lost = shipment.Kits.Where(k => k.Condition != KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var lost = Lost(shipment);
         var hold = await SupplyHoldRows.GetAsync(table, studyId, shipment.SiteId, ct);
-        var owed = new Dictionary<string, int>(hold?.ToReplace ?? new Dictionary<string, int>(), StringComparer.Ordinal);
-        if (shipment.Reason == "replacement")
-        {
-            foreach (var kit in shipment.Kits)
-            {
-                owed[kit.KitType] = owed.GetValueOrDefault(kit.KitType) - 1;
-            }
-        }
 
-        foreach (var (type, n) in lost)
-        {
-            owed[type] = owed.GetValueOrDefault(type) + n;
-        }
-
-        owed = owed.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        // A replacement pays off its kits (kits it lost itself are owed again, below).
+        var paid = shipment.Reason == "replacement" ? shipment.Kits.Select(k => KeyValuePair.Create(k.KitType, -1)) : [];
+        var owed = Owed(hold?.ToReplace ?? new Dictionary<string, int>(), paid.Concat(lost));
         if (owed.Count > 0)
         {
             actions.Add(SupplyHoldRows.Write(studyId, (hold ?? new SupplyHoldRows.Hold(shipment.SiteId, now, owed, null)) with { ToReplace = owed }));

@@ -170,10 +170,9 @@ public sealed class BlindAdversaryTests
     {
         var study = LjStudy();
         var supply = new Iwrs.Domain.Studies.SupplySettings(levels.Trigger, levels.Maximum, 5, 7);
-        var stratum = Strata.For(study, Site, Stratum).Value.Key;
         List<string> Orders(int seed)
         {
-            var arms = ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(subjects).Select(s => s.ArmCode).ToList();
+            var arms = FirstArms(study, seed, subjects);
             if (arms.Count(a => a == "LJ") >= 8 || arms.Count(a => a == "PBO") >= 8)
             {
                 return []; // a type would run out: a supply hold, the one acknowledged exception, not this attack
@@ -275,14 +274,20 @@ public sealed class BlindAdversaryTests
 
     private static readonly System.Text.Json.JsonSerializerOptions Web = new(System.Text.Json.JsonSerializerDefaults.Web);
 
+    /// <summary>The arms the list generated from seed <paramref name="seed"/> gives the test's stratum's first <paramref name="count"/> subjects.</summary>
+    private static List<string> FirstArms(Iwrs.Domain.Studies.StudyConfiguration study, int seed, int count)
+    {
+        var stratum = Strata.For(study, Site, Stratum).Value.Key;
+        return [.. ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(count).Select(s => s.ArmCode)];
+    }
+
     private static Iwrs.Domain.Studies.StudyConfiguration LjStudy() =>
         Iwrs.Domain.Studies.StudyConfiguration.Create(System.Text.Json.JsonSerializer.Deserialize<Iwrs.Domain.Studies.StudyDefinition>(IwrsFactory.StudyFile("lj-mcrc.json"), Web)).Value;
 
     private static (int SeedA, int SeedB) SeedsWithOppositeFirstTwoArms()
     {
         var study = LjStudy();
-        var stratum = Strata.For(study, Site, Stratum).Value.Key;
-        string FirstTwo(int seed) => string.Join(",", ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(2).Select(s => s.ArmCode));
+        string FirstTwo(int seed) => string.Join(",", FirstArms(study, seed, 2));
         var a = Enumerable.Range(1, 100).First(s => FirstTwo(s) == "LJ,PBO");
         var b = Enumerable.Range(1, 100).First(s => FirstTwo(s) == "PBO,LJ");
         return (a, b);
