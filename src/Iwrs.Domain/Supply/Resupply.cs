@@ -165,6 +165,40 @@ public static class Resupply
     }
 
     /// <summary>
+    /// A blinded site's automatic shipment as the depot can fill it: the same number of kits whatever the depot holds
+    /// of each type (the number is what blinded staff see), a type's shortfall made up from the types the depot has
+    /// more of. Every type asked for keeps at least one kit. Null when the depot has none of a type asked for, or too
+    /// few kits altogether: a genuine depot stock-out, which only the depot manager sees.
+    /// </summary>
+    public static Dictionary<string, int>? FillFromDepot(IReadOnlyDictionary<string, int> wanted, IReadOnlyDictionary<string, int> atDepot)
+    {
+        ArgumentNullException.ThrowIfNull(wanted);
+        ArgumentNullException.ThrowIfNull(atDepot);
+        var filled = wanted.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => Math.Min(kv.Value, atDepot.GetValueOrDefault(kv.Key)), StringComparer.Ordinal);
+        if (filled.Values.Any(n => n == 0))
+        {
+            return null;
+        }
+
+        for (var missing = wanted.Values.Where(n => n > 0).Sum() - filled.Values.Sum(); missing > 0; missing--)
+        {
+            var spare = filled
+                .Select(kv => (Type: kv.Key, Spare: atDepot.GetValueOrDefault(kv.Key) - kv.Value))
+                .Where(t => t.Spare > 0)
+                .OrderByDescending(t => t.Spare).ThenBy(t => t.Type, StringComparer.Ordinal)
+                .FirstOrDefault();
+            if (spare.Type is null)
+            {
+                return null;
+            }
+
+            filled[spare.Type]++;
+        }
+
+        return filled;
+    }
+
+    /// <summary>
     /// One shipment holds at most <paramref name="maxKits"/> (one transaction); a larger need is met over the next
     /// checks. The largest quantities are cut first; in a blinded study every type keeps at least one kit.
     /// </summary>

@@ -39,13 +39,25 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             return Problems.From(DomainError.Validation([new FieldError("siteId", "is required: the site where the subject is randomized.")]));
         }
 
-        // The state rows need no authorization to be read, only to be used: read them beside the caller's access and
-        // the study (one round). Another writer of this study in this instance makes them stale; then they are read again.
+        // The state rows (the study's among them) and the site's shelf need no authorization to be read, only to be
+        // used: read them beside the caller's access (one round). The state as this instance's own last write left it
+        // needs no read at all (RandomizationViews). When another writer of this study in this instance holds its
+        // turn, whatever is read now is stale when ours comes: then nothing is read early, the study to authorize
+        // against is the last one this instance saw, and the writer's turn reads what it decides from.
         var services = req.HttpContext.RequestServices;
         var writes = services.GetRequiredService<StudyWrites>();
+        var views = services.GetRequiredService<RandomizationViews>();
+        var studies = services.GetRequiredService<StudyStore>();
+        var siteId = read.Value.SiteId;
         var version = writes.Version(studyId);
-        var prefetch = Identifiers.IsValid(studyId) ? PrefetchAsync(services.GetRequiredService<IwrsTable>(), studyId, ct) : null;
-        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, read.Value.SiteId, req.HttpContext, ct);
+        var valid = Identifiers.IsValid(studyId) && Identifiers.IsValid(siteId);
+        var queued = valid && writes.IsBusy(studyId);
+        var prefetch = valid && !queued
+            ? ReadAsync(await services.GetRequiredService<IwrsTable>().GetAsync(ct), studyId, siteId, views.Take(studyId, version), ct)
+            : null;
+        var known = queued ? studies.From(views.LastStudyRow(studyId)) : null;
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, siteId, req.HttpContext, ct,
+            prefetch is not null ? StudyOf(prefetch, studies) : known is not null ? Task.FromResult<StoredStudy?>(known) : null);
         if (refusal is not null)
         {
             return refusal;
@@ -54,10 +66,19 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var created = false;
         var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
         {
-            var fresh = prefetch is not null && writes.Version(studyId) == version;
-            var state = fresh ? await prefetch! : await RandomizationState.ReadAsync(context.Table, studyId, attemptCt);
+            var current = writes.Version(studyId);
+            var basis = prefetch is not null && current == version
+                ? await prefetch
+                : await ReadAsync(context.Table, studyId, siteId, views.Take(studyId, current), attemptCt);
             prefetch = null;
-            var decision = await AssignAsync(context, subjectId, read.Value, state, time, random, attemptCt);
+            var decision = await AssignAsync(In(context, basis.State, studies), subjectId, read.Value, basis.State, basis.Shelf, time, random, attemptCt);
+            if ((!decision.IsSuccess || decision.Value.Actions is null) && basis.FromView)
+            {
+                // A view is only good for a decision that commits: refuse or answer only from fresh rows.
+                basis = await ReadAsync(context.Table, studyId, siteId, view: null, attemptCt);
+                decision = await AssignAsync(In(context, basis.State, studies), subjectId, read.Value, basis.State, basis.Shelf, time, random, attemptCt);
+            }
+
             if (!decision.IsSuccess || decision.Value.Actions is null)
             {
                 return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
@@ -65,9 +86,10 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
 
             var subject = decision.Value.Subject;
             var config = context.Study.Configuration;
+            (AuditRecord Record, IReadOnlyDictionary<string, string>? ETags) committed;
             try
             {
-                await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
+                committed = await AuditTrail.SubmitTaggedAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
                     context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
                     config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
                     [
@@ -78,13 +100,19 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
                         new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
                         new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
                         new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
-                    ]), attemptCt, head: state.Head);
+                    ]), attemptCt, head: basis.State.Head);
             }
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
             {
                 // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
                 return await ExistingAsync(context, subjectId, read.Value, attemptCt)
                     ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
+            }
+
+            if (After(basis.State, subject, committed.Record, committed.ETags) is { } after)
+            {
+                // Current once this write's turn ends (StudyWrites counts it then).
+                views.Keep(studyId, current + 1, after);
             }
 
             created = true;
@@ -105,8 +133,51 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
     }
 
-    private static async Task<RandomizationState> PrefetchAsync(IwrsTable tables, string studyId, CancellationToken ct) =>
-        await RandomizationState.ReadAsync(await tables.GetAsync(ct), studyId, ct);
+    /// <summary>What a randomization decides from: the state (read, or this instance's view of it) and the site's shelf.</summary>
+    private sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry> Shelf, bool FromView);
+
+    /// <summary>The site's whole shelf, and the state range unless this instance's view of it is current: one round.</summary>
+    private static async Task<Basis> ReadAsync(TableClient table, string studyId, string siteId, RandomizationState? view, CancellationToken ct)
+    {
+        var state = view is null ? RandomizationState.ReadAsync(table, studyId, ct) : Task.FromResult(view);
+        var shelf = KitRows.ShelfAsync(table, studyId, siteId, ct);
+        return new Basis(await state, await shelf, view is not null);
+    }
+
+    private static async Task<StoredStudy?> StudyOf(Task<Basis> read, StudyStore studies) => studies.From((await read).State.StudyRow);
+
+    /// <summary>The request's context with the study as the state rows show it (the configuration the decision must use).</summary>
+    private static StudyContext In(StudyContext context, RandomizationState state, StudyStore studies) =>
+        studies.From(state.StudyRow) is { } study ? context with { Study = study } : context;
+
+    /// <summary>
+    /// The state after a committed randomization, from what it wrote and the ETags it got back: the head, the
+    /// subject-number counter and the stratum's pointer moved, nothing else in the state range did. Null when the
+    /// ETags are unknown (a commit recognised after a lost answer).
+    /// </summary>
+    private static RandomizationState? After(RandomizationState before, Subject subject, AuditRecord record, IReadOnlyDictionary<string, string>? tags)
+    {
+        if (tags is null || !tags.TryGetValue(AuditTrail.HeadRowKey, out var head) || !tags.TryGetValue(SubjectRows.CounterKey, out var counter))
+        {
+            return null;
+        }
+
+        var pointers = before.Pointers;
+        if (subject.StratumKey is { } stratum && tags.TryGetValue(ListRows.PointerKey(stratum), out var pointer))
+        {
+            pointers = new Dictionary<string, ListRows.Pointer>(before.Pointers, StringComparer.Ordinal)
+            {
+                [stratum] = new ListRows.Pointer(before.PointerFor(stratum).Next + 1, pointer),
+            };
+        }
+
+        return before with
+        {
+            Head = new AuditTrail.Head(record.Sequence, record.Hash, head),
+            SubjectNumbers = before.SubjectNumbers with { Next = before.SubjectNumbers.Next + 1, ETag = counter },
+            Pointers = pointers,
+        };
+    }
 
     /// <summary>
     /// What an already randomized subject's request answers (its allocation, or that it is at another site): null
@@ -131,11 +202,11 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// "already randomized, here it is".
     /// </summary>
     private static async Task<Result<(Subject Subject, StudyChange? Actions)>> AssignAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, IRandomSource random, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry> shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var studyId = config.StudyId;
-        var decision = await DecideAsync(context, subjectId, request, state, time, random, ct);
+        var decision = await DecideAsync(context, subjectId, request, state, shelf, time, random, ct);
         if (!decision.IsSuccess)
         {
             return await ExistingAsync(context, subjectId, request, ct) is { } existing
@@ -163,7 +234,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     }
 
     private static async Task<Result<(Assignment Assignment, string? StratumKey, ListRows.StoredSlot? Slot, Shelves Shelves)>> DecideAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, TimeProvider time, IRandomSource random, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry> shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var check = SubjectRules.CheckRandomization(config, subjectId, request, existing: null);
@@ -194,13 +265,9 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var site = config.FindSite(request.SiteId!)!;
         var list = state.List;
         var pointer = stratum is null ? null : state.PointerFor(stratum.Key);
-        var slotTask = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
-            ? ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
-            : Task.FromResult<ListRows.StoredSlot?>(null);
-        var shelvesTask = ReadShelvesAsync(context, site, [.. config.KitTypes.Select(k => k.Code)], now, ct);
-        await Task.WhenAll(slotTask, shelvesTask);
-
-        var slot = await slotTask;
+        var slot = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
+            ? await ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
+            : null;
         if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
         {
             // Read between another randomization's pointer move and ours: decide again from fresh reads.
@@ -208,7 +275,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         }
 
         var usable = slot is not null && slot.ListId == list!.ListId ? slot : null;
-        var shelves = await shelvesTask;
+        var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], shelf, now);
         var assignment = RandomizationDecision.Decide(
             config, subjectId, request, stratum, list is not null, usable?.Slot,
             shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
@@ -227,13 +294,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var config = context.Study.Configuration;
         var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
         var hold = config.IsBlinded ? SupplyHoldRows.GetAsync(context.Table, config.StudyId, site.SiteId, ct) : Task.FromResult<SupplyHoldRows.Hold?>(null);
-        var shelves = ReadShelvesAsync(context, site, types, now, ct);
+        var shelf = KitRows.ShelfAsync(context.Table, config.StudyId, site.SiteId, ct);
         if (await hold is not null)
         {
             return SupplyHold.Refusal(site.SiteId);
         }
 
-        var read = await shelves;
+        var read = Usable(config, site, types, await shelf, now);
         if (SupplyHold.IsShort(config, read.ByType.ToDictionary(t => t.Key, t => t.Value.Count), kitType))
         {
             return SupplyHold.ShortRefusal(config, site.SiteId);
@@ -248,14 +315,15 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         return entries.Select(e => e.KitNumber).ToList();
     }
 
-    /// <summary>Per kit type, every kit on the site's shelf usable for a visit today: one range read each.</summary>
+    /// <summary>Per kit type, every kit on the site's shelf usable for a visit today.</summary>
     private sealed record Shelves(IReadOnlyDictionary<string, IReadOnlyList<KitRows.IndexEntry>> ByType);
 
-    private static async Task<Shelves> ReadShelvesAsync(StudyContext context, Site site, IReadOnlyList<string> types, DateTimeOffset now, CancellationToken ct)
+    private static Shelves Usable(StudyConfiguration config, Site site, IReadOnlyList<string> types, IReadOnlyList<KitRows.ShelfEntry> shelf, DateTimeOffset now)
     {
-        var config = context.Study.Configuration;
         var earliest = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
-        var shelves = await Task.WhenAll(types.Select(t => KitRows.UsableAsync(context.Table, config.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t}|", earliest, ct)));
-        return new Shelves(types.Select((t, i) => (t, shelves[i])).ToDictionary(x => x.t, x => x.Item2, StringComparer.Ordinal));
+        return new Shelves(types.ToDictionary(
+            t => t,
+            t => (IReadOnlyList<KitRows.IndexEntry>)[.. shelf.Where(k => k.KitType == t && k.Entry.Expiry >= earliest).Select(k => k.Entry)],
+            StringComparer.Ordinal));
     }
 }

@@ -40,17 +40,23 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
             var now = time.GetUtcNow();
             var today = DateOnly.FromDateTime(now.UtcDateTime);
             var earliest = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
-            var picked = new List<(KitRows.IndexEntry Entry, string Type)>();
-            foreach (var (type, count) in wanted.Where(k => k.Value > 0).OrderBy(k => k.Key, StringComparer.Ordinal))
+            // An automatic order in a blinded study ships its number of kits whatever the depot's mix: each type's
+            // first kits, up to the whole number, are read, and a short type is made up from the others.
+            var fill = recompute is not null && study.IsBlinded;
+            var types = wanted.Where(k => k.Value > 0).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
+            var total = wanted.Values.Where(n => n > 0).Sum();
+            var candidates = await Task.WhenAll(types.Select(type =>
+                KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, fill ? total : wanted[type], attemptCt)));
+            var atDepot = types.Select((type, i) => (type, candidates[i].Count)).ToDictionary(t => t.type, t => t.Count, StringComparer.Ordinal);
+            var composition = fill ? Resupply.FillFromDepot(wanted, atDepot) : wanted.Where(k => k.Value > 0).ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
+            if (composition is null || types.Any(t => atDepot[t] < composition[t]))
             {
-                var entries = await KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, count, attemptCt);
-                if (entries.Count < count)
-                {
-                    return Result<Shipment>.Fail(new DomainError("not-enough-stock", $"The depot has {entries.Count} usable kit(s) of a requested type, {count} asked for."));
-                }
-
-                picked.AddRange(entries.Select(e => (e, type)));
+                return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
+                    ? "The depot cannot fill this site's shipment: a kit type is out of stock there."
+                    : $"The depot has too few usable kits of a requested type ({string.Join(", ", types.Select(t => $"{atDepot[t]} of {wanted[t]}"))})."));
             }
+
+            var picked = types.SelectMany((type, i) => candidates[i].Take(composition[type]).Select(e => (Entry: e, Type: type))).ToList();
 
             var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
             var shipment = new Shipment(

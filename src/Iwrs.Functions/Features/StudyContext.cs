@@ -18,9 +18,13 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
 
     public bool Unblinded => Access.IsUnblinded || !Study.Configuration.IsBlinded;
 
-    /// <summary>Reads the study and the caller's rights in it and authorizes the action; a refusal is the problem to answer with.</summary>
+    /// <summary>
+    /// Reads the study and the caller's rights in it and authorizes the action; a refusal is the problem to answer with.
+    /// <paramref name="study"/> is the study's read when another read of this request brings it (a randomization's
+    /// state range); without it the study is read here.
+    /// </summary>
     public static async Task<(StudyContext? Context, IResult? Refusal)> ResolveAsync(
-        string studyId, StudyAction action, string? siteId, HttpContext http, CancellationToken ct)
+        string studyId, StudyAction action, string? siteId, HttpContext http, CancellationToken ct, Task<StoredStudy?>? study = null)
     {
         if (!Identifiers.IsValid(studyId))
         {
@@ -31,11 +35,11 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
         var studies = services.GetRequiredService<StudyStore>();
         var caller = Caller.From(http);
         var rightsTask = services.GetRequiredService<AccessResolver>().ForStudyAsync(caller, studyId, ct);
-        var study = await studies.GetAsync(studyId, ct);
+        var stored = await (study ?? studies.GetAsync(studyId, ct));
         var rights = await rightsTask;
 
         // Someone with no role in a study learns nothing about it, not even whether it exists.
-        if (study is null || !rights.HasAnyRole)
+        if (stored is null || !rights.HasAnyRole)
         {
             return (null, Problems.From(new DomainError("study-not-found", $"There is no study '{studyId}' you hold a role in.")));
         }
@@ -47,7 +51,7 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
         }
 
         var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
-        return (new StudyContext(study, caller, rights, role.Value, table, studies, services.GetRequiredService<StudyWrites>()), null);
+        return (new StudyContext(stored, caller, rights, role.Value, table, studies, services.GetRequiredService<StudyWrites>()), null);
     }
 
     /// <summary>

@@ -100,6 +100,7 @@ public static class StorageSetup
         services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, RequestBody.SerializerOptions)));
         services.AddSingleton<RoleAssignmentStore>();
         services.AddSingleton<StudyWrites>();
+        services.AddSingleton<RandomizationViews>();
         return services;
     }
 }

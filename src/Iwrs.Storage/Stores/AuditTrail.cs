@@ -54,6 +54,15 @@ public static class AuditTrail
     /// </summary>
     public static async Task<AuditRecord> SubmitAsync(
         TableClient table, string partition, StudyChange actions, DateTimeOffset at, AuditEntry entry,
+        CancellationToken ct, Action<long, StudyChange>? withSequence = null, Head? head = null) =>
+        (await SubmitTaggedAsync(table, partition, actions, at, entry, ct, withSequence, head)).Record;
+
+    /// <summary>
+    /// <see cref="SubmitAsync"/>, with the new ETag of every row the transaction wrote, by row key; null when the
+    /// commit was recognised after a lost answer (then the ETags are unknown).
+    /// </summary>
+    public static async Task<(AuditRecord Record, IReadOnlyDictionary<string, string>? ETags)> SubmitTaggedAsync(
+        TableClient table, string partition, StudyChange actions, DateTimeOffset at, AuditEntry entry,
         CancellationToken ct, Action<long, StudyChange>? withSequence = null, Head? head = null)
     {
         // A decision that rests on rows being absent (no open shipment yet) has no row ETag to guard it: such a
@@ -63,7 +72,14 @@ public static class AuditTrail
         withSequence?.Invoke(record.Sequence, actions);
         try
         {
-            await actions.SubmitAsync(table, ct);
+            var tags = await actions.SubmitAsync(table, ct);
+            var byKey = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (action, tag) in actions.Zip(tags))
+            {
+                byKey[action.Entity.RowKey] = tag;
+            }
+
+            return (record, byKey);
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
         {
@@ -76,7 +92,7 @@ public static class AuditTrail
             }
         }
 
-        return record;
+        return (record, null);
     }
 
     private static async Task<bool> IsCommittedAsync(TableClient table, string partition, AuditRecord record, CancellationToken ct) =>

@@ -157,6 +157,28 @@ public static class KitRows
         return result;
     }
 
+    /// <summary>One kit on a site's shelf, with its type (the shelf index row's key carries it).</summary>
+    public sealed record ShelfEntry(string KitType, IndexEntry Entry);
+
+    /// <summary>
+    /// Every kit on a site's shelf, of every type, in one range read (<c>avail|{site}|</c>: bounded by the site's
+    /// maximum stock level), with only the index columns. Callers keep the kits usable for what they do.
+    /// </summary>
+    public static async Task<IReadOnlyList<ShelfEntry>> ShelfAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var prefix = $"{AvailablePrefix}{siteId}|";
+        var result = new List<ShelfEntry>();
+        await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, prefix), select: ["RowKey", "KitNumber", "Expiry"], cancellationToken: ct))
+        {
+            var rest = row.RowKey.AsSpan(prefix.Length);
+            var bar = rest.IndexOf('|');
+            result.Add(new ShelfEntry(bar < 0 ? string.Empty : rest[..bar].ToString(), IndexFromEntity(row)));
+        }
+
+        return result;
+    }
+
     /// <summary>
     /// A kit on a site's shelf reported damaged or missing after its shipment was released: the kit row under the ETag
     /// it was read with, and its shelf index row, whose deletion claims the kit against a concurrent dispensing.

@@ -78,6 +78,12 @@ public sealed class StudyWrites(TimeProvider time)
     /// </summary>
     public long Version(string partition) => _versions.GetValueOrDefault(partition);
 
+    /// <summary>
+    /// Whether a writer of this study holds its turn now: rows read before waiting for a turn would then be stale by
+    /// the time it comes, so a caller need not read them early.
+    /// </summary>
+    public bool IsBusy(string partition) => _turns.TryGetValue(partition, out var turn) && turn.CurrentCount == 0;
+
     public async Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
     {
         var turn = _turns.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));

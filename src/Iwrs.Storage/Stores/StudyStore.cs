@@ -14,7 +14,8 @@ public sealed record StoredStudy(StudyConfiguration Configuration, string Canoni
 /// </summary>
 public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> parse)
 {
-    public const string RowKey = "study";
+    /// <summary>Under the <c>state|</c> prefix, so the one range read of a randomization's state brings the study too.</summary>
+    public const string RowKey = RandomizationState.Prefix + "study";
 
     public async Task<StoredStudy?> GetAsync(string studyId, CancellationToken ct)
     {
@@ -22,6 +23,9 @@ public sealed class StudyStore(IwrsTable table, Func<string, StudyDefinition?> p
         var row = await client.GetRowAsync(studyId, RowKey, ct);
         return row is null ? null : FromEntity(row);
     }
+
+    /// <summary>The study from its row as another read brought it (<see cref="RandomizationState.StudyRow"/>); null for none.</summary>
+    public StoredStudy? From(TableEntity? row) => row is null ? null : FromEntity(row);
 
     /// <summary>
     /// Every study. This scans the table for study rows; a deployment holds a handful of studies, and the

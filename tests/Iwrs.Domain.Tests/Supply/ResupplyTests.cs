@@ -216,4 +216,36 @@ public sealed class ResupplyTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(12, 12, 8, 4)]
+    [InlineData(12, 0, 8, 4)]
+    [InlineData(3, 12, 8, 4)]
+    [InlineData(30, 2, 8, 4)]
+    public void FillFromDepot_AnyDepotMix_ShipsTheSameNumberOfKits(int ljAtDepot, int pboAtDepot, int ljWanted, int pboWanted)
+    {
+        var wanted = new Dictionary<string, int> { [Lj] = ljWanted, [Pbo] = pboWanted };
+        var filled = Resupply.FillFromDepot(wanted, new Dictionary<string, int> { [Lj] = ljAtDepot, [Pbo] = pboAtDepot });
+
+        if (pboAtDepot == 0)
+        {
+            Assert.Null(filled);
+            return;
+        }
+
+        Assert.NotNull(filled);
+        Assert.Equal(ljWanted + pboWanted, filled.Values.Sum());
+        Assert.True(filled[Lj] <= ljAtDepot && filled[Pbo] <= pboAtDepot);
+        Assert.True(filled[Lj] >= 1 && filled[Pbo] >= 1);
+        if (ljAtDepot >= ljWanted && pboAtDepot >= pboWanted)
+        {
+            Assert.Equal(wanted, filled);
+        }
+    }
+
+    [Fact]
+    public void FillFromDepot_TooFewKitsAltogether_IsNull()
+    {
+        Assert.Null(Resupply.FillFromDepot(new Dictionary<string, int> { [Lj] = 8, [Pbo] = 4 }, new Dictionary<string, int> { [Lj] = 5, [Pbo] = 5 }));
+    }
 }

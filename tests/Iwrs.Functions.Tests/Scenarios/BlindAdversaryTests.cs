@@ -163,6 +163,53 @@ public sealed class BlindAdversaryTests
     }
 
     /// <summary>
+    /// Attack 5: the depot's mix of kit types. The same arms, the same public actions; in one secret the depot has
+    /// plenty of both types after the first shipment, in the other a single kit of one type. The automatic order the
+    /// site then gets has the same number of kits (the short type made up from the other), so nothing the site sees
+    /// depends on the depot's per-type stock; the depot manager's view shows the made-up composition was needed.
+    /// </summary>
+    [Fact]
+    public async Task DepotShortOfOneType_AutomaticOrderKeepsItsSize()
+    {
+        (int Trigger, int Maximum) levels = (10, 20);
+        var numbers = BlindSecret.Numbers(100);
+        async Task Attack(BlindRun run)
+        {
+            var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 8, ["PBO-CAPS"] = 8 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            for (var i = 0; i < 7; i++)
+            {
+                await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DEP-{i:D3}/randomize", Randomization());
+                await run.RunTimersAsync();
+            }
+
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+        }
+
+        // 29 PBO kits in the short secret: 8 go in the first shipment, 10 each in the orders of CN02 and CN03 (they start
+        // empty, and the first timer run orders for them), and one is left when CN01 orders.
+        var plenty = string.Concat(Enumerable.Repeat("LP", 50));
+        var onePboLeft = string.Concat(Enumerable.Range(0, 100).Select(i => i * 37 % 100 < 29 ? 'P' : 'L'));
+        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(5), numbers, plenty), Attack, levels);
+        var shortRun = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(5), numbers, onePboLeft), levels);
+        await using (shortRun)
+        {
+            await Attack(shortRun);
+            BlindAssert.SameObservations(a, shortRun.Observed);
+            Assert.Contains(a, o => o.Contains("\"reason\":\"resupply\"", StringComparison.Ordinal));
+
+            // CN01's automatic order got the one PBO kit left, the rest of its number LJ.
+            var shipments = await shortRun.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments");
+            var order = shipments.EnumerateArray()
+                .Single(s => s.GetProperty("reason").GetString() == "resupply" && s.GetProperty("siteId").GetString() == Site);
+            var types = order.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitType").GetString()).ToList();
+            Assert.Equal(1, types.Count(t => t == "PBO-CAPS"));
+            Assert.True(types.Count > 2, "an order the rule would have split more evenly");
+        }
+    }
+
+    /// <summary>
     /// Two list seeds whose first <paramref name="subjects"/> allocations in the test's stratum leave the site (8 + 8
     /// kits) with per-type stocks the per-type rule orders differently for, at some step, while neither type runs out.
     /// </summary>

@@ -44,21 +44,35 @@ public sealed class RequestCountTests : IAsyncLifetime
             await Randomize($"A{i:D4}");
         }
 
-        var small = await Counted(() => Randomize("SMALL"));
+        // Right after this instance's own randomization, its view of the state rows is current: no state read.
+        var smallWarm = await Counted(() => Randomize("SMALL-W"));
+
+        // Another kind of write in this instance (a shipment request) leaves the view behind: the state is read again.
+        await RequestShipment();
+        var smallCold = await Counted(() => Randomize("SMALL-C"));
 
         await GrowStudyTo(2000);
-        var large = await Counted(() => Randomize("LARGE"));
+        await RequestShipment();
+        var largeCold = await Counted(() => Randomize("LARGE-C"));
+        var largeWarm = await Counted(() => Randomize("LARGE-W"));
 
-        Assert.Equal(small, large);
+        Assert.Equal(smallCold, largeCold);
+        Assert.Equal(smallWarm, largeWarm);
 
-        // The caller's roles (2), the study, the state rows (one range read), the slot and one shelf per kit type:
-        // 7 reads and the one transaction.
-        Assert.Equal(7, small.Reads);
-        Assert.Equal(1, small.Writes);
-        var subject = await _trial.Ok("stat", HttpMethod.Get, "subjects/LARGE");
-        Assert.Equal(2001, subject.GetProperty("listPosition").GetInt32());
-        Assert.Equal("R2001", subject.GetProperty("number").GetString());
+        // The caller's roles (2), the state rows with the study row (one range read), the site's shelf (one range
+        // read), then the slot: 5 reads and the one transaction; 4 reads when this instance's view is current.
+        Assert.Equal((5, 1), smallCold);
+        Assert.Equal((4, 1), smallWarm);
+        var cold = await _trial.Ok("stat", HttpMethod.Get, "subjects/LARGE-C");
+        Assert.Equal(2001, cold.GetProperty("listPosition").GetInt32());
+        Assert.Equal("R2001", cold.GetProperty("number").GetString());
+        var warm = await _trial.Ok("stat", HttpMethod.Get, "subjects/LARGE-W");
+        Assert.Equal(2002, warm.GetProperty("listPosition").GetInt32());
+        Assert.Equal("R2002", warm.GetProperty("number").GetString());
     }
+
+    private async Task RequestShipment() =>
+        await _trial.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 1, ["PBO-CAPS"] = 1 } });
 
     private async Task Randomize(string subjectId) =>
         await _trial.Ok("coord", HttpMethod.Post, $"subjects/{subjectId}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = StratumA });
