@@ -5,8 +5,9 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'iwrs-demo')
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 
-// The API's app registration (README, Deployment: Entra ID app registration).
-param apiAudience = 'api://iwrs-demo'
+// The API's app registration (README, Deployment: Entra ID app registration): its application (client) id, which is
+// the audience of the v2 access tokens it is issued.
+param apiAudience = '00000000-0000-0000-0000-0000000000cc'
 param bootstrapAdministrators = [
   '00000000-0000-0000-0000-000000000001'
 ]

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Iwrs.Testing;
+using Xunit.Abstractions;
 
 namespace Iwrs.Deployment.Tests;
 
@@ -90,7 +91,7 @@ public sealed class InfraContractTests(CompiledInfra infra) : IClassFixture<Comp
 }
 
 /// <summary>The contract test fails when the template drops what the app needs: each case edits the compiled main.json.</summary>
-public sealed class InfraContractMutationTests(CompiledInfra infra) : IClassFixture<CompiledInfra>
+public sealed class InfraContractMutationTests(CompiledInfra infra, ITestOutputHelper output) : IClassFixture<CompiledInfra>
 {
     public static TheoryData<string, string> Mutations() => new()
     {
@@ -121,6 +122,7 @@ public sealed class InfraContractMutationTests(CompiledInfra infra) : IClassFixt
         Assert.NotEqual(infra.Template.ToJsonString(), template.ToJsonString());
 
         var problems = InfraContract.Check(InfraSnapshot.Predict(template));
+        output.WriteLine($"{mutation}: {string.Join(" | ", problems)}");
 
         Assert.Contains(problems, p => p.Contains(expected, StringComparison.Ordinal));
     }
