@@ -51,13 +51,36 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             return refusal;
         }
 
+        var result = await RandomizeAsync(context!, subjectId, read.Value, prefetch, version, time, random, holds, ct);
+        if (!result.IsSuccess)
+        {
+            return Problems.From(result.Error!);
+        }
+
+        var view = View(result.Value.Subject, context!.Unblinded);
+        return result.Value.Created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+
+    /// <summary>
+    /// The randomization (or enrolment) itself, for every door (HTTP, SMS): the caller is authorized in
+    /// <paramref name="context"/>, whose channel the audit record names. One transaction takes the slot, the kits, the
+    /// subject's number and the audit record; a repeat answers with the first allocation (<c>Created</c> false).
+    /// <paramref name="prefetch"/> holds state rows read beside the authorization, still current if this instance's
+    /// write count for the study is <paramref name="version"/>.
+    /// </summary>
+    public static async Task<Result<(Subject Subject, bool Created)>> RandomizeAsync(
+        StudyContext context, string subjectId, RandomizationRequest request, Task<RandomizationState>? prefetch, long version,
+        TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct)
+    {
+        var studyId = context.StudyId;
+        var writes = context.Writes;
         var created = false;
-        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
+        var result = await writes.RunAsync(studyId, async attemptCt =>
         {
             var fresh = prefetch is not null && writes.Version(studyId) == version;
             var state = fresh ? await prefetch! : await RandomizationState.ReadAsync(context.Table, studyId, attemptCt);
             prefetch = null;
-            var decision = await AssignAsync(context, subjectId, read.Value, state, time, random, attemptCt);
+            var decision = await AssignAsync(context, subjectId, request, state, time, random, attemptCt);
             if (!decision.IsSuccess || decision.Value.Actions is null)
             {
                 return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
@@ -68,7 +91,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             try
             {
                 await AuditTrail.SubmitAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
-                    context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
+                    context.Caller.UserId, context.ActingAs.Name(), context.Channel,
                     config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
                     [
                         new AuditChange("siteId", null, subject.SiteId),
@@ -83,7 +106,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
             {
                 // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
-                return await ExistingAsync(context, subjectId, read.Value, attemptCt)
+                return await ExistingAsync(context, subjectId, request, attemptCt)
                     ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
             }
 
@@ -95,14 +118,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         {
             if (result.Error!.Code == SupplyHold.Code)
             {
-                await holds.EnterAsync(context!, context!.Study.Configuration.FindSite(read.Value.SiteId)!, "randomization", ct);
+                await holds.EnterAsync(context, context.Study.Configuration.FindSite(request.SiteId!)!, "randomization", ct);
             }
 
-            return Problems.From(result.Error!);
+            return result.Error!;
         }
 
-        var view = View(result.Value, context!.Unblinded);
-        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+        return (result.Value, created);
     }
 
     private static async Task<RandomizationState> PrefetchAsync(IwrsTable tables, string studyId, CancellationToken ct) =>
