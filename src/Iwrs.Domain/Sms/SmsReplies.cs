@@ -137,21 +137,18 @@ public static class SmsReplies
 
     /// <summary>
     /// Makes a text fit: characters outside printable ASCII become their nearest ASCII (or '?'), so the text stays in
-    /// GSM-7, and anything past two segments is cut with "...".
+    /// GSM-7 (an accented letter becomes '?'), and anything past two segments is cut with "...".
     /// </summary>
     public static string Fit(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var ascii = new StringBuilder(text.Length);
-        foreach (var c in text.Normalize(NormalizationForm.FormD))
+        // No Unicode normalization to strip accents: the app runs with invariant globalization, which has none.
+        foreach (var c in text)
         {
             if (c is >= ' ' and <= '~')
             {
                 ascii.Append(c);
-            }
-            else if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark)
-            {
-                // An accent, split off by FormD: the letter before it stays.
             }
             else
             {
