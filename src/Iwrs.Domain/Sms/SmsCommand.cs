@@ -55,15 +55,19 @@ public static class SmsCommands
     public const string StatusUsage = "STATUS <study> <subject> <PIN>";
 
     /// <summary>
-    /// Twilio's default opt-out keywords, plus the two Advanced Opt-Out adds (OPTOUT, REVOKE)
-    /// (https://help.twilio.com/articles/223134027). Twilio acts on them only when they are the whole message.
+    /// Twilio's default opt-out keywords (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out). Twilio acts
+    /// on them only when they are the whole message.
     /// </summary>
     public static readonly IReadOnlySet<string> OptOutKeywords = new HashSet<string>(StringComparer.Ordinal) { "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE" };
 
     /// <summary>Twilio's default opt-in keywords.</summary>
     public static readonly IReadOnlySet<string> OptInKeywords = new HashSet<string>(StringComparer.Ordinal) { "START", "YES", "UNSTOP" };
 
-    private static readonly HashSet<string> HelpKeywords = new(StringComparer.Ordinal) { "HELP", "INFO", "?" };
+    /// <summary>Twilio's help keywords, which Advanced Opt-Out answers itself when they are the whole message.</summary>
+    public static readonly IReadOnlySet<string> TwilioHelpKeywords = new HashSet<string>(StringComparer.Ordinal) { "HELP", "INFO" };
+
+    /// <summary><c>COMMANDS</c> lists the commands whoever answers HELP.</summary>
+    private static readonly HashSet<string> HelpKeywords = new(StringComparer.Ordinal) { "HELP", "INFO", "COMMANDS", "?" };
 
     private static readonly HashSet<string> UnblindKeywords = new(StringComparer.Ordinal) { "UNBLIND", "UNBLINDING", "BREAK", "CODEBREAK" };
 
@@ -118,6 +122,9 @@ public static class SmsCommands
             _ => new SmsCommand.Invalid("RAND, DISP, RECV, STATUS or HELP first."),
         };
     }
+
+    /// <summary>Whether <paramref name="text"/> is one of Twilio's help keywords alone (what Advanced Opt-Out answers).</summary>
+    public static bool IsTwilioHelpKeyword(string? text) => text is not null && TwilioHelpKeywords.Contains(text.Trim().ToUpperInvariant());
 
     /// <summary>A PIN as typed: digits only (its policy is checked when it is set, not here).</summary>
     public static bool LooksLikePin(string word) => word.Length is >= SmsPins.MinLength and <= SmsPins.MaxLength && word.All(char.IsAsciiDigit);

@@ -29,6 +29,7 @@ public sealed class SmsCommandTests
     [InlineData("Status  AKK-MCRC E-1 2468", typeof(SmsCommand.Status))]
     [InlineData("help", typeof(SmsCommand.Help))]
     [InlineData("INFO", typeof(SmsCommand.Help))]
+    [InlineData("commands", typeof(SmsCommand.Help))]
     [InlineData("k7m4px", typeof(SmsCommand.Confirm))]
     [InlineData("CONFIRM K7M4PX", typeof(SmsCommand.Confirm))]
     [InlineData("UNBLIND LJ-MCRC S-001 2468", typeof(SmsCommand.Unblind))]
@@ -37,6 +38,14 @@ public sealed class SmsCommandTests
     [InlineData("Start", typeof(SmsCommand.OptIn))]
     [InlineData("stop sending me these", typeof(SmsCommand.Invalid))]
     public void Parse_EachCommand_ItsKind(string text, Type expected) => Assert.IsType(expected, SmsCommands.Parse(text));
+
+    [Theory]
+    [InlineData(" help ", true)]
+    [InlineData("Info", true)]
+    [InlineData("COMMANDS", false)]
+    [InlineData("HELP RAND", false)]
+    public void IsTwilioHelpKeyword_OnlyTheWordsAdvancedOptOutAnswers(string text, bool expected) =>
+        Assert.Equal(expected, SmsCommands.IsTwilioHelpKeyword(text));
 
     [Fact]
     public void Parse_ConfirmationCode_UpperCased()

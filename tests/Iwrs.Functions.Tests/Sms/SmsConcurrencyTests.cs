@@ -81,32 +81,7 @@ public sealed class SmsConcurrencyTests : IAsyncLifetime
             subjects.Add(subject);
         }
 
-        Assert.Equal(Enumerable.Range(1, Phones).Select(i => $"R{i:D4}"), subjects.Select(s => s.GetProperty("number").GetString()).Order());
-        Assert.Equal(Phones, subjects.Select(s => s.GetProperty("dispensations")[0].GetProperty("kitNumber").GetString()).Distinct().Count());
-
-        var export = await (await _h.Lj_.Client("stat")).GetStringAsync($"/api/studies/{Study}/randomization-list/export");
-        var slots = export.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(','))
-            .ToDictionary(f => (Stratum: f[0], Position: int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)), f => (Block: f[2], Arm: f[4]));
-        foreach (var group in subjects.GroupBy(s => s.GetProperty("stratum").GetString()!))
-        {
-            var byNumber = group.OrderBy(s => s.GetProperty("number").GetString(), StringComparer.Ordinal).ToList();
-            var positions = byNumber.Select(s => s.GetProperty("listPosition").GetInt32()).ToList();
-            Assert.Equal(Enumerable.Range(1, positions.Count), positions);
-            foreach (var s in byNumber)
-            {
-                Assert.Equal(slots[(group.Key, s.GetProperty("listPosition").GetInt32())].Arm, s.GetProperty("arm").GetString());
-            }
-
-            var used = positions.ToHashSet();
-            foreach (var block in slots.Where(kv => kv.Key.Stratum == group.Key).GroupBy(kv => kv.Value.Block))
-            {
-                if (block.All(kv => used.Contains(kv.Key.Position)))
-                {
-                    Assert.Equal(block.Count(kv => kv.Value.Arm == "LJ"), block.Count(kv => kv.Value.Arm == "PBO"));
-                }
-            }
-        }
-
+        await AllocationChecks.AssertAsync(_h.Lj_, "stat", subjects);
         Assert.Equal(Phones / 2, subjects.Count(s => s.GetProperty("stratum").GetString() == "ecog=0;liver-mets=yes"));
         var randomized = (await _h.AuditAsync(Study)).Where(r => r.Action == "subject.randomized").ToList();
         Assert.Equal(Phones, randomized.Count);

@@ -78,19 +78,28 @@ public sealed class SmsHarness : IAsyncDisposable
     public TrialDriver Akk_ { get; }
 #pragma warning restore CA1707
 
-    public static Dictionary<string, string?> Settings(FakeTwilioServer twilio) => NotificationHarness.AppSettings(twilio, new()
+    public static Dictionary<string, string?> Settings(FakeTwilioServer twilio, Dictionary<string, string?>? extra = null)
     {
-        ["Sms:WebhookUrl"] = WebhookUrl,
-        ["Sms:StatusCallbackUrl"] = StatusUrl,
-        ["Auth:Development:TokenLifetime"] = "365.00:00:00",
-    });
+        var settings = NotificationHarness.AppSettings(twilio, new()
+        {
+            ["Sms:WebhookUrl"] = WebhookUrl,
+            ["Sms:StatusCallbackUrl"] = StatusUrl,
+            ["Auth:Development:TokenLifetime"] = "365.00:00:00",
+        });
+        foreach (var (k, v) in extra ?? [])
+        {
+            settings[k] = v;
+        }
+
+        return settings;
+    }
 
     /// <summary>The app, with both studies; <paramref name="people"/> grants (study, user, role, site, phone) and sets their PINs.</summary>
-    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true)
+    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true, Dictionary<string, string?>? settings = null)
     {
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = manualClock ? new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)) : null;
-        var app = new IwrsFactory(settings: Settings(twilio), services: s =>
+        var app = new IwrsFactory(settings: Settings(twilio, settings), services: s =>
         {
             if (clock is not null)
             {

@@ -8,6 +8,7 @@ using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Supply;
 using Iwrs.Functions.Auth;
 using Iwrs.Storage.Stores;
+using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Features.Sms;
 
@@ -20,7 +21,7 @@ namespace Iwrs.Functions.Features.Sms;
 /// </summary>
 public sealed class SmsConversation(
     IServiceProvider services, IwrsTable table, RegisteredPhones phones, SmsPinLedger pins, StudyStore studies,
-    Shipping shipping, SupplyHolds holds, TimeProvider time, IRandomSource random, ILogger<SmsConversation> log)
+    Shipping shipping, SupplyHolds holds, TimeProvider time, IRandomSource random, IOptions<SmsOptions> options, ILogger<SmsConversation> log)
 {
     public async Task<string?> AnswerAsync(string messageSid, string from, string? body, CancellationToken ct)
     {
@@ -38,6 +39,12 @@ public sealed class SmsConversation(
                 await SmsRows.SetOptOutAsync(client, from, optedOut: false, i.Keyword, time.GetUtcNow(), ct);
                 log.LogInformation("SMS {MessageSid}: the sender opted in again", messageSid);
                 return null;
+        }
+
+        // Advanced Opt-Out answered HELP or INFO already; COMMANDS still lists the app's commands.
+        if (command is SmsCommand.Help && options.Value.TwilioAnswersHelp && SmsCommands.IsTwilioHelpKeyword(body))
+        {
+            return null;
         }
 
         var sender = await phones.FindAsync(from, ct);

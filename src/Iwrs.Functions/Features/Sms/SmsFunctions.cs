@@ -33,20 +33,13 @@ public sealed partial class SmsFunctions(
     public async Task<IResult> Inbound([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sms/inbound")] HttpRequest req, CancellationToken ct)
     {
         var o = options.Value;
-        var form = await SmsWebhook.ReadFormAsync(req, o.MaxBodyBytes, ct);
-        if (!form.IsSuccess)
+        var (form, refusal) = await ReadSignedAsync(req, o.WebhookUrl, "Inbound SMS webhook", ct);
+        if (refusal is not null)
         {
-            return Problems.From(form.Error!);
+            return refusal;
         }
 
-        // Nothing of an unsigned message is looked at, let alone logged.
-        if (!SmsWebhook.IsSigned(req, o.WebhookUrl, twilio.Value.AuthToken, form.Value))
-        {
-            log.LogWarning("Inbound SMS webhook refused: {Reason}", req.Headers.ContainsKey(SmsWebhook.SignatureHeader) ? "wrong signature" : "no signature");
-            return Problems.From(SignatureRefusal);
-        }
-
-        var fields = form.Value;
+        var fields = form!;
         var sid = fields.GetValueOrDefault("MessageSid") ?? fields.GetValueOrDefault("SmsSid");
         var from = fields.GetValueOrDefault("From");
         if (sid is null || !MessageSidPattern().IsMatch(sid) || !PhoneNumbers.IsE164(from))
@@ -86,30 +79,25 @@ public sealed partial class SmsFunctions(
     [Description("Twilio's delivery-status callback (signed like the inbound webhook): queued, sent, delivered, undelivered, failed.")]
     public async Task<IResult> Status([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sms/status")] HttpRequest req, CancellationToken ct)
     {
+        // Twilio signs the callback URL it was given, with the query that names the message.
         var o = options.Value;
-        var form = await SmsWebhook.ReadFormAsync(req, o.MaxBodyBytes, ct);
-        if (!form.IsSuccess)
+        var (signed, refusal) = await ReadSignedAsync(req, o.StatusCallbackUrl is null ? null : o.StatusCallbackUrl + req.QueryString.Value, "SMS status callback", ct);
+        if (refusal is not null)
         {
-            return Problems.From(form.Error!);
+            return refusal;
         }
 
-        // Twilio signs the callback URL it was given, with the query that names the message.
-        var url = o.StatusCallbackUrl is null ? null : o.StatusCallbackUrl + req.QueryString.Value;
-        if (!SmsWebhook.IsSigned(req, url, twilio.Value.AuthToken, form.Value))
-        {
-            log.LogWarning("SMS status callback refused: {Reason}", req.Headers.ContainsKey(SmsWebhook.SignatureHeader) ? "wrong signature" : "no signature");
-            return Problems.From(SignatureRefusal);
-        }
+        var form = signed!;
 
         var partition = RequestQuery.String(req, "partition");
         var id = RequestQuery.String(req, "id");
-        var sid = form.Value.GetValueOrDefault("MessageSid");
+        var sid = form.GetValueOrDefault("MessageSid");
         if (partition is null || id is null || !TableKeysValid(partition, id) || sid is null || !MessageSidPattern().IsMatch(sid))
         {
             return Problems.From(DomainError.Validation([new FieldError("query", "must name the message (partition, id) as the send did; MessageSid must be Twilio's.")]));
         }
 
-        if (!DeliveryReports.TryParse(form.Value.GetValueOrDefault("MessageStatus"), out var state))
+        if (!DeliveryReports.TryParse(form.GetValueOrDefault("MessageStatus"), out var state))
         {
             // A status this version does not know (Twilio adds some now and then): accepted, not recorded.
             return TypedResults.NoContent();
@@ -122,7 +110,7 @@ public sealed partial class SmsFunctions(
             return Problems.From(new DomainError("notification-not-found", "No message sent by this app matches the callback."));
         }
 
-        var errorCode = form.Value.GetValueOrDefault("ErrorCode");
+        var errorCode = form.GetValueOrDefault("ErrorCode");
         var applied = await DeliveryReportRows.ApplyAsync(client, time, partition, id, new DeliveryReportRows.Report(state, sid, errorCode, time.GetUtcNow()), ct);
         if (!applied.IsSuccess)
         {
@@ -168,6 +156,24 @@ public sealed partial class SmsFunctions(
 
         var unlocked = await pins.UnlockAsync(userId, context!.Caller.UserId, context.ActingAs.Name(), studyId, ct);
         return unlocked.IsSuccess ? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct))) : Problems.From(unlocked.Error!);
+    }
+
+    /// <summary>The posted form when Twilio signed it over <paramref name="url"/>; otherwise the refusal. Nothing of an unsigned request is looked at, let alone logged.</summary>
+    private async Task<(IReadOnlyDictionary<string, string>? Form, IResult? Refusal)> ReadSignedAsync(HttpRequest req, string? url, string what, CancellationToken ct)
+    {
+        var form = await SmsWebhook.ReadFormAsync(req, options.Value.MaxBodyBytes, ct);
+        if (!form.IsSuccess)
+        {
+            return (null, Problems.From(form.Error!));
+        }
+
+        if (!SmsWebhook.IsSigned(req, url, twilio.Value.AuthToken, form.Value))
+        {
+            log.LogWarning("{What} refused: {Reason}", what, req.Headers.ContainsKey(SmsWebhook.SignatureHeader) ? "wrong signature" : "no signature");
+            return (null, Problems.From(SignatureRefusal));
+        }
+
+        return (form.Value, null);
     }
 
     private static DomainError SignatureRefusal => new("sms-signature-invalid", "The request does not carry a valid X-Twilio-Signature for this webhook.");

@@ -23,6 +23,12 @@ public sealed class SmsOptions
     /// </summary>
     public string? StatusCallbackUrl { get; set; }
 
+    /// <summary>
+    /// True when Twilio's Advanced Opt-Out answers HELP and INFO itself: the app then stays silent on those two words
+    /// alone (so a sender never gets two replies) and lists its commands for COMMANDS. Default false.
+    /// </summary>
+    public bool TwilioAnswersHelp { get; set; }
+
     /// <summary>Largest webhook body read. Default 16 KiB: Twilio's form for a 1,600-character SMS stays under 6 KiB.</summary>
     public int MaxBodyBytes { get; set; } = 16 * 1024;
 

@@ -1,4 +1,5 @@
 using Iwrs.Domain;
+using Iwrs.Functions.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
 using Twilio.Security;
 using Twilio.TwiML;
@@ -17,31 +18,13 @@ public static class SmsWebhook
     /// <summary>The posted form: every parameter once (Twilio never repeats one), or why it cannot be read.</summary>
     public static async Task<Result<IReadOnlyDictionary<string, string>>> ReadFormAsync(HttpRequest request, int limit, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (request.ContentLength > limit)
+        var read = await RequestBody.ReadLimitedAsync(request, limit, "application/x-www-form-urlencoded", "Send the webhook as application/x-www-form-urlencoded, as Twilio does.", ct);
+        if (!read.IsSuccess)
         {
-            return TooLarge(limit);
+            return read.Error!;
         }
 
-        if (request.ContentType is not { } type || !type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            return new DomainError("unsupported-media-type", "Send the webhook as application/x-www-form-urlencoded, as Twilio does.");
-        }
-
-        // Chunked bodies have no Content-Length: read at most limit + 1 bytes to know it was exceeded.
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return TooLarge(limit);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        using var buffer = read.Value;
         string text;
         try
         {
@@ -91,5 +74,4 @@ public static class SmsWebhook
         return TypedResults.Text(response.ToString(), "text/xml", System.Text.Encoding.UTF8);
     }
 
-    private static DomainError TooLarge(int limit) => new("request-too-large", $"The webhook body is larger than {limit} bytes.");
 }
