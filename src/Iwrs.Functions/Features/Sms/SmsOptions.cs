@@ -29,7 +29,7 @@ public sealed class SmsOptions
     /// </summary>
     public bool TwilioAnswersHelp { get; set; }
 
-    /// <summary>Largest webhook body read. Default 16 KiB: Twilio's form for a 1,600-character SMS stays under 6 KiB.</summary>
+    /// <summary>Largest webhook body read. Default 16 KiB: room for a 1,600-character SMS, percent-encoded, with Twilio's other parameters.</summary>
     public int MaxBodyBytes { get; set; } = 16 * 1024;
 
     /// <summary>
