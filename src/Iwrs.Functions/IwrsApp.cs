@@ -1,5 +1,6 @@
 using Iwrs.Functions.Auth;
 using Iwrs.Functions.Features;
+using Iwrs.Functions.Features.Sms;
 using Iwrs.Functions.Hosting;
 using Iwrs.Domain.Supply;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ public static class IwrsApp
         services.AddSingleton<RequestBody>();
         services.AddIwrsStorage(configuration);
         services.AddIwrsNotifications(configuration);
+        services.AddIwrsSms(configuration);
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();

@@ -18,7 +18,11 @@ namespace Iwrs.Domain.Notifications;
 /// The role the recipient gets it in, so a log line can say who it was for without the number or the text. Null when
 /// unknown (a message queued before the role was recorded).
 /// </param>
-public sealed record Notification(string Id, string RecipientUserId, string To, string Body, string Event, Role? RecipientRole = null)
+/// <param name="Partition">
+/// The study (or system) partition its outbox record lives in: set by the dispatcher when it sends, so that the
+/// provider's delivery reports can name the record (ids are unique per partition only). Not stored.
+/// </param>
+public sealed record Notification(string Id, string RecipientUserId, string To, string Body, string Event, Role? RecipientRole = null, string? Partition = null)
 {
     /// <summary>Twilio refuses bodies over 1,600 characters (https://www.twilio.com/docs/api/errors/21617).</summary>
     public const int MaxBodyLength = 1600;

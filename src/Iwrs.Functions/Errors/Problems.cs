@@ -54,6 +54,9 @@ public static class Problems
         ["shipment-already-released"] = StatusCodes.Status409Conflict,
         ["kit-not-found"] = StatusCodes.Status404NotFound,
         ["kit-not-on-shelf"] = StatusCodes.Status409Conflict,
+        ["sms-signature-invalid"] = StatusCodes.Status403Forbidden,
+        ["sms-user-not-found"] = StatusCodes.Status404NotFound,
+        ["notification-not-found"] = StatusCodes.Status404NotFound,
     };
 
     public static ProblemHttpResult From(DomainError error) =>

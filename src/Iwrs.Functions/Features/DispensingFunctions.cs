@@ -24,10 +24,30 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
             return refusal;
         }
 
-        var created = false;
-        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
+        var result = await DispenseAsync(context!, resolved!, visit, time, random, holds, ct);
+        if (!result.IsSuccess)
         {
-            var stored = (await SubjectRows.GetAsync(context!.Table, studyId, subjectId, attemptCt))!;
+            return Problems.From(result.Error!);
+        }
+
+        var view = View(result.Value.Subject, context!.Unblinded);
+        return result.Value.Created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+
+    /// <summary>
+    /// The dispensing itself, for every door (HTTP, SMS): <paramref name="context"/> was authorized at the subject's
+    /// stored site (<paramref name="resolved"/>), and its channel is the audit record's. One transaction per visit; a
+    /// repeat answers with the kit given the first time (<c>Created</c> false).
+    /// </summary>
+    public static async Task<Result<(Subject Subject, bool Created)>> DispenseAsync(
+        StudyContext context, SubjectRows.StoredSubject resolved, string visit, TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct)
+    {
+        var studyId = context.StudyId;
+        var subjectId = resolved.Subject.SubjectId;
+        var created = false;
+        var result = await context.Writes.RunAsync(studyId, async attemptCt =>
+        {
+            var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
             var config = context.Study.Configuration;
             var check = SubjectRules.CheckDispense(config, stored.Subject, visit, stored.Subject.SiteId);
             if (!check.IsSuccess)
@@ -54,7 +74,7 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
             };
             actions.Insert(0, SubjectRows.Replace(studyId, subject, stored.ETag));
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
-                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.dispensed", $"subject:{subjectId}",
+                context.Caller.UserId, context.ActingAs.Name(), context.Channel, "kit.dispensed", $"subject:{subjectId}",
                 [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt);
             created = true;
             return subject;
@@ -64,13 +84,12 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
         {
             if (result.Error!.Code == SupplyHold.Code)
             {
-                await holds.EnterAsync(context!, context!.Study.Configuration.FindSite(resolved!.Subject.SiteId)!, "dispensing", ct);
+                await holds.EnterAsync(context, context.Study.Configuration.FindSite(resolved.Subject.SiteId)!, "dispensing", ct);
             }
 
-            return Problems.From(result.Error!);
+            return result.Error!;
         }
 
-        var view = View(result.Value, context!.Unblinded);
-        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+        return (result.Value, created);
     }
 }

@@ -63,20 +63,46 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             return refusal;
         }
 
+        var result = await RandomizeAsync(context!, subjectId, read.Value, prefetch, version, time, random, holds, ct);
+        if (!result.IsSuccess)
+        {
+            return Problems.From(result.Error!);
+        }
+
+        var view = View(result.Value.Subject, context!.Unblinded);
+        return result.Value.Created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+    }
+
+    /// <summary>
+    /// The randomization (or enrolment) itself, for every door (HTTP, SMS): the caller is authorized in
+    /// <paramref name="context"/>, whose channel the audit record names. One transaction takes the slot, the kits, the
+    /// subject's number and the audit record; a repeat answers with the first allocation (<c>Created</c> false).
+    /// <paramref name="prefetch"/> holds the rows read beside the authorization, still current if this instance's
+    /// write count for the study is <paramref name="version"/>.
+    /// </summary>
+    internal static async Task<Result<(Subject Subject, bool Created)>> RandomizeAsync(
+        StudyContext context, string subjectId, RandomizationRequest request, Task<Basis>? prefetch, long version,
+        TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct)
+    {
+        var studyId = context.StudyId;
+        var siteId = request.SiteId!;
+        var writes = context.Writes;
+        var views = context.Views;
+        var studies = context.Studies;
         var created = false;
-        var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
+        var result = await writes.RunAsync(studyId, async attemptCt =>
         {
             var current = writes.Version(studyId);
             var basis = prefetch is not null && current == version
                 ? await prefetch
                 : await ReadAsync(context.Table, studyId, siteId, views.Take(studyId, current), attemptCt);
             prefetch = null;
-            var decision = await AssignAsync(In(context, basis.State, studies), subjectId, read.Value, basis.State, basis.Shelf, time, random, attemptCt);
+            var decision = await AssignAsync(In(context, basis.State, studies), subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
             if ((!decision.IsSuccess || decision.Value.Actions is null) && basis.FromView)
             {
                 // A view is only good for a decision that commits: refuse or answer only from fresh rows.
                 basis = await ReadAsync(context.Table, studyId, siteId, view: null, attemptCt);
-                decision = await AssignAsync(In(context, basis.State, studies), subjectId, read.Value, basis.State, basis.Shelf, time, random, attemptCt);
+                decision = await AssignAsync(In(context, basis.State, studies), subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
             }
 
             if (!decision.IsSuccess || decision.Value.Actions is null)
@@ -90,7 +116,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             try
             {
                 committed = await AuditTrail.SubmitTaggedAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
-                    context.Caller.UserId, context.ActingAs.Name(), Channel.Http,
+                    context.Caller.UserId, context.ActingAs.Name(), context.Channel,
                     config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
                     [
                         new AuditChange("siteId", null, subject.SiteId),
@@ -105,7 +131,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
             {
                 // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
-                return await ExistingAsync(context, subjectId, read.Value, attemptCt)
+                return await ExistingAsync(context, subjectId, request, attemptCt)
                     ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
             }
 
@@ -123,18 +149,17 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         {
             if (result.Error!.Code == SupplyHold.Code)
             {
-                await holds.EnterAsync(context!, context!.Study.Configuration.FindSite(read.Value.SiteId)!, "randomization", ct);
+                await holds.EnterAsync(context, context.Study.Configuration.FindSite(siteId)!, "randomization", ct);
             }
 
-            return Problems.From(result.Error!);
+            return result.Error!;
         }
 
-        var view = View(result.Value, context!.Unblinded);
-        return created ? TypedResults.Created($"/api/studies/{studyId}/subjects/{subjectId}", view) : TypedResults.Ok(view);
+        return (result.Value, created);
     }
 
     /// <summary>What a randomization decides from: the state (read, or this instance's view of it) and the site's shelf.</summary>
-    private sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry> Shelf, bool FromView);
+    internal sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry> Shelf, bool FromView);
 
     /// <summary>The site's whole shelf, and the state range unless this instance's view of it is current: one round.</summary>
     private static async Task<Basis> ReadAsync(TableClient table, string studyId, string siteId, RandomizationState? view, CancellationToken ct)

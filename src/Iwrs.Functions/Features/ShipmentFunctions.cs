@@ -205,9 +205,21 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             return Problems.From(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
         }
 
-        return await context!.WriteAsync(async attemptCt =>
+        var received = await ReceiveAsync(context!, shipmentId, receipt, shipping, time, ct);
+        return received.IsSuccess ? TypedResults.Ok(View(received.Value, context!.Unblinded)) : Problems.From(received.Error!);
+    }
+
+    /// <summary>
+    /// A receipt, for every door (HTTP, SMS): <paramref name="context"/> was authorized at the shipment's site, and its
+    /// channel is the audit record's. Kits already received as reported change nothing, so a repeat is harmless.
+    /// </summary>
+    public static Task<Result<Shipment>> ReceiveAsync(
+        StudyContext context, string shipmentId, IReadOnlyList<(string KitNumber, KitCondition Condition)> receipt, Shipping shipping, TimeProvider time, CancellationToken ct)
+    {
+        var studyId = context.StudyId;
+        return context.Writes.RunAsync(studyId, async attemptCt =>
         {
-            var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
+            var stored = await ShipmentRows.GetAsync(context.Table, studyId, shipmentId, attemptCt);
             var now = time.GetUtcNow();
             var applied = stored!.Shipment.Receive(receipt, now);
             if (!applied.IsSuccess || applied.Value.Changed.Count == 0)
@@ -224,7 +236,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             var lifted = shipment.Status == ShipmentStatus.Received && (await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt)).Lifted;
             var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
-                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.received", $"shipment:{shipmentId}",
+                context.Caller.UserId, context.ActingAs.Name(), context.Channel, "shipment.received", $"shipment:{shipmentId}",
                 [
                     .. changed.Select(k => new AuditChange($"kit:{k.KitNumber}", "pending", Shipment.Name(k.Condition))),
                     new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
@@ -237,7 +249,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "shipment.awaiting-release", now);
             });
             return shipment;
-        }, s => TypedResults.Ok(View(s, context!.Unblinded)), ct);
+        }, ct);
     }
 
     [Function("ReleaseShipment")]

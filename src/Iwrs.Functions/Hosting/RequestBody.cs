@@ -29,31 +29,13 @@ public sealed class RequestBody(IOptions<ApiOptions> options)
     public async Task<Result<T>> ReadAsync<T>(HttpRequest request, CancellationToken ct)
         where T : class
     {
-        var limit = options.Value.MaxRequestBodyBytes;
-        if (request.ContentLength > limit)
+        var read = await ReadLimitedAsync(request, options.Value.MaxRequestBodyBytes, "application/json", "Send the body as application/json.", ct);
+        if (!read.IsSuccess)
         {
-            return TooLarge(limit);
+            return read.Error!;
         }
 
-        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return new DomainError("unsupported-media-type", "Send the body as application/json.");
-        }
-
-        // Chunked bodies have no Content-Length: read at most limit + 1 bytes to know it was exceeded.
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return TooLarge(limit);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        using var buffer = read.Value;
         if (buffer.Length == 0)
         {
             return new DomainError("missing-body", "A JSON body is required.");
@@ -75,6 +57,41 @@ public sealed class RequestBody(IOptions<ApiOptions> options)
                 [new FieldError(e.Path ?? "$", Describe(e))],
                 $"The body is not valid JSON for this request{where}{line}.") with { Code = "invalid-json" };
         }
+    }
+
+    /// <summary>
+    /// A body of <paramref name="mediaType"/> read whole, at most <paramref name="limit"/> bytes: 413
+    /// <c>request-too-large</c> beyond (announced or chunked), 415 <c>unsupported-media-type</c> for another type.
+    /// </summary>
+    public static async Task<Result<MemoryStream>> ReadLimitedAsync(HttpRequest request, long limit, string mediaType, string wrongType, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+
+        if (request.ContentType is not { } type || !type.StartsWith(mediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            return new DomainError("unsupported-media-type", wrongType);
+        }
+
+        // Chunked bodies have no Content-Length: read at most limit + 1 bytes to know it was exceeded.
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                await buffer.DisposeAsync();
+                return TooLarge(limit);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer;
     }
 
     private static string Describe(JsonException e) =>

@@ -32,6 +32,9 @@ public sealed class NotificationDispatch(
 {
     public const string FunctionName = "NotificationDispatch";
 
+    /// <summary>The error code on a message not sent because its recipient opted out.</summary>
+    public const string OptedOutCode = "opted-out";
+
     private readonly Lock _gate = new();
     private (IReadOnlyList<string> Partitions, DateTimeOffset ReadAt)? _studies;
 
@@ -115,7 +118,10 @@ public sealed class NotificationDispatch(
             DeliveryOutcome outcome;
             try
             {
-                outcome = await sender.SendAsync(record.Notification, ct);
+                // A number that opted out (STOP) gets nothing; the skip is recorded on the message as a refusal.
+                outcome = await SmsRows.IsOptedOutAsync(client, record.Notification.To, ct)
+                    ? new DeliveryOutcome.Rejected(OptedOutCode, "The recipient's number opted out by SMS (STOP); not sent.")
+                    : await sender.SendAsync(record.Notification with { Partition = due.Partition }, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

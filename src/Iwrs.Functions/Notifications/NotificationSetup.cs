@@ -22,7 +22,8 @@ public static class NotificationSetup
             if (twilio.IsConfigured)
             {
                 return new TwilioSmsSender(
-                    sp.GetRequiredService<IHttpClientFactory>(), twilio, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TwilioSmsSender>>());
+                    sp.GetRequiredService<IHttpClientFactory>(), twilio, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TwilioSmsSender>>(),
+                    sp.GetRequiredService<IOptions<Features.Sms.SmsOptions>>().Value.StatusCallbackUrl);
             }
 
             // TwilioOptionsValidator stops the app outside Development before this can run; this is the second lock.

@@ -73,10 +73,14 @@ public sealed class TwilioSmsSender : ISmsSender
     private readonly ILogger<TwilioSmsSender> _log;
     private readonly TwilioOptions _options;
     private readonly ResiliencePipeline<TwilioAnswer> _pipeline;
+    private readonly string? _statusCallback;
 
-    public TwilioSmsSender(IHttpClientFactory http, TwilioOptions options, TimeProvider time, ILogger<TwilioSmsSender> log)
+    // statusCallback is Sms:StatusCallbackUrl: when set, each message asks Twilio for delivery reports there, with the
+    // message's partition and id in the query (Twilio signs that URL, query included).
+    public TwilioSmsSender(IHttpClientFactory http, TwilioOptions options, TimeProvider time, ILogger<TwilioSmsSender> log, string? statusCallback = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _statusCallback = string.IsNullOrWhiteSpace(statusCallback) ? null : statusCallback;
         _http = http;
         _time = time;
         _log = log;
@@ -132,6 +136,11 @@ public sealed class TwilioSmsSender : ISmsSender
             LogLevel = null,
         };
         var message = new CreateMessageOptions(new PhoneNumber(notification.To)) { Body = notification.Body };
+        if (StatusCallbackFor(notification) is { } callback)
+        {
+            message.StatusCallback = callback;
+        }
+
         if (string.IsNullOrWhiteSpace(_options.MessagingServiceSid))
         {
             message.From = new PhoneNumber(_options.From);
@@ -167,6 +176,12 @@ public sealed class TwilioSmsSender : ISmsSender
             return Failure(transport, 0, 0, e.Message);
         }
     }
+
+    /// <summary>Where Twilio reports this message's delivery: the status callback with its partition and id, or none.</summary>
+    internal Uri? StatusCallbackFor(Notification notification) =>
+        _statusCallback is null || notification.Partition is null
+            ? null
+            : new Uri($"{_statusCallback}?partition={Uri.EscapeDataString(notification.Partition)}&id={Uri.EscapeDataString(notification.Id)}");
 
     private static int StatusOf(SystemNetHttpClient transport, int fallback) =>
         transport.LastResponse is { } response ? (int)response.StatusCode : fallback;

@@ -5,7 +5,7 @@ using Iwrs.Domain.Supply;
 using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
 using Iwrs.Functions.Notifications;
-using Iwrs.Functions.Tests.Notifications;
+using Iwrs.Functions.Tests.Sms;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -61,7 +61,8 @@ public sealed record BlindSecret(byte[] ListSeed, IReadOnlyList<(string Number, 
 /// <summary>
 /// One run of the blinded seed study (LJ-MCRC) over HTTP on Azurite, with a secret, a frozen clock the test moves,
 /// Twilio faked, and every observation a blinded person could make recorded in order — each response a blinded user
-/// got (status and body) and each SMS sent to a blinded user's phone — with kit numbers replaced by a placeholder.
+/// got (status and body), each SMS reply a blinded user's command got and each SMS sent to a blinded user's phone —
+/// with kit numbers and confirmation codes replaced by placeholders.
 /// </summary>
 public sealed class BlindRun : IAsyncDisposable
 {
@@ -75,6 +76,8 @@ public sealed class BlindRun : IAsyncDisposable
     private readonly BlindSecret _secret;
     private readonly List<string> _moreKits = [];
     private readonly Dictionary<string, string> _blindedPhones = [];
+    private readonly Dictionary<string, string> _phones = [];
+    private readonly List<string> _codes = [];
     private int _smsSeen;
     private string? _commitment;
 
@@ -111,7 +114,7 @@ public sealed class BlindRun : IAsyncDisposable
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero));
         // Tokens outlive the scenario's months on the test's clock.
-        var settings = NotificationHarness.AppSettings(twilio, new() { ["Auth:Development:TokenLifetime"] = "365.00:00:00" });
+        var settings = SmsHarness.Settings(twilio);
         var app = new IwrsFactory(settings: settings, services: s =>
         {
             s.AddSingleton<TimeProvider>(clock);
@@ -131,6 +134,7 @@ public sealed class BlindRun : IAsyncDisposable
         {
             var number = $"+1555010{phone++:D4}";
             await app.Grant(Study, user, role, site, number);
+            run._phones[user] = number;
             if (blinded)
             {
                 run.Trial.BlindedUsers.Add(user);
@@ -146,6 +150,13 @@ public sealed class BlindRun : IAsyncDisposable
         {
             await Grant(Pharmacist(site), "pharmacist", site, blinded: true);
             await Grant(Coordinator(site), "site-coordinator", site, blinded: true);
+        }
+
+        // Site staff may act by SMS as well: each has a PIN.
+        foreach (var site in Sites)
+        {
+            await run.Trial.Ok(Pharmacist(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
+            await run.Trial.Ok(Coordinator(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         }
 
         var list = await run.Trial.Ok(Statistician, HttpMethod.Post, "randomization-list/generate", new { seed = Convert.ToBase64String(secret.ListSeed), slotsPerStratum });
@@ -173,6 +184,28 @@ public sealed class BlindRun : IAsyncDisposable
         Assert.True((int)status is >= 200 and < 300, $"{user} {method} {path}: {(int)status} {json}");
         return json;
     }
+
+    /// <summary>A signed SMS from <paramref name="user"/>'s phone; the reply, recorded when the user is blinded.</summary>
+    public async Task<string> Sms(string user, string text)
+    {
+        var answer = await SmsHarness.Post(App, "/api/sms/inbound", SmsHarness.Form(_phones[user], text, SmsHarness.NewSid()), SmsHarness.WebhookUrl);
+        Assert.True(answer.Status == HttpStatusCode.OK, $"{user} SMS {text}: {(int)answer.Status} {answer.Raw}");
+        var reply = answer.Reply ?? string.Empty;
+        if (System.Text.RegularExpressions.Regex.Match(reply, "reply ([A-Z2-9]{6}) within") is { Success: true } code)
+        {
+            _codes.Add(code.Groups[1].Value);
+        }
+
+        if (Trial.BlindedUsers.Contains(user))
+        {
+            Observed.Add($"sms-reply {user} {Normalize(text)} -> {Normalize(reply)}");
+        }
+
+        return reply;
+    }
+
+    /// <summary>RAND by SMS and the confirmation with the code it answered; the final reply.</summary>
+    public async Task<string> SmsRandomize(string user, string rand) => await Sms(user, SmsHarness.CodeIn(await Sms(user, rand)));
 
     /// <summary>Runs the resupply check and the SMS dispatch as their timers would, and records the SMS blinded phones got.</summary>
     public async Task<IReadOnlyList<string>> RunTimersAsync()
@@ -222,9 +255,17 @@ public sealed class BlindRun : IAsyncDisposable
         await Trial.Ok(Depot, HttpMethod.Post, "kits/import", new { kits = kits.Select(k => new { kitNumber = k.Number, kitType = k.Type, lot = "LOT-1", expiry = "2028-06-30" }) });
     }
 
-    /// <summary>Kit numbers become one placeholder (which kit went where differs between runs by construction), and so does the list's commitment.</summary>
+    /// <summary>
+    /// Kit numbers become one placeholder (which kit went where differs between runs by construction), and so do the
+    /// list's commitment and SMS confirmation codes (random in every run).
+    /// </summary>
     public string Normalize(string text)
     {
+        foreach (var code in _codes)
+        {
+            text = text.Replace(code, "CODE", StringComparison.Ordinal);
+        }
+
         foreach (var number in _secret.Kits.Select(k => k.Number).Concat(_moreKits))
         {
             text = text.Replace(number, "KIT", StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Iwrs.Functions.Features;
+using Iwrs.Functions.Tests.Sms;
 using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +10,8 @@ namespace Iwrs.Functions.Tests.Scenarios;
 /// <summary>
 /// The L. johnsonii trial end to end over HTTP on Azurite: configure, import kits, ship and receive, generate the
 /// list, randomize, dispense across visits, discontinue, resupply by timer, unblind one subject, verify the trail
-/// — with every blinded response scanned for arm names, kit types and block sizes.
+/// — with every blinded response, every SMS reply and every SMS notice to a blinded phone scanned for arm names, kit
+/// types and block sizes.
 /// </summary>
 public sealed class BlindedStudyScenarioTests : IAsyncLifetime
 {
@@ -24,13 +26,15 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _twilio = await FakeTwilioServer.StartAsync();
-        _app = new IwrsFactory(settings: _twilio.AppSettings(), services: _logs.AddTo);
+        var settings = _twilio.AppSettings();
+        settings["Sms:WebhookUrl"] = SmsHarness.WebhookUrl;
+        _app = new IwrsFactory(settings: settings, services: _logs.AddTo);
         await _app.LoadSeedStudies();
         _trial = new TrialDriver(_app, Study);
         await _app.Grant(Study, "depot", "depot-manager", phone: "+15550000001");
         await _app.Grant(Study, "pharm-cn01", "pharmacist", "CN01", phone: "+15550000002");
         await _app.Grant(Study, "pharm-cn02", "pharmacist", "CN02", phone: "+15550000004");
-        await _app.Grant(Study, "coord-cn01", "site-coordinator", "CN01");
+        await _app.Grant(Study, "coord-cn01", "site-coordinator", "CN01", phone: "+15550000005");
         await _app.Grant(Study, "coord-cn02", "site-coordinator", "CN02");
         await _app.Grant(Study, "inv-cn01", "unblinding-investigator", "CN01");
         await _app.Grant(Study, "monitor", "medical-monitor", phone: "+15550000003");
@@ -140,6 +144,49 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         Assert.Equal(unblinded.GetProperty("arm").GetString(), asStatistician.GetProperty("arm").GetString());
         var asCoordinator = await _trial.Ok("coord-cn01", HttpMethod.Get, "subjects/S-003");
         Assert.True(asCoordinator.GetProperty("unblinded").GetBoolean());
+
+        // By SMS: the same people's commands, every reply kept for the scan below (S-003 is the unblinded subject).
+        await _trial.Ok("coord-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
+        await _trial.Ok("pharm-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
+        var replies = new List<string>();
+        async Task<string> Sms(string phone, string text)
+        {
+            var answer = await SmsHarness.Post(_app, "/api/sms/inbound", SmsHarness.Form(phone, text, SmsHarness.NewSid()), SmsHarness.WebhookUrl);
+            Assert.True(answer.Status == HttpStatusCode.OK, $"SMS {text}: {(int)answer.Status} {answer.Raw}");
+            replies.Add(answer.Reply ?? string.Empty);
+            return answer.Reply ?? string.Empty;
+        }
+
+        const string coordPhone = "+15550000005", pharmPhone = "+15550000002", pin = SmsHarness.Pin;
+        await Sms(coordPhone, "HELP");
+        var prompt = await Sms(coordPhone, $"RAND {Study} S-007 CN01 ecog=1 liver-mets=no {pin}");
+        var done = await Sms(coordPhone, SmsHarness.CodeIn(prompt));
+        Assert.True(done.StartsWith($"Iwrs {Study} S-007: randomized, number R0007.", StringComparison.Ordinal) || done.StartsWith("Iwrs: not done (supply-hold)", StringComparison.Ordinal), done);
+        foreach (var subject in new[] { "S-001", "S-002", "S-003", "S-004", "S-007" })
+        {
+            await Sms(coordPhone, $"STATUS {Study} {subject} {pin}");
+        }
+
+        await Sms(coordPhone, $"DISP {Study} S-001 C4 {pin}");
+        await Sms(pharmPhone, $"DISP {Study} S-004 C4 {pin}");
+        await Sms(coordPhone, $"DISP {Study} S-002 C2 {pin}");
+        await Sms(pharmPhone, $"RECV {Study} {replacementId} {pin}");
+        await Sms(pharmPhone, $"STATUS {Study} S-003 {pin}");
+        Assert.Contains("unblinding is not offered by SMS", await Sms(coordPhone, $"UNBLIND {Study} S-003 {pin}"), StringComparison.Ordinal);
+        Assert.StartsWith("Iwrs: wrong PIN", await Sms(coordPhone, $"STATUS {Study} S-003 1357"), StringComparison.Ordinal);
+        await Sms(coordPhone, "what is the arm of S-003?");
+        Assert.Contains(replies, r => r.StartsWith($"Iwrs {Study} S-003 (R0003, site CN01): randomized.", StringComparison.Ordinal));
+        Assert.Contains(replies, r => r.StartsWith("Iwrs: not done (subject-discontinued)", StringComparison.Ordinal));
+        foreach (var reply in replies)
+        {
+            foreach (var term in BlindedTerms.Append("block").Append("placebo").Append("PBO"))
+            {
+                Assert.False(reply.Contains(term, StringComparison.OrdinalIgnoreCase), $"an SMS reply contains '{term}': {reply}");
+            }
+
+            // The arm code LJ alone (the study id LJ-MCRC holds it too).
+            Assert.False(System.Text.RegularExpressions.Regex.IsMatch(reply, @"\bLJ\b(?!-MCRC)"), $"an SMS reply names the arm: {reply}");
+        }
 
         // The trail: the list's commitment, every change, and a chain that verifies.
         var audit = await _trial.Ok("manager", HttpMethod.Get, "audit");

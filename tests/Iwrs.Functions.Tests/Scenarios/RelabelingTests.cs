@@ -6,7 +6,7 @@ namespace Iwrs.Functions.Tests.Scenarios;
 /// <summary>
 /// The proof of the blind (non-interference): the blinded study's whole scenario — stocking three sites, randomizing,
 /// dispensing over two months of visits, a discontinuation, resupply by timer, every shipment dispatched and received,
-/// SMS — run twice with the same public actions and different secrets (the list from another seed; kit types
+/// SMS notices, and site staff at CN03 acting by SMS (randomizing, dispensing, receiving, looking subjects up) — run twice with the same public actions and different secrets (the list from another seed; kit types
 /// reassigned among the same kit numbers, the same number of each). Every blinded observable must be identical:
 /// statuses and bodies of every response to a blinded user, SMS texts to blinded recipients, the blinded audit view,
 /// and shipments' sizes and timing. Kit numbers are replaced with a placeholder first: which kit goes to which subject
@@ -20,6 +20,10 @@ public sealed class RelabelingTests
     private static readonly (int Trigger, int Maximum) Levels = (10, 16);
     private static readonly string[] Ecog = ["0", "1"];
     private static readonly string[] Liver = ["yes", "no"];
+
+    /// <summary>The site whose staff act by SMS; the other two use HTTP.</summary>
+    private const string SmsSite = "CN03";
+    private const string Pin = Sms.SmsHarness.Pin;
 
     [Fact]
     public async Task WholeScenario_DifferentSecrets_IdenticalBlindedObservables()
@@ -37,6 +41,10 @@ public sealed class RelabelingTests
         Assert.Contains(a.Observed, o => o.Contains("\"reason\":\"resupply\"", StringComparison.Ordinal));
         Assert.Contains(a.Observed, o => o.StartsWith("sms pharm-", StringComparison.Ordinal));
         Assert.Contains(a.Observed, o => o.StartsWith("manager GET audit -> 200", StringComparison.Ordinal));
+        Assert.Contains(a.Observed, o => o.StartsWith("sms-reply coord-CN03 CODE -> Iwrs LJ-MCRC CN03-", StringComparison.Ordinal) && o.Contains(": randomized, number R", StringComparison.Ordinal));
+        Assert.Contains(a.Observed, o => o.StartsWith("sms-reply coord-CN03 DISP", StringComparison.Ordinal) && o.Contains(": dispense kit KIT.", StringComparison.Ordinal));
+        Assert.Contains(a.Observed, o => o.StartsWith("sms-reply pharm-CN03 RECV", StringComparison.Ordinal) && o.Contains("kits received ok", StringComparison.Ordinal));
+        Assert.Contains(a.Observed, o => o.StartsWith("sms-reply coord-CN03 STATUS", StringComparison.Ordinal) && o.Contains("Next C", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -81,7 +89,15 @@ public sealed class RelabelingTests
                     var i = enrolled.Count;
                     var id = $"{site}-{i:D3}";
                     var factors = new Dictionary<string, string> { ["ecog"] = Ecog[i % 2], ["liver-mets"] = Liver[i / 2 % 2] };
-                    await run.Ok(BlindRun.Coordinator(site), HttpMethod.Post, $"subjects/{id}/randomize", new { siteId = site, eligibilityConfirmed = true, stratificationFactors = factors });
+                    if (site == SmsSite)
+                    {
+                        await run.SmsRandomize(BlindRun.Coordinator(site), $"RAND {BlindRun.Study} {id} {site} ecog={factors["ecog"]} liver-mets={factors["liver-mets"]} {Pin}");
+                    }
+                    else
+                    {
+                        await run.Ok(BlindRun.Coordinator(site), HttpMethod.Post, $"subjects/{id}/randomize", new { siteId = site, eligibilityConfirmed = true, stratificationFactors = factors });
+                    }
+
                     enrolled.Add(id);
                     lastVisit[id] = (1, day);
                 }
@@ -95,6 +111,11 @@ public sealed class RelabelingTests
                 {
                     await run.Ok(BlindRun.Coordinator(site), HttpMethod.Post, $"subjects/{id}/discontinue", new { reason = "Disease progression" });
                     lastVisit.Remove(id);
+                }
+                else if (day - at >= 21 && site == SmsSite)
+                {
+                    await run.Sms(BlindRun.Coordinator(site), $"DISP {BlindRun.Study} {id} C{cycle + 1} {Pin}");
+                    lastVisit[id] = (cycle + 1, day);
                 }
                 else if (day - at >= 21)
                 {
@@ -115,7 +136,10 @@ public sealed class RelabelingTests
                 foreach (var id in enrolled)
                 {
                     await run.Ok(BlindRun.Coordinator(id[..4]), HttpMethod.Get, $"subjects/{id}");
+                    await run.Sms(BlindRun.Coordinator(id[..4]), $"STATUS {BlindRun.Study} {id} {Pin}");
                 }
+
+                await run.Sms(BlindRun.Coordinator(SmsSite), "HELP");
             }
 
             run.Clock.Advance(TimeSpan.FromDays(1));
@@ -134,7 +158,11 @@ public sealed class RelabelingTests
         var (_, shipments) = await run.Trial.Send(pharmacist, HttpMethod.Get, "shipments");
         foreach (var shipment in shipments.EnumerateArray().Where(s => s.GetProperty("status").GetString() == "dispatched"))
         {
-            if (shipment.GetProperty("dispatchedAt").GetDateTimeOffset().AddDays(5) <= run.Clock.GetUtcNow())
+            if (shipment.GetProperty("dispatchedAt").GetDateTimeOffset().AddDays(5) <= run.Clock.GetUtcNow() && site == SmsSite)
+            {
+                await run.Sms(pharmacist, $"RECV {BlindRun.Study} {shipment.GetProperty("shipmentId").GetString()} {Pin}");
+            }
+            else if (shipment.GetProperty("dispatchedAt").GetDateTimeOffset().AddDays(5) <= run.Clock.GetUtcNow())
             {
                 var kits = shipment.GetProperty("kits").EnumerateArray().Select(k => new { kitNumber = k.GetProperty("kitNumber").GetString(), condition = "ok" }).ToList();
                 await run.Ok(pharmacist, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/receive", new { kits });

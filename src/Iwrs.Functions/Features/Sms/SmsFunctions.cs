@@ -1,0 +1,202 @@
+using System.ComponentModel;
+using System.Text.RegularExpressions;
+using Iwrs.Domain;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Notifications;
+using Iwrs.Domain.Sms;
+using Iwrs.Functions.Auth;
+using Iwrs.Functions.Errors;
+using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
+using Iwrs.Storage.Stores;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
+
+namespace Iwrs.Functions.Features.Sms;
+
+/// <summary>
+/// The SMS door: Twilio's inbound webhook and delivery-status callback (both signed, both anonymous to our bearer
+/// authentication: the signature is their authentication), and the API for a user's SMS PIN.
+/// </summary>
+public sealed partial class SmsFunctions(
+    IOptions<SmsOptions> options, IOptions<TwilioOptions> twilio, IwrsTable table, SmsConversation conversation, SmsPinLedger pins,
+    RequestBody body, RoleAssignmentStore roles, TimeProvider time, ILogger<SmsFunctions> log)
+{
+    public sealed record PinRequest(string? Pin);
+
+    public sealed record PinView(string UserId, bool PinSet, int Failures, bool Locked);
+
+    [Function("SmsInbound")]
+    [AllowAnonymous]
+    [Description("Twilio's inbound SMS webhook (X-Twilio-Signature over Sms:WebhookUrl); answers TwiML.")]
+    public async Task<IResult> Inbound([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sms/inbound")] HttpRequest req, CancellationToken ct)
+    {
+        var o = options.Value;
+        var (form, refusal) = await ReadSignedAsync(req, o.WebhookUrl, "Inbound SMS webhook", ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var fields = form!;
+        var sid = fields.GetValueOrDefault("MessageSid") ?? fields.GetValueOrDefault("SmsSid");
+        var from = fields.GetValueOrDefault("From");
+        if (sid is null || !MessageSidPattern().IsMatch(sid) || !PhoneNumbers.IsE164(from))
+        {
+            return Problems.From(DomainError.Validation(
+                [new FieldError("MessageSid", "must be Twilio's SM or MM followed by 32 hex digits."), new FieldError("From", "must be an E.164 phone number.")],
+                "The webhook is not an SMS from a phone."));
+        }
+
+        var client = await table.GetAsync(ct);
+        var claimedAt = time.GetUtcNow();
+        var earlier = await SmsRows.TryClaimMessageAsync(client, sid, claimedAt, ct);
+        if (earlier is not null)
+        {
+            if (earlier.Reply is not null)
+            {
+                log.LogInformation("SMS {MessageSid} replayed: answered with its first reply, nothing done again", sid);
+                return SmsWebhook.TwiML(earlier.Reply.Length == 0 ? null : earlier.Reply);
+            }
+
+            // Another delivery of it is being answered, or was and died: in the first case say nothing, in the second take over.
+            if (claimedAt - earlier.ClaimedAt < o.ClaimTimeout || !await SmsRows.TryTakeOverMessageAsync(client, earlier, claimedAt, ct))
+            {
+                log.LogInformation("SMS {MessageSid} arrived again while its first delivery is being answered; nothing done", sid);
+                return SmsWebhook.TwiML(null);
+            }
+        }
+
+        var reply = await conversation.AnswerAsync(sid, from!, fields.GetValueOrDefault("Body"), ct);
+        await SmsRows.CompleteMessageAsync(client, sid, reply ?? string.Empty, claimedAt, time.GetUtcNow(), ct);
+        log.LogInformation("SMS {MessageSid} answered ({Replied})", sid, reply is null ? "no reply" : "one reply");
+        return SmsWebhook.TwiML(reply);
+    }
+
+    [Function("SmsStatus")]
+    [AllowAnonymous]
+    [Description("Twilio's delivery-status callback (signed like the inbound webhook): queued, sent, delivered, undelivered, failed.")]
+    public async Task<IResult> Status([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sms/status")] HttpRequest req, CancellationToken ct)
+    {
+        // Twilio signs the callback URL it was given, with the query that names the message.
+        var o = options.Value;
+        var (signed, refusal) = await ReadSignedAsync(req, o.StatusCallbackUrl is null ? null : o.StatusCallbackUrl + req.QueryString.Value, "SMS status callback", ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var form = signed!;
+
+        var partition = RequestQuery.String(req, "partition");
+        var id = RequestQuery.String(req, "id");
+        var sid = form.GetValueOrDefault("MessageSid");
+        if (partition is null || id is null || !TableKeysValid(partition, id) || sid is null || !MessageSidPattern().IsMatch(sid))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("query", "must name the message (partition, id) as the send did; MessageSid must be Twilio's.")]));
+        }
+
+        if (!DeliveryReports.TryParse(form.GetValueOrDefault("MessageStatus"), out var state))
+        {
+            // A status this version does not know (Twilio adds some now and then): accepted, not recorded.
+            return TypedResults.NoContent();
+        }
+
+        var client = await table.GetAsync(ct);
+        var record = await Outbox.GetAsync(client, partition, id, ct);
+        if (record is null || (record.ProviderMessageId is { } known && known != sid))
+        {
+            return Problems.From(new DomainError("notification-not-found", "No message sent by this app matches the callback."));
+        }
+
+        var errorCode = form.GetValueOrDefault("ErrorCode");
+        var applied = await DeliveryReportRows.ApplyAsync(client, time, partition, id, new DeliveryReportRows.Report(state, sid, errorCode, time.GetUtcNow()), ct);
+        if (!applied.IsSuccess)
+        {
+            return Problems.From(applied.Error!);
+        }
+
+        log.LogInformation("Notification {Partition}/{NotificationId}: Twilio reports {State}", partition, id, DeliveryReports.Name(applied.Value.State));
+        return TypedResults.NoContent();
+    }
+
+    [Function("SetSmsPin")]
+    [Description("Set (or change) the caller's own SMS PIN: 4 to 8 digits, stored only as a salted PBKDF2 hash.")]
+    public async Task<IResult> SetPin([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "sms/pin")] HttpRequest req, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<PinRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var caller = Caller.From(req.HttpContext);
+        var set = await pins.SetAsync(caller.UserId, read.Value.Pin ?? string.Empty, ct);
+        return set.IsSuccess ? TypedResults.Ok(View(caller.UserId, set.Value)) : Problems.From(set.Error!);
+    }
+
+    [Function("GetSmsPin")]
+    [Description("Study manager: whether a user of the study has an SMS PIN, its wrong PINs in a row and whether SMS is locked.")]
+    public async Task<IResult> GetPin([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sms/users/{userId}")] HttpRequest req, string studyId, string userId, CancellationToken ct)
+    {
+        var (_, refusal) = await ResolveManagerAsync(studyId, userId, req.HttpContext, ct);
+        return refusal ?? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct)));
+    }
+
+    [Function("UnlockSms")]
+    [Description("Study manager: unlock SMS for a user of the study after five wrong PINs in a row (audited).")]
+    public async Task<IResult> Unlock([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/sms/users/{userId}/unlock")] HttpRequest req, string studyId, string userId, CancellationToken ct)
+    {
+        var (context, refusal) = await ResolveManagerAsync(studyId, userId, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var unlocked = await pins.UnlockAsync(userId, context!.Caller.UserId, context.ActingAs.Name(), studyId, ct);
+        return unlocked.IsSuccess ? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct))) : Problems.From(unlocked.Error!);
+    }
+
+    /// <summary>The posted form when Twilio signed it over <paramref name="url"/>; otherwise the refusal. Nothing of an unsigned request is looked at, let alone logged.</summary>
+    private async Task<(IReadOnlyDictionary<string, string>? Form, IResult? Refusal)> ReadSignedAsync(HttpRequest req, string? url, string what, CancellationToken ct)
+    {
+        var form = await SmsWebhook.ReadFormAsync(req, options.Value.MaxBodyBytes, ct);
+        if (!form.IsSuccess)
+        {
+            return (null, Problems.From(form.Error!));
+        }
+
+        if (!SmsWebhook.IsSigned(req, url, twilio.Value.AuthToken, form.Value))
+        {
+            log.LogWarning("{What} refused: {Reason}", what, req.Headers.ContainsKey(SmsWebhook.SignatureHeader) ? "wrong signature" : "no signature");
+            return (null, Problems.From(SignatureRefusal));
+        }
+
+        return (form.Value, null);
+    }
+
+    private static DomainError SignatureRefusal => new("sms-signature-invalid", "The request does not carry a valid X-Twilio-Signature for this webhook.");
+
+    /// <summary>A study manager (or administrator) of the study, about a user who holds a role in it.</summary>
+    private async Task<(StudyContext? Context, IResult? Refusal)> ResolveManagerAsync(string studyId, string userId, HttpContext http, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRoles, null, http, ct);
+        if (refusal is not null)
+        {
+            return (null, refusal);
+        }
+
+        return Identifiers.IsValid(userId, 128) && (await roles.ForUserAsync(studyId, userId, ct)).Count > 0
+            ? (context, null)
+            : (null, Problems.From(new DomainError("sms-user-not-found", $"'{(userId.Length > 64 ? userId[..64] : userId)}' holds no role in this study.")));
+    }
+
+    private static PinView View(string userId, PinState state) => new(userId, state.Hash is not null, state.Failures, state.IsLocked);
+
+    private static bool TableKeysValid(string partition, string id) =>
+        (partition == IwrsTable.SystemPartition || Identifiers.IsValid(partition)) && Identifiers.IsValid(id, Notification.MaxIdLength);
+
+    [GeneratedRegex("^(SM|MM)[0-9a-fA-F]{32}$")]
+    private static partial Regex MessageSidPattern();
+}

@@ -1,0 +1,59 @@
+using Iwrs.Domain.Sms;
+using Iwrs.Testing;
+
+namespace Iwrs.Domain.Tests.Sms;
+
+public sealed class ConfirmationCodesTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 2, 8, 0, 0, TimeSpan.Zero);
+    private const string Phone = "+15550001111";
+    private const string Sid = "SM00000000000000000000000000000001";
+
+    private static PendingConfirmation Pending() =>
+        ConfirmationCodes.Create("K7M4PX", Phone, "coord", "LJ-MCRC", "S-001", "CN01", new Dictionary<string, string>(), Now);
+
+    [Fact]
+    public void New_SixUnambiguousCharacters_VaryWithTheRandomSource()
+    {
+        var random = new SeededRandom(1);
+        var codes = Enumerable.Range(0, 200).Select(_ => ConfirmationCodes.New(random)).ToList();
+
+        Assert.All(codes, c => Assert.True(ConfirmationCodes.IsCode(c), c));
+        Assert.All(codes, c => Assert.DoesNotContain(c, ch => ch is '0' or 'O' or '1' or 'I'));
+        Assert.True(codes.Distinct().Count() > 195);
+    }
+
+    [Theory]
+    [InlineData("k7m4px", true)]
+    [InlineData("K7M4P", false)]
+    [InlineData("K7M4P0", false)]
+    [InlineData("K7M4PXX", false)]
+    public void IsCode_ByAlphabetAndLength(string word, bool expected) => Assert.Equal(expected, ConfirmationCodes.IsCode(word));
+
+    [Fact]
+    public void Check_WithinFiveMinutes_Go()
+    {
+        Assert.Equal(ConfirmationCheck.Go, ConfirmationCodes.Check(Pending(), Phone, Sid, Now + TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public void Check_AfterFiveMinutes_Expired()
+    {
+        Assert.Equal(ConfirmationCheck.Expired, ConfirmationCodes.Check(Pending(), Phone, Sid, Now + TimeSpan.FromMinutes(5) + TimeSpan.FromTicks(1)));
+    }
+
+    [Fact]
+    public void Check_OtherPhone_WrongPhone()
+    {
+        Assert.Equal(ConfirmationCheck.WrongPhone, ConfirmationCodes.Check(Pending(), "+15550002222", Sid, Now));
+    }
+
+    [Fact]
+    public void Check_UsedByAnotherMessage_UsedEvenInTime_ButTheSameMessageMayFinish()
+    {
+        var used = Pending() with { UsedBy = Sid };
+
+        Assert.Equal(ConfirmationCheck.Used, ConfirmationCodes.Check(used, Phone, "SM00000000000000000000000000000002", Now));
+        Assert.Equal(ConfirmationCheck.Go, ConfirmationCodes.Check(used, Phone, Sid, Now));
+    }
+}
