@@ -120,3 +120,31 @@ public static class StorageClients
         }
     }
 }
+
+/// <summary>The blob clients, built like the table clients: same transport, retry settings, and no SDK logging or tracing.</summary>
+public static class BlobClients
+{
+    public static Azure.Storage.Blobs.BlobClientOptions Options(HttpClient http, StorageRetryOptions retry)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(retry);
+        var options = new Azure.Storage.Blobs.BlobClientOptions { Transport = new HttpClientTransport(http) };
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = retry.MaxRetries;
+        options.Retry.Delay = retry.Delay;
+        options.Retry.MaxDelay = retry.MaxDelay;
+        options.Retry.NetworkTimeout = retry.NetworkTimeout;
+        options.Diagnostics.IsLoggingEnabled = false;
+        options.Diagnostics.IsLoggingContentEnabled = false;
+        options.Diagnostics.IsDistributedTracingEnabled = false;
+        return options;
+    }
+
+    /// <summary>The blob service of the same account a connection string names (Azurite's too).</summary>
+    public static Azure.Storage.Blobs.BlobServiceClient FromConnectionString(string connectionString, HttpClient http, StorageRetryOptions retry) =>
+        new(connectionString, Options(http, retry));
+
+    /// <summary>The account's blob endpoint reached with Microsoft Entra (a managed identity in Azure).</summary>
+    public static Azure.Storage.Blobs.BlobServiceClient FromEndpoint(Uri endpoint, TokenCredential credential, HttpClient http, StorageRetryOptions retry) =>
+        new(endpoint, credential, Options(http, retry));
+}

@@ -145,21 +145,26 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         // Rebuilt from the slot rows through the same canonical form; if storage was altered the hash shows it.
-        var csv = new StringBuilder(RandomizationList.Header).Append('\n');
+        // Written through CsvText like every CSV export; identifiers never start with a formula character, so for a
+        // list it changes nothing and the file is byte for byte the canonical text the commitment hashes.
+        var csv = new StringBuilder(CsvText.Row(RandomizationList.Header.Split(',')));
         foreach (var s in await ListRows.AllSlotsAsync(context.Table, studyId, active.ListId, ct))
         {
-            csv.Append(CultureInfo.InvariantCulture, $"{s.Slot.StratumKey},{s.Slot.Position},{s.Slot.BlockNumber},{s.Slot.BlockSize},{s.Slot.ArmCode}\n");
+            csv.Append(CsvText.Row([s.Slot.StratumKey, Number(s.Slot.Position), Number(s.Slot.BlockNumber), Number(s.Slot.BlockSize), s.Slot.ArmCode]));
         }
 
-        var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
-        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
+        var text = csv.ToString();
+        var rebuilt = ListImport.FromCsv(context.Study.Configuration, text, 1);
+        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment || rebuilt.Value.CanonicalText != text)
         {
             return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
         }
 
         req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
-        return Results.Text(rebuilt.Value.CanonicalText, "text/csv", Encoding.UTF8);
+        return Results.Text(text, "text/csv", Encoding.UTF8);
     }
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Writes the slots (several transactions: a list has hundreds of rows) under a staging lock, then activates
