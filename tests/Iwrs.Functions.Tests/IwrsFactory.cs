@@ -58,6 +58,9 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
 
     public string TableName { get; }
 
+    /// <summary>The blob container this app keeps its signed audit checkpoints in.</summary>
+    public string CheckpointContainer => _settings["Audit:CheckpointContainer"]!;
+
     public string Environment { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
