@@ -145,23 +145,37 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         // Rebuilt from the slot rows through the same canonical form; if storage was altered the hash shows it.
-        // Written through CsvText like every CSV export; identifiers never start with a formula character, so for a
-        // list it changes nothing and the file is byte for byte the canonical text the commitment hashes.
-        var csv = new StringBuilder(CsvText.Row(RandomizationList.Header.Split(',')));
+        var csv = new StringBuilder(RandomizationList.Header).Append('\n');
         foreach (var s in await ListRows.AllSlotsAsync(context.Table, studyId, active.ListId, ct))
         {
-            csv.Append(CsvText.Row([s.Slot.StratumKey, Number(s.Slot.Position), Number(s.Slot.BlockNumber), Number(s.Slot.BlockSize), s.Slot.ArmCode]));
+            csv.Append(CultureInfo.InvariantCulture, $"{s.Slot.StratumKey},{s.Slot.Position},{s.Slot.BlockNumber},{s.Slot.BlockSize},{s.Slot.ArmCode}\n");
         }
 
-        var text = csv.ToString();
-        var rebuilt = ListImport.FromCsv(context.Study.Configuration, text, 1);
-        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment || rebuilt.Value.CanonicalText != text)
+        var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
+        var export = rebuilt.IsSuccess ? CsvOf(rebuilt.Value) : null;
+        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment || export != rebuilt.Value.CanonicalText)
         {
             return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
         }
 
         req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
-        return Results.Text(text, "text/csv", Encoding.UTF8);
+        return Results.Text(export, "text/csv", Encoding.UTF8);
+    }
+
+    /// <summary>
+    /// The list written through <see cref="CsvText"/> like every CSV export. Study codes never start with a formula
+    /// character (the study configuration refuses a leading '-'), so this is the canonical text byte for byte, and the
+    /// export both hashes to the commitment and is safe to open in a spreadsheet.
+    /// </summary>
+    private static string CsvOf(RandomizationList list)
+    {
+        var csv = new StringBuilder(CsvText.Row(RandomizationList.Header.Split(',')));
+        foreach (var s in list.Slots)
+        {
+            csv.Append(CsvText.Row([s.StratumKey, Number(s.Position), Number(s.BlockNumber), Number(s.BlockSize), s.ArmCode]));
+        }
+
+        return csv.ToString();
     }
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
