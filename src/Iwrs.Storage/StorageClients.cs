@@ -68,11 +68,17 @@ public sealed class StorageRetryOptions
 /// </summary>
 public static class StorageClients
 {
-    public static TableClientOptions Options(HttpClient http, StorageRetryOptions retry)
+    public static TableClientOptions Options(HttpClient http, StorageRetryOptions retry) =>
+        Configure(new TableClientOptions(), http, retry);
+
+    /// <summary>Our transport and retry settings, and the SDK's request logging and tracing off, on any Azure SDK client's options.</summary>
+    public static T Configure<T>(T options, HttpClient http, StorageRetryOptions retry)
+        where T : ClientOptions
     {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(retry);
-        var options = new TableClientOptions { Transport = new HttpClientTransport(http) };
+        options.Transport = new HttpClientTransport(http);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.MaxRetries = retry.MaxRetries;
         options.Retry.Delay = retry.Delay;
@@ -124,21 +130,8 @@ public static class StorageClients
 /// <summary>The blob clients, built like the table clients: same transport, retry settings, and no SDK logging or tracing.</summary>
 public static class BlobClients
 {
-    public static Azure.Storage.Blobs.BlobClientOptions Options(HttpClient http, StorageRetryOptions retry)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(retry);
-        var options = new Azure.Storage.Blobs.BlobClientOptions { Transport = new HttpClientTransport(http) };
-        options.Retry.Mode = RetryMode.Exponential;
-        options.Retry.MaxRetries = retry.MaxRetries;
-        options.Retry.Delay = retry.Delay;
-        options.Retry.MaxDelay = retry.MaxDelay;
-        options.Retry.NetworkTimeout = retry.NetworkTimeout;
-        options.Diagnostics.IsLoggingEnabled = false;
-        options.Diagnostics.IsLoggingContentEnabled = false;
-        options.Diagnostics.IsDistributedTracingEnabled = false;
-        return options;
-    }
+    public static Azure.Storage.Blobs.BlobClientOptions Options(HttpClient http, StorageRetryOptions retry) =>
+        StorageClients.Configure(new Azure.Storage.Blobs.BlobClientOptions(), http, retry);
 
     /// <summary>The blob service of the same account a connection string names (Azurite's too).</summary>
     public static Azure.Storage.Blobs.BlobServiceClient FromConnectionString(string connectionString, HttpClient http, StorageRetryOptions retry) =>

@@ -19,32 +19,18 @@ public sealed class AuditCheckpointStore(BlobServiceClient service, string conta
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly Lock _gate = new();
-    private Task<BlobContainerClient>? _ready;
+    private readonly CreatedOnFirstUse<BlobContainerClient> _container = new(async ct =>
+    {
+        var container = service.GetBlobContainerClient(containerName);
+        await container.CreateIfNotExistsAsync(cancellationToken: ct);
+        return container;
+    });
 
     /// <summary>What a checkpoint blob holds: the signed fields, the key id and the signature.</summary>
     public sealed record Document(string Format, string StudyId, long Sequence, string Hash, string At, string KeyId, string Signature);
 
     /// <summary>The container, created on first use; a failed creation is not cached.</summary>
-    public Task<BlobContainerClient> GetAsync(CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
-            {
-                _ready = CreateAsync(ct);
-            }
-
-            return _ready;
-        }
-    }
-
-    private async Task<BlobContainerClient> CreateAsync(CancellationToken ct)
-    {
-        var container = service.GetBlobContainerClient(containerName);
-        await container.CreateIfNotExistsAsync(cancellationToken: ct);
-        return container;
-    }
+    public Task<BlobContainerClient> GetAsync(CancellationToken ct) => _container.GetAsync(ct);
 
     public static Document ToDocument(SignedCheckpoint signed)
     {

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Iwrs.Domain.Audit;
-using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
 using Iwrs.Functions.Tests.Scenarios;
 using Iwrs.Storage.Stores;
@@ -19,8 +18,7 @@ public sealed class AuditCheckpointTests
 {
     private const string Study = "AKK-MCRC";
 
-    private static async Task<IReadOnlyList<string>> RunTimer(IwrsFactory app) =>
-        await app.Services.GetRequiredService<AuditCheckpoints>().RunAsync(new TimerInvocation(AuditCheckpoints.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
+    private static Task<IReadOnlyList<string>> RunTimer(IwrsFactory app) => AkkTrial.RunCheckpointTimer(app);
 
     private static async Task<List<string>> BlobNames(IwrsFactory app, string studyId)
     {
@@ -83,15 +81,7 @@ public sealed class AuditCheckpointTests
     public async Task Unblinding_WritesACheckpointOfItsOwnRecord()
     {
         await using var app = new IwrsFactory();
-        await app.LoadSeedStudies();
-        await app.Grant(Study, "depot", "depot-manager");
-        await app.Grant(Study, "pharm", "pharmacist", "CN01");
-        await app.Grant(Study, "coord", "site-coordinator", "CN01");
-        await app.Grant(Study, "inv", "unblinding-investigator", "CN01");
-        var trial = new TrialDriver(app, Study);
-        await trial.ImportKits("depot", ["AKK-CAPS"], perType: 4);
-        await trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["AKK-CAPS"] = 2 });
-        await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-001/randomize", new { siteId = "CN01", eligibilityConfirmed = true });
+        var trial = await AkkTrial.WithSubjectsAsync(app, "AKK-001");
         Assert.Empty(await BlobNames(app, Study));
 
         await trial.Ok("inv", HttpMethod.Post, "subjects/AKK-001/unblind", new { reason = "Emergency surgery" });

@@ -94,16 +94,8 @@ public sealed class SafeExportTests
     public async Task AuditCsv_ReasonsThatAreFormulas_AreTextCells()
     {
         await using var app = new IwrsFactory();
-        await app.LoadSeedStudies();
-        await app.Grant(Study, "depot", "depot-manager");
-        await app.Grant(Study, "pharm", "pharmacist", "CN01");
-        await app.Grant(Study, "coord", "site-coordinator", "CN01");
+        var trial = await AkkTrial.WithSubjectsAsync(app, "AKK-001", "AKK-002");
         await app.Grant(Study, "manager", "study-manager");
-        var trial = new TrialDriver(app, Study);
-        await trial.ImportKits("depot", ["AKK-CAPS"], perType: 4);
-        await trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["AKK-CAPS"] = 2 });
-        await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-001/randomize", new { siteId = "CN01", eligibilityConfirmed = true });
-        await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-002/randomize", new { siteId = "CN01", eligibilityConfirmed = true });
         await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-001/discontinue", new { reason = "=cmd|' /C calc'!A0" });
         await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-002/discontinue", new { reason = "@SUM(1+1), \"quoted\"" });
 

@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Iwrs.AuditVerify;
 using Iwrs.Domain.Audit;
-using Iwrs.Functions.Features;
-using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using Iwrs.Testing;
 using Azure;
@@ -62,7 +60,7 @@ public sealed class AuditTamperTests : IAsyncLifetime
     /// <summary>Runs the checkpoint timer as the Functions host would and answers the study's head sequence it signed.</summary>
     private async Task<long> CheckpointAsync()
     {
-        var lines = await _app.Services.GetRequiredService<AuditCheckpoints>().RunAsync(new TimerInvocation(AuditCheckpoints.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
+        var lines = await AkkTrial.RunCheckpointTimer(_app);
         Assert.Contains(lines, l => l.StartsWith($"{Study}: checkpoint", StringComparison.Ordinal) && l.Contains("signed", StringComparison.Ordinal));
         return (await AuditTrail.ReadHeadAsync(_table, Study, CancellationToken.None)).Sequence;
     }

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Iwrs.Functions.Features;
-using Iwrs.Functions.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
 
@@ -23,20 +20,11 @@ public sealed class IndependentVerifierTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await _app.LoadSeedStudies();
-        await _app.Grant(Study, "depot", "depot-manager");
-        await _app.Grant(Study, "pharm", "pharmacist", "CN01");
-        await _app.Grant(Study, "coord", "site-coordinator", "CN01");
-        await _app.Grant(Study, "inv", "unblinding-investigator", "CN01");
-        var trial = new TrialDriver(_app, Study);
-        await trial.ImportKits("depot", ["AKK-CAPS"], perType: 4);
-        await trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["AKK-CAPS"] = 3 });
-        await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-001/randomize", new { siteId = "CN01", eligibilityConfirmed = true });
-        await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-002/randomize", new { siteId = "CN01", eligibilityConfirmed = true });
+        var trial = await AkkTrial.WithSubjectsAsync(_app, "AKK-001", "AKK-002");
         await trial.Ok("coord", HttpMethod.Post, "subjects/AKK-002/discontinue", new { reason = "Withdrew consent — «ünïcödé», 2 lines\nsecond" });
         await trial.Ok("inv", HttpMethod.Post, "subjects/AKK-001/unblind", new { reason = "Emergency surgery" });
         await _app.Grant(Study, "manager", "study-manager");
-        await _app.Services.GetRequiredService<AuditCheckpoints>().RunAsync(new TimerInvocation(AuditCheckpoints.FunctionName, DateTimeOffset.UnixEpoch, false), CancellationToken.None);
+        await AkkTrial.RunCheckpointTimer(_app);
 
         var admin = await _app.ClientFor(IwrsFactory.Admin);
         _trail = JsonNode.Parse(await admin.GetStringAsync($"/api/studies/{Study}/audit"))!;
