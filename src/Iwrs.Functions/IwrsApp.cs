@@ -19,6 +19,7 @@ public static class IwrsApp
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section));
         services.AddSingleton<RequestBody>();
         services.AddIwrsStorage(configuration);
+        services.AddIwrsAudit(configuration);
         services.AddIwrsNotifications(configuration);
         services.AddIwrsSms(configuration);
 

@@ -68,11 +68,17 @@ public sealed class StorageRetryOptions
 /// </summary>
 public static class StorageClients
 {
-    public static TableClientOptions Options(HttpClient http, StorageRetryOptions retry)
+    public static TableClientOptions Options(HttpClient http, StorageRetryOptions retry) =>
+        Configure(new TableClientOptions(), http, retry);
+
+    /// <summary>Our transport and retry settings, and the SDK's request logging and tracing off, on any Azure SDK client's options.</summary>
+    public static T Configure<T>(T options, HttpClient http, StorageRetryOptions retry)
+        where T : ClientOptions
     {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(retry);
-        var options = new TableClientOptions { Transport = new HttpClientTransport(http) };
+        options.Transport = new HttpClientTransport(http);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.MaxRetries = retry.MaxRetries;
         options.Retry.Delay = retry.Delay;
@@ -119,4 +125,19 @@ public static class StorageClients
             return;
         }
     }
+}
+
+/// <summary>The blob clients, built like the table clients: same transport, retry settings, and no SDK logging or tracing.</summary>
+public static class BlobClients
+{
+    public static Azure.Storage.Blobs.BlobClientOptions Options(HttpClient http, StorageRetryOptions retry) =>
+        StorageClients.Configure(new Azure.Storage.Blobs.BlobClientOptions(), http, retry);
+
+    /// <summary>The blob service of the same account a connection string names (Azurite's too).</summary>
+    public static Azure.Storage.Blobs.BlobServiceClient FromConnectionString(string connectionString, HttpClient http, StorageRetryOptions retry) =>
+        new(connectionString, Options(http, retry));
+
+    /// <summary>The account's blob endpoint reached with Microsoft Entra (a managed identity in Azure).</summary>
+    public static Azure.Storage.Blobs.BlobServiceClient FromEndpoint(Uri endpoint, TokenCredential credential, HttpClient http, StorageRetryOptions retry) =>
+        new(endpoint, credential, Options(http, retry));
 }

@@ -20,6 +20,16 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
 {
     public const string Admin = "admin-1";
 
+    /// <summary>The checkpoint signing key of every app in this test process (made here, so no key is in the repository).</summary>
+    public static readonly string AuditSigningKey = NewAuditSigningKey();
+
+    /// <summary>A fresh PEM PKCS#8 ECDSA P-256 private key.</summary>
+    public static string NewAuditSigningKey()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        return key.ExportPkcs8PrivateKeyPem();
+    }
+
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
 
@@ -37,6 +47,8 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
             ["Auth:Development:Enabled"] = "true",
             ["Auth:BootstrapAdministrators:0"] = Admin,
             ["Timers:RunLocally"] = "false",
+            ["Audit:SigningKey"] = AuditSigningKey,
+            ["Audit:CheckpointContainer"] = ("cp" + TableName.ToLowerInvariant())[..Math.Min(63, TableName.Length + 2)],
         };
         foreach (var (k, v) in settings ?? [])
         {
@@ -45,6 +57,9 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
     }
 
     public string TableName { get; }
+
+    /// <summary>The blob container this app keeps its signed audit checkpoints in.</summary>
+    public string CheckpointContainer => _settings["Audit:CheckpointContainer"]!;
 
     public string Environment { get; }
 

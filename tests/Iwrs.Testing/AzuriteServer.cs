@@ -29,6 +29,8 @@ public sealed class AzuriteServer : IDisposable
 
     public Uri TableEndpoint => _emulator.TableEndpoint;
 
+    public Uri BlobEndpoint => _emulator.BlobEndpoint;
+
     /// <summary>An explicit-endpoint connection string, the form a developer would write for a non-default port.</summary>
     public string ConnectionString => _emulator.ConnectionString;
 

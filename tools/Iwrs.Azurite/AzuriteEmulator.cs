@@ -17,6 +17,9 @@ public sealed record AzuriteOptions
     /// <summary>A fixed port (a developer's connection string names it); null takes a free ephemeral port.</summary>
     public int? Port { get; init; }
 
+    /// <summary>The blob service's fixed port; null takes a free ephemeral port.</summary>
+    public int? BlobPort { get; init; }
+
     /// <summary>Run 'npm ci' when Azurite is missing instead of failing: the tools may run before any build installed it.</summary>
     public bool InstallIfMissing { get; init; }
 
@@ -28,8 +31,9 @@ public sealed record AzuriteOptions
 }
 
 /// <summary>
-/// An Azurite table service started from the npm package pinned in the repository (package.json) on loopback, or one
-/// that already answered on its port. Disposing kills the node process tree it started (and nothing it did not start).
+/// Azurite's table and blob services started from the npm package pinned in the repository (package.json) on
+/// loopback, or ones that already answered on their ports. Disposing kills the node process trees it started (and
+/// nothing it did not start). The blob service holds the signed audit checkpoints.
 /// </summary>
 public sealed class AzuriteEmulator : IDisposable
 {
@@ -41,23 +45,31 @@ public sealed class AzuriteEmulator : IDisposable
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly Process? _process;
+    private readonly Process? _blobProcess;
 
-    private AzuriteEmulator(Process? process, int port)
+    private AzuriteEmulator(Process? process, int port, Process? blobProcess, int blobPort)
     {
         _process = process;
         Port = port;
+        _blobProcess = blobProcess;
+        BlobPort = blobPort;
     }
 
+    /// <summary>The table service's port.</summary>
     public int Port { get; }
+
+    public int BlobPort { get; }
 
     public Uri TableEndpoint => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{AccountName}");
 
-    /// <summary>An explicit-endpoint connection string, the form a developer would write for a non-default port.</summary>
+    public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort.ToString(CultureInfo.InvariantCulture)}/{AccountName}");
+
+    /// <summary>An explicit-endpoint connection string, the form a developer would write for non-default ports.</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint={TableEndpoint};";
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};TableEndpoint={TableEndpoint};BlobEndpoint={BlobEndpoint};";
 
     /// <summary>An emulator somebody else started (a previous launcher, a developer's own Azurite): used, never stopped.</summary>
-    public static AzuriteEmulator Existing(int port) => new(null, port);
+    public static AzuriteEmulator Existing(int port, int blobPort = 10000) => new(null, port, null, blobPort);
 
     /// <summary>Starts the emulator and blocks until it accepts connections (tests start it from a synchronous Lazy).</summary>
     public static AzuriteEmulator Start(AzuriteOptions options)
@@ -143,43 +155,68 @@ public sealed class AzuriteEmulator : IDisposable
 
     public void Dispose()
     {
-        if (_process is null)
+        Stop(_process);
+        Stop(_blobProcess);
+    }
+
+    private static void Stop(Process? process)
+    {
+        if (process is null)
         {
             return;
         }
 
         try
         {
-            if (!_process.HasExited)
+            if (!process.HasExited)
             {
                 // node may have children; the whole tree goes so no emulator outlives its owner.
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
             }
         }
         catch (InvalidOperationException)
         {
         }
 
-        _process.Dispose();
+        process.Dispose();
     }
 
     private static AzuriteEmulator Launch(AzuriteOptions options)
     {
         var root = options.RepositoryRoot;
-        var entry = Path.Combine(root, "node_modules", "azurite", "dist", "src", "table", "main.js");
-        if (!File.Exists(entry) && options.InstallIfMissing)
+        var table = Entry(root, "table");
+        if (!File.Exists(table) && options.InstallIfMissing)
         {
             Install(root);
         }
 
-        if (!File.Exists(entry))
+        if (!File.Exists(table))
         {
             throw new InvalidOperationException(
-                $"Azurite is not installed at {entry}. Run 'npm ci' in {root} (building the test and tool projects does it).");
+                $"Azurite is not installed at {table}. Run 'npm ci' in {root} (building the test and tool projects does it).");
         }
 
         var port = options.Port ?? FreePort();
+        var blobPort = options.BlobPort ?? FreePort();
+        var tableProcess = Run(options, "table", port);
+        try
+        {
+            return new AzuriteEmulator(tableProcess, port, Run(options, "blob", blobPort), blobPort);
+        }
+        catch
+        {
+            Stop(tableProcess);
+            throw;
+        }
+    }
+
+    private static string Entry(string root, string service) => Path.Combine(root, "node_modules", "azurite", "dist", "src", service, "main.js");
+
+    /// <summary>One Azurite service ("table" or "blob") as its own node process, each with its own data directory.</summary>
+    private static Process Run(AzuriteOptions options, string service, int port)
+    {
+        var root = options.RepositoryRoot;
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = root,
@@ -189,7 +226,7 @@ public sealed class AzuriteEmulator : IDisposable
         };
         foreach (var arg in new[]
                  {
-                     entry, "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture),
+                     Entry(root, service), $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(CultureInfo.InvariantCulture),
                      "--skipApiVersionCheck", "--disableProductStyleUrl",
                  })
         {
@@ -197,6 +234,7 @@ public sealed class AzuriteEmulator : IDisposable
         }
 
         // Azurite refuses --location together with --inMemoryPersistence; the test emulator keeps nothing on disk.
+        // Tables keep the directory they always had (a developer's data survives); blobs get one beside it.
         if (options.DataDirectory is null)
         {
             info.ArgumentList.Add("--inMemoryPersistence");
@@ -204,7 +242,7 @@ public sealed class AzuriteEmulator : IDisposable
         else
         {
             info.ArgumentList.Add("--location");
-            info.ArgumentList.Add(Directory.CreateDirectory(options.DataDirectory).FullName);
+            info.ArgumentList.Add(Directory.CreateDirectory(service == "table" ? options.DataDirectory : Path.Combine(options.DataDirectory, service)).FullName);
         }
 
         if (options.Silent)
@@ -224,21 +262,21 @@ public sealed class AzuriteEmulator : IDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new AzuriteEmulator(process, port);
+        return process;
     }
 
-    /// <summary>True once the emulator answers; throws (after killing it) when it died or never came up.</summary>
+    /// <summary>True once both services answer; throws (after killing them) when one died or never came up.</summary>
     private bool StartedYet(Stopwatch watch)
     {
-        if (Answers(Port))
+        if (Answers(Port) && Answers(BlobPort))
         {
             return true;
         }
 
-        if (_process is null || _process.HasExited || watch.Elapsed > StartTimeout)
+        if (_process is null || _process.HasExited || _blobProcess is null || _blobProcess.HasExited || watch.Elapsed > StartTimeout)
         {
             Dispose();
-            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}.");
+            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)} (tables) and {BlobPort.ToString(CultureInfo.InvariantCulture)} (blobs).");
         }
 
         return false;

@@ -17,11 +17,13 @@ using Microsoft.Extensions.Hosting;
 var root = AzuriteEmulator.RepositoryRoot();
 var appPort = Setting("IWRS_PORT", 7071);
 var storagePort = Setting("IWRS_STORAGE_PORT", 10002);
+var blobPort = Setting("IWRS_BLOB_PORT", 10000);
 var appUrl = $"http://127.0.0.1:{appPort}";
 var local = Directory.CreateDirectory(Path.Combine(root, ".local")).FullName;
 
-using var azurite = await StartAzuriteAsync(root, local, storagePort);
+using var azurite = await StartAzuriteAsync(root, local, storagePort, blobPort);
 var signingKey = DevelopmentSigningKey(local);
+var auditKeyFile = AuditSigningKeyFile(local);
 
 const string admin = "dev-admin";
 var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", appUrl, "--contentRoot", Path.Combine(root, "tools", "Iwrs.LocalHost")], builder =>
@@ -31,6 +33,7 @@ var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", ap
         ["Auth:Development:Enabled"] = "true",
         ["Auth:Development:SigningKey"] = signingKey,
         ["Auth:BootstrapAdministrators:0"] = admin,
+        ["Audit:SigningKey"] = File.ReadAllText(auditKeyFile),
     }));
 await app.StartAsync();
 
@@ -98,7 +101,8 @@ Console.WriteLine();
 Console.WriteLine($"Iwrs is running at {appUrl}   (Ctrl+C stops it and Azurite)");
 Console.WriteLine($"  health:   {appUrl}/api/health");
 Console.WriteLine($"  OpenAPI:  {appUrl}/api/openapi/v1.json");
-Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort}, data kept in .local/azurite-layout2");
+Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort} (tables) and {blobPort} (blobs), data kept in .local/azurite-layout2");
+Console.WriteLine($"  audit:    checkpoints signed with {Path.GetRelativePath(root, auditKeyFile)}; public keys at {appUrl}/api/audit/signing-keys");
 Console.WriteLine($"  studies:  {string.Join("; ", loaded)}");
 Console.WriteLine(app.Services.GetRequiredService<ISmsSender>().Provider == "twilio"
     ? "  SMS:      sent through Twilio; the log names each by id and recipient role, never its text or number"
@@ -141,12 +145,33 @@ static string DevelopmentSigningKey(string local)
     return File.ReadAllText(path).Trim();
 }
 
-static async Task<AzuriteEmulator> StartAzuriteAsync(string root, string local, int port)
+// The audit checkpoint signing key (PEM PKCS#8 ECDSA P-256), made once and kept in .local so checkpoints written
+// before a restart still verify after it. In Azure the key is the Key Vault secret audit-signing-key.
+static string AuditSigningKeyFile(string local)
+{
+    var path = Path.Combine(local, "audit-signing-key.pem");
+    if (!File.Exists(path))
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var file = new StreamWriter(path, Encoding.ASCII, options);
+        file.Write(key.ExportPkcs8PrivateKeyPem());
+    }
+
+    return path;
+}
+
+static async Task<AzuriteEmulator> StartAzuriteAsync(string root, string local, int port, int blobPort)
 {
     if (AzuriteEmulator.Answers(port))
     {
-        Console.WriteLine($"Something already listens on 127.0.0.1:{port}; using it as Azurite.");
-        return AzuriteEmulator.Existing(port);
+        Console.WriteLine($"Something already listens on 127.0.0.1:{port}; using it as Azurite (blobs on {blobPort}).");
+        return AzuriteEmulator.Existing(port, blobPort);
     }
 
     return await AzuriteEmulator.StartAsync(new AzuriteOptions
@@ -156,6 +181,7 @@ static async Task<AzuriteEmulator> StartAzuriteAsync(string root, string local, 
         // not be found by this one, so an upgrade starts from a fresh emulator instead of a half-understood table.
         DataDirectory = Path.Combine(local, "azurite-layout2"),
         Port = port,
+        BlobPort = blobPort,
         InstallIfMissing = true,
         Silent = true,
         ForwardErrors = true,

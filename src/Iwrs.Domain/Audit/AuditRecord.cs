@@ -56,23 +56,15 @@ public sealed record AuditRecord(
 
     /// <summary>
     /// SHA-256 over a length-prefixed encoding of every field (so no two different records encode alike),
-    /// hex lower-case. The encoding is documented in README "Audit trail" so anyone can recompute it.
+    /// hex lower-case. The number of changes is a field of its own, written before the changes. README "Audit
+    /// trail" describes the encoding and tools/Iwrs.AuditVerify recomputes it without this code.
     /// </summary>
     private static string ComputeHash(
         string studyId, long sequence, DateTimeOffset at, string userId, string role, Channel channel, string action,
         string target, IReadOnlyList<AuditChange> changes, string? reason, string previousHash)
     {
         var text = new StringBuilder();
-        void Field(string? value)
-        {
-            if (value is null)
-            {
-                text.Append("-1:");
-                return;
-            }
-
-            text.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
-        }
+        void Field(string? value) => LengthPrefixed.Append(text, value);
 
         Field(previousHash);
         Field(studyId);
@@ -103,75 +95,4 @@ public sealed record AuditRecord(
     };
 
     public const string Withheld = "(withheld)";
-}
-
-/// <summary>The result of checking a chain: intact, or the first record that does not fit.</summary>
-public sealed record AuditVerification(bool Intact, long RecordsChecked, long? FirstBadSequence, string? Problem)
-{
-    /// <summary>
-    /// Walks records in sequence order. A record is bad when its sequence is not the next one (removed or
-    /// inserted record), its previous hash is not the previous record's hash, or its hash does not match its
-    /// content (changed record). <paramref name="headSequence"/>/<paramref name="headHash"/> are the chain head's
-    /// claim about the last record, which catches removal of the newest records.
-    /// </summary>
-    /// <param name="records">The records in stored order.</param>
-    /// <param name="headSequence">The chain head's last sequence.</param>
-    /// <param name="headHash">The chain head's last hash.</param>
-    /// <param name="misplaced">
-    /// Where the records come from may know more: e.g. storage returns a record under a key that is not its own
-    /// sequence's (a row inserted beside the genuine one). A non-null answer marks that record bad.
-    /// </param>
-    public static AuditVerification Verify(IEnumerable<AuditRecord> records, long headSequence, string headHash, Func<AuditRecord, string?>? misplaced = null)
-    {
-        long expected = 1;
-        var previousHash = AuditRecord.GenesisHash;
-        long count = 0;
-        foreach (var record in records)
-        {
-            if (misplaced?.Invoke(record) is { } where)
-            {
-                return Bad(count, record.Sequence, $"record {record.Sequence} {where} (inserted).");
-            }
-
-            if (record.Sequence != expected)
-            {
-                return Bad(count, expected, record.Sequence < expected
-                    ? $"record {record.Sequence} appears where record {expected} was expected (inserted or duplicated)."
-                    : $"record {expected} is missing (the next record found is {record.Sequence}).");
-            }
-
-            if (record.PreviousHash != previousHash)
-            {
-                return Bad(count, record.Sequence, $"record {record.Sequence} does not link to the record before it.");
-            }
-
-            if (record.ExpectedHash() != record.Hash)
-            {
-                return Bad(count, record.Sequence, $"record {record.Sequence} was changed after it was written.");
-            }
-
-            previousHash = record.Hash;
-            expected = checked(expected + 1);
-            count++;
-        }
-
-        if (count < headSequence)
-        {
-            return Bad(count, count + 1, $"record {count + 1} is missing: the trail ends at record {count} but the chain head records {headSequence}.");
-        }
-
-        if (count > headSequence)
-        {
-            return Bad(headSequence, headSequence + 1, $"record {headSequence + 1} was added after the chain head's last record {headSequence}.");
-        }
-
-        if (previousHash != headHash)
-        {
-            return Bad(count, count, $"record {count} does not match the hash the chain head holds for it.");
-        }
-
-        return new AuditVerification(true, count, null, null);
-    }
-
-    private static AuditVerification Bad(long checkedCount, long sequence, string problem) => new(false, checkedCount, sequence, problem);
 }

@@ -495,9 +495,11 @@ public sealed record StudyConfiguration
                 return null;
             }
 
-            if (!Identifiers.IsValid(value))
+            // Not starting with '-' either: codes are cells of the randomization list's CSV export, which is the committed
+            // canonical text byte for byte, so a spreadsheet must not be able to take one for a formula.
+            if (!Identifiers.IsValid(value) || value[0] == '-')
             {
-                Add(field, $"must be {Identifiers.Rule}.");
+                Add(field, $"must be {Identifiers.Rule}, not starting with '-'.");
                 return null;
             }
 

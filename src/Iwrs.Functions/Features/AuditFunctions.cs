@@ -1,6 +1,10 @@
+using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
+using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authorization;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
@@ -8,7 +12,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>The study's audit trail and its verification.</summary>
-public sealed class AuditFunctions
+public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpointStore store, AuditSigning signing, TimeProvider time)
 {
     /// <remarks>
     /// Blinded readers get no hashes: a record's hash covers its withheld values, so with a hash in hand one could
@@ -16,7 +20,21 @@ public sealed class AuditFunctions
     /// </remarks>
     public sealed record AuditView(long Sequence, DateTimeOffset At, string UserId, string Role, string Channel, string Action, string Target, IReadOnlyList<AuditChange> Changes, string? Reason, string? PreviousHash, string? Hash);
 
-    public sealed record VerifyView(bool Intact, long RecordsChecked, long HeadSequence, long? FirstBadSequence, string? Problem);
+    /// <remarks>
+    /// <c>SecondsSinceNewestCheckpoint</c> and <c>RecordsAfterNewestCheckpoint</c> show what no signature covers yet:
+    /// changes newer than the newest checkpoint rest on the table's hash chain alone.
+    /// </remarks>
+    public sealed record VerifyView(
+        bool Intact, long RecordsChecked, long HeadSequence, long? FirstBadSequence, string? Problem,
+        int CheckpointsChecked, long? NewestCheckpointSequence, DateTimeOffset? NewestCheckpointAt, long? SecondsSinceNewestCheckpoint, long? RecordsAfterNewestCheckpoint);
+
+    public sealed record CheckpointView(string Name, AuditCheckpointStore.Document? Checkpoint);
+
+    public sealed record CheckpointsView(string StudyId, IReadOnlyList<CheckpointView> Checkpoints);
+
+    public sealed record SigningKeyView(string KeyId, string Algorithm, string PublicKey, bool Current);
+
+    public sealed record SigningKeysView(IReadOnlyList<SigningKeyView> Keys);
 
     [Function("GetAudit")]
     [Description("The audit trail, oldest first (?format=csv for CSV); unblinded values are withheld from blinded readers.")]
@@ -51,37 +69,54 @@ public sealed class AuditFunctions
             return refusal;
         }
 
-        var client = context!.Table;
-        var head = await AuditTrail.ReadHeadAsync(client, studyId, ct);
-        var records = new List<AuditRecord>();
-        var keys = new Dictionary<AuditRecord, string>(ReferenceEqualityComparer.Instance);
-        await foreach (var (key, record) in AuditTrail.ReadWithKeysAsync(client, studyId, ct))
-        {
-            records.Add(record);
-            keys[record] = key;
-        }
-
-        var result = AuditVerification.Verify(records, head.Sequence, head.Hash, r =>
-            keys[r] == AuditTrail.RecordKey(r.Sequence) ? null : $"is stored under '{keys[r]}', not under its own key");
-        return TypedResults.Ok(new VerifyView(result.Intact, result.RecordsChecked, head.Sequence, result.FirstBadSequence, result.Problem));
+        var (result, head) = await checkpoints.VerifyAsync(context!.Table, studyId, ct);
+        var newest = result.NewestCheckpoint;
+        return TypedResults.Ok(new VerifyView(
+            result.Intact, result.RecordsChecked, head.Sequence, result.FirstBadSequence, result.Problem, result.CheckpointsChecked,
+            newest?.Sequence, newest?.At, newest is null ? null : (long)(time.GetUtcNow() - newest.At).TotalSeconds,
+            newest is null || !result.Intact ? null : head.Sequence - newest.Sequence));
     }
 
-    /// <summary>The trail as CSV (RFC 4180), one record per line; changes as JSON in one field.</summary>
+    /// <remarks>A checkpoint holds a record hash, which covers withheld values: unblinded readers only, like the hashes in /audit.</remarks>
+    [Function("GetAuditCheckpoints")]
+    [Description("Unblinded readers: every signed checkpoint blob of the study, as stored, for the independent verifier.")]
+    public async Task<IResult> GetAuditCheckpoints([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/audit/checkpoints")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewAudit, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (!context!.Access.IsUnblinded)
+        {
+            return Problems.From(new DomainError("unblinded-role-required", "Checkpoints hold record hashes, which cover withheld values: only unblinded readers get them."));
+        }
+
+        var stored = await store.ReadAllAsync(studyId, ct);
+        return TypedResults.Ok(new CheckpointsView(studyId, [.. stored.Select(c => new CheckpointView(c.Name, c.Signed is null ? null : AuditCheckpointStore.ToDocument(c.Signed)))]));
+    }
+
+    [Function("GetAuditSigningKeys")]
+    [AllowAnonymous]
+    [Description("The public keys audit checkpoints are signed with (PEM), by key id; the current key and any previous ones.")]
+    public IResult GetAuditSigningKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit/signing-keys")] HttpRequest req) =>
+        TypedResults.Ok(new SigningKeysView([.. signing.Keys.ById
+            .OrderByDescending(k => k.Key == signing.CurrentKeyId).ThenBy(k => k.Key, StringComparer.Ordinal)
+            .Select(k => new SigningKeyView(k.Key, "ES256", PemEncoding.WriteString("PUBLIC KEY", k.Value), k.Key == signing.CurrentKeyId))]));
+
+    /// <summary>The trail as CSV (RFC 4180, cells neutralised against formulas), one record per line; changes as JSON in one field.</summary>
     private static string Csv(IEnumerable<AuditView> records)
     {
-        static string Field(string? value) =>
-            value is null ? string.Empty
-            : value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-
-        var csv = new System.Text.StringBuilder("sequence,at,userId,role,channel,action,target,changes,reason,previousHash,hash\n");
+        var csv = new System.Text.StringBuilder(CsvText.Row(["sequence", "at", "userId", "role", "channel", "action", "target", "changes", "reason", "previousHash", "hash"]));
         foreach (var r in records)
         {
-            csv.AppendJoin(',', [
+            csv.Append(CsvText.Row([
                 r.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 r.At.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
-                Field(r.UserId), Field(r.Role), r.Channel, Field(r.Action), Field(r.Target),
-                Field(System.Text.Json.JsonSerializer.Serialize(r.Changes, RequestBody.SerializerOptions)),
-                Field(r.Reason), r.PreviousHash, r.Hash]).Append('\n');
+                r.UserId, r.Role, r.Channel, r.Action, r.Target,
+                System.Text.Json.JsonSerializer.Serialize(r.Changes, RequestBody.SerializerOptions),
+                r.Reason, r.PreviousHash, r.Hash]));
         }
 
         return csv.ToString();

@@ -152,14 +152,33 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         var rebuilt = ListImport.FromCsv(context.Study.Configuration, csv.ToString(), 1);
-        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment)
+        var export = rebuilt.IsSuccess ? CsvOf(rebuilt.Value) : null;
+        if (!rebuilt.IsSuccess || rebuilt.Value.Commitment != active.Commitment || export != rebuilt.Value.CanonicalText)
         {
             return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
         }
 
         req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
-        return Results.Text(rebuilt.Value.CanonicalText, "text/csv", Encoding.UTF8);
+        return Results.Text(export, "text/csv", Encoding.UTF8);
     }
+
+    /// <summary>
+    /// The list written through <see cref="CsvText"/> like every CSV export. Study codes never start with a formula
+    /// character (the study configuration refuses a leading '-'), so this is the canonical text byte for byte, and the
+    /// export both hashes to the commitment and is safe to open in a spreadsheet.
+    /// </summary>
+    private static string CsvOf(RandomizationList list)
+    {
+        var csv = new StringBuilder(CsvText.Row(RandomizationList.Header.Split(',')));
+        foreach (var s in list.Slots)
+        {
+            csv.Append(CsvText.Row([s.StratumKey, Number(s.Position), Number(s.BlockNumber), Number(s.BlockSize), s.ArmCode]));
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Writes the slots (several transactions: a list has hundreds of rows) under a staging lock, then activates

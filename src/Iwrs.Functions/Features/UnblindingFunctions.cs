@@ -11,7 +11,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Emergency unblinding of one subject: audited every time, and the medical monitors are told (without the arm).</summary>
-public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, RoleAssignmentStore roles)
+public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, RoleAssignmentStore roles, AuditCheckpoints checkpoints)
 {
     public sealed record UnblindingView(string SubjectId, string Number, string Arm, string ArmName, string KitType, DateTimeOffset UnblindedAt);
 
@@ -39,7 +39,8 @@ public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, Rol
         var monitors = (await roles.AllAsync(studyId, ct)).Where(a => a.Assignment.Role == Role.MedicalMonitor && a.Phone is not null)
             .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!)).Take(10).ToList();
         var config = context!.Study.Configuration;
-        return await context.WriteAsync(async attemptCt =>
+        var disclosed = false;
+        var answer = await context.WriteAsync(async attemptCt =>
         {
             var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
             var now = time.GetUtcNow();
@@ -55,7 +56,17 @@ public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, Rol
                     $"Iwrs {studyId}: subject {subject.Number} at site {subject.SiteId} was unblinded in an emergency by {context.Caller.UserId} at {now:yyyy-MM-dd HH:mm} UTC. The reason is in the audit trail.",
                     "subject.unblinded", now));
             var arm = config.Arms.First(a => a.Code == subject.ArmCode);
+            disclosed = true;
             return Result<UnblindingView>.Ok(new UnblindingView(subjectId, subject.Number, arm.Code, arm.Name, arm.KitType, now));
         }, TypedResults.Ok, ct);
+
+        // A disclosure is the event most worth pinning at once: a signed checkpoint now, not at the next hourly run.
+        // The disclosure has happened either way, so a failed checkpoint is logged (the timer retries), not answered.
+        if (disclosed)
+        {
+            await checkpoints.TryCheckpointAsync(context.Table, studyId, ct);
+        }
+
+        return answer;
     }
 }

@@ -21,6 +21,10 @@ public sealed class RequestBody(IOptions<ApiOptions> options)
             UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
             AllowTrailingCommas = false,
             ReadCommentHandling = JsonCommentHandling.Disallow,
+
+            // {"siteId":"CN02","siteId":"CN01"}: a proxy or log that reads the first key would see another request than
+            // the one acted on (the last key wins by default). Refused as invalid-json naming the property.
+            AllowDuplicateProperties = false,
         };
         o.MakeReadOnly(populateMissingResolver: true);
         return o;
@@ -53,6 +57,13 @@ public sealed class RequestBody(IOptions<ApiOptions> options)
             // Path and position are enough to find the mistake; the serializer's message can quote type names.
             var where = e.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
             var line = e.LineNumber is { } l ? $" (line {l + 1}, position {e.BytePositionInLine + 1})" : string.Empty;
+            if (DuplicateProperty(e) is { } name)
+            {
+                return DomainError.Validation(
+                    [new FieldError(e.Path ?? "$", $"names the property '{name}' more than once; name each property once.")],
+                    $"The body names the property '{name}' more than once{where}{line}.") with { Code = "invalid-json" };
+            }
+
             return DomainError.Validation(
                 [new FieldError(e.Path ?? "$", Describe(e))],
                 $"The body is not valid JSON for this request{where}{line}.") with { Code = "invalid-json" };
@@ -92,6 +103,21 @@ public sealed class RequestBody(IOptions<ApiOptions> options)
         }
 
         return buffer;
+    }
+
+    /// <summary>The repeated property's name from the serializer's "Duplicate property 'x' encountered …", or null.</summary>
+    private static string? DuplicateProperty(JsonException e)
+    {
+        const string marker = "Duplicate property '";
+        var start = e.Message.IndexOf(marker, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += marker.Length;
+        var end = e.Message.IndexOf('\'', start);
+        return end > start ? e.Message[start..end] : null;
     }
 
     private static string Describe(JsonException e) =>

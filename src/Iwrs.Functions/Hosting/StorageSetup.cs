@@ -18,6 +18,12 @@ public sealed class StorageOptions
     /// <summary>With no connection string: the table endpoint (https://{account}.table.core.windows.net), reached with the app's managed identity.</summary>
     public string? AccountEndpoint { get; set; }
 
+    /// <summary>
+    /// With <see cref="AccountEndpoint"/>: the blob endpoint (https://{account}.blob.core.windows.net) for the audit
+    /// checkpoints. With a connection string the blob service comes from that same string.
+    /// </summary>
+    public string? BlobEndpoint { get; set; }
+
     /// <summary>Default <c>iwrs</c>.</summary>
     public string TableName { get; set; } = "iwrs";
 
@@ -52,6 +58,12 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             errors.Add("Storage:AccountEndpoint must be an absolute http(s) URL.");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.AccountEndpoint) && string.IsNullOrWhiteSpace(options.ConnectionString)
+            && !(Uri.TryCreate(options.BlobEndpoint, UriKind.Absolute, out var blob) && blob.Scheme is "https" or "http"))
+        {
+            errors.Add("Storage:BlobEndpoint must be an absolute http(s) URL when Storage:AccountEndpoint is used (the audit checkpoints are blobs).");
+        }
+
         try
         {
             TableKeys.ValidateTableName(options.TableName, nameof(options.TableName));
@@ -74,6 +86,15 @@ public static class StorageSetup
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
+    /// <summary>The app's managed identity (the user-assigned one when its client id is set), without SDK logging.</summary>
+    public static DefaultAzureCredential Credential(StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var credentialOptions = new DefaultAzureCredentialOptions { ManagedIdentityClientId = NullIfEmpty(options.ManagedIdentityClientId) };
+        credentialOptions.Diagnostics.IsLoggingEnabled = false;
+        return new DefaultAzureCredential(credentialOptions);
+    }
+
     public static IServiceCollection AddIwrsStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
@@ -92,9 +113,7 @@ public static class StorageSetup
                 return StorageClients.FromConnectionString(options.ConnectionString, http, retry);
             }
 
-            var credentialOptions = new DefaultAzureCredentialOptions { ManagedIdentityClientId = NullIfEmpty(options.ManagedIdentityClientId) };
-            credentialOptions.Diagnostics.IsLoggingEnabled = false;
-            return StorageClients.FromEndpoint(new Uri(options.AccountEndpoint!), new DefaultAzureCredential(credentialOptions), http, retry);
+            return StorageClients.FromEndpoint(new Uri(options.AccountEndpoint!), Credential(options), http, retry);
         });
         services.AddSingleton(sp => new IwrsTable(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.TableName));
         services.AddSingleton(sp => new StudyStore(sp.GetRequiredService<IwrsTable>(), json => System.Text.Json.JsonSerializer.Deserialize<StudyDefinition>(json, RequestBody.SerializerOptions)));

@@ -17,5 +17,8 @@ public static class TimerSchedules
 
         // Every 30 seconds: a resupply or unblinding notice should not wait long.
         ["NotificationSchedule"] = "*/30 * * * * *",
+
+        // Hourly, on the hour: changes newer than the newest checkpoint are what a table writer could still rewrite.
+        ["AuditCheckpointSchedule"] = "0 0 * * * *",
     };
 }

@@ -13,32 +13,18 @@ public sealed class IwrsTable(TableServiceClient service, string tableName)
     /// <summary>Rows that belong to no study. '~' sorts after every study id and cannot start one.</summary>
     public const string SystemPartition = "~system";
 
-    private readonly Lock _gate = new();
-    private Task<TableClient>? _ready;
+    private readonly CreatedOnFirstUse<TableClient> _table = new(async ct =>
+    {
+        var client = service.GetTableClient(tableName);
+        await client.CreateIfNotExistsAsync(ct);
+        return client;
+    });
 
-    public TableServiceClient Service { get; } = service;
+    public TableServiceClient Service => service;
 
     /// <summary>
     /// The table, created on first use. A failed creation (storage down at start) is not cached, so the app
     /// starts without storage and recovers when it comes back.
     /// </summary>
-    public Task<TableClient> GetAsync(CancellationToken ct)
-    {
-        lock (_gate)
-        {
-            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
-            {
-                _ready = CreateAsync(ct);
-            }
-
-            return _ready;
-        }
-    }
-
-    private async Task<TableClient> CreateAsync(CancellationToken ct)
-    {
-        var client = Service.GetTableClient(tableName);
-        await client.CreateIfNotExistsAsync(ct);
-        return client;
-    }
+    public Task<TableClient> GetAsync(CancellationToken ct) => _table.GetAsync(ct);
 }

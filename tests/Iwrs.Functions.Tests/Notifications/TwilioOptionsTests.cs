@@ -31,6 +31,7 @@ public sealed class TwilioOptionsTests
             ["Storage:TableName"] = AzuriteServer.UniqueTableName("it"),
             ["Auth:Development:Enabled"] = "true",
             ["Timers:RunLocally"] = "false",
+            ["Audit:SigningKey"] = IwrsFactory.AuditSigningKey,
             ["urls"] = "http://127.0.0.1:0",
         };
         foreach (var (k, v) in settings)
