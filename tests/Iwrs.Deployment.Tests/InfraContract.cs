@@ -36,26 +36,16 @@ public static class InfraContract
     };
 
     /// <summary>
-    /// UPCOMING: settings of the shared contract whose code is being built on the SMS and audit branches, so the app
-    /// in this branch does not read them yet. Required here by name; once those branches are merged, the options
-    /// validation below derives them from the code and this list should shrink to nothing.
-    /// </summary>
-    public static readonly IReadOnlyList<string> UpcomingRequiredSettings =
-    [
-        "Storage__BlobEndpoint",
-        "Sms__WebhookUrl",
-        "Sms__StatusCallbackUrl",
-        "Audit__CheckpointContainer",
-        "Audit__SigningKey",
-        "AuditCheckpointSchedule",
-    ];
-
-    /// <summary>
     /// Required by the deployment rather than by a validator: the user-assigned identity is the only one the app has,
-    /// so the SDK clients and the host must be told its client id; a new deployment needs its first administrator.
+    /// so the SDK clients and the host must be told its client id; a new deployment needs its first administrator;
+    /// the SMS webhooks answer 403 to everything without the public URLs Twilio signs (the app starts without them,
+    /// as a deployment with SMS off would). Storage__BlobEndpoint and Audit__SigningKey are required by the app's own
+    /// validation, AuditCheckpointSchedule by its timer.
     /// </summary>
     public static readonly IReadOnlyList<string> DeploymentRequiredSettings =
     [
+        "Sms__WebhookUrl",
+        "Sms__StatusCallbackUrl",
         "Storage__ManagedIdentityClientId",
         "AzureWebJobsStorage__accountName",
         "AzureWebJobsStorage__credential",
@@ -243,7 +233,7 @@ public static class InfraContract
     {
         string? Text(string name) => settings.TryGetValue(name, out var v) ? ArmExpression.AsText(v, StandIn) : null;
 
-        foreach (var name in TimerScheduleSettings.Concat(DeploymentRequiredSettings).Concat(UpcomingRequiredSettings))
+        foreach (var name in TimerScheduleSettings.Concat(DeploymentRequiredSettings))
         {
             Expect(problems, !string.IsNullOrWhiteSpace(Text(name)), $"setting missing: {name}");
         }

@@ -1,7 +1,6 @@
 using Azure.Data.Tables;
 using Iwrs.Domain.Audit;
 using Iwrs.Functions.Hosting;
-using Iwrs.Storage;
 using Iwrs.Storage.Stores;
 
 namespace Iwrs.Functions.Features;
@@ -11,7 +10,7 @@ namespace Iwrs.Functions.Features;
 /// the timer (for every study whose head moved since its newest checkpoint) and after every emergency unblinding,
 /// and only for a chain that verifies: signing a chain already altered would vouch for the alteration.
 /// </summary>
-public sealed class AuditCheckpoints(StudyStore studies, IwrsTable table, AuditCheckpointStore store, AuditSigning signing, TimeProvider time, ILogger<AuditCheckpoints> log)
+public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store, AuditSigning signing, TimeProvider time, ILogger<AuditCheckpoints> log)
 {
     public const string FunctionName = "AuditCheckpoint";
 
@@ -60,9 +59,10 @@ public sealed class AuditCheckpoints(StudyStore studies, IwrsTable table, AuditC
     {
         var client = await table.GetAsync(ct);
         var lines = new List<string>();
-        foreach (var study in await studies.ListAsync(ct))
+        // Keys only: a study whose stored configuration no longer parses must not stop the others' checkpoints.
+        foreach (var studyId in await StudyStore.PartitionsAsync(client, ct))
         {
-            lines.Add(await TryCheckpointAsync(client, study.Configuration.StudyId, ct));
+            lines.Add(await TryCheckpointAsync(client, studyId, ct));
         }
 
         return lines;
@@ -75,8 +75,10 @@ public sealed class AuditCheckpoints(StudyStore studies, IwrsTable table, AuditC
         {
             return await CheckpointAsync(client, studyId, ct);
         }
-        catch (Exception e) when (StorageFailure.IsStorageError(e))
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // A storage failure or an unreadable row (a record whose fields do not parse): logged and named, and the
+            // next study is still checkpointed.
             log.LogError("Audit checkpoint failed for {Study}: {Error}", studyId, e.GetType().Name);
             return $"{studyId}: checkpoint failed ({e.GetType().Name})";
         }

@@ -47,7 +47,11 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
         var created = false;
         var result = await context.Writes.RunAsync(studyId, async attemptCt =>
         {
+            // The head that guards the write is read before the shelf and the hold row: what the decision rests on being
+            // absent (kits of another type, a hold) cannot change unseen in between, as every change moves the head.
+            var head = AuditTrail.ReadHeadAsync(context.Table, studyId, attemptCt);
             var stored = (await SubjectRows.GetAsync(context.Table, studyId, subjectId, attemptCt))!;
+            await head;
             var config = context.Study.Configuration;
             var check = SubjectRules.CheckDispense(config, stored.Subject, visit, stored.Subject.SiteId);
             if (!check.IsSuccess)
@@ -75,7 +79,7 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
             actions.Insert(0, SubjectRows.Replace(studyId, subject, stored.ETag));
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), context.Channel, "kit.dispensed", $"subject:{subjectId}",
-                [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt);
+                [new AuditChange("visit", null, visit), new AuditChange("kitNumbers", null, string.Join(",", kits.Value))]), attemptCt, head: await head);
             created = true;
             return subject;
         }, ct);

@@ -158,16 +158,18 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         return (result.Value, created);
     }
 
-    /// <summary>What a randomization decides from: the state (read, or this instance's view of it) and the site's shelf.</summary>
-    internal sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry> Shelf, bool FromView);
+    /// <summary>
+    /// What a randomization decides from: the state (read, or this instance's view of it) and, with a view, the site's
+    /// shelf. A shelf must be read after the head that guards the write: with a view the head is this instance's own
+    /// last commit, read before anything; with fresh state rows the shelf is read after them, beside the slot.
+    /// </summary>
+    internal sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry>? Shelf, bool FromView);
 
-    /// <summary>The site's whole shelf, and the state range unless this instance's view of it is current: one round.</summary>
-    private static async Task<Basis> ReadAsync(TableClient table, string studyId, string siteId, RandomizationState? view, CancellationToken ct)
-    {
-        var state = view is null ? RandomizationState.ReadAsync(table, studyId, ct) : Task.FromResult(view);
-        var shelf = KitRows.ShelfAsync(table, studyId, siteId, ct);
-        return new Basis(await state, await shelf, view is not null);
-    }
+    /// <summary>The state range (one read), or this instance's current view of it and the site's whole shelf.</summary>
+    private static async Task<Basis> ReadAsync(TableClient table, string studyId, string siteId, RandomizationState? view, CancellationToken ct) =>
+        view is null
+            ? new Basis(await RandomizationState.ReadAsync(table, studyId, ct), null, false)
+            : new Basis(view, await KitRows.ShelfAsync(table, studyId, siteId, ct), true);
 
     private static async Task<StoredStudy?> StudyOf(Task<Basis> read, StudyStore studies) => studies.From((await read).State.StudyRow);
 
@@ -227,7 +229,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// "already randomized, here it is".
     /// </summary>
     private static async Task<Result<(Subject Subject, StudyChange? Actions)>> AssignAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry> shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry>? shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var studyId = config.StudyId;
@@ -259,7 +261,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     }
 
     private static async Task<Result<(Assignment Assignment, string? StratumKey, ListRows.StoredSlot? Slot, Shelves Shelves)>> DecideAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry> shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
+        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry>? shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
         var config = context.Study.Configuration;
         var check = SubjectRules.CheckRandomization(config, subjectId, request, existing: null);
@@ -290,9 +292,12 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var site = config.FindSite(request.SiteId!)!;
         var list = state.List;
         var pointer = stratum is null ? null : state.PointerFor(stratum.Key);
-        var slot = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
-            ? await ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
-            : null;
+        var slotRead = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
+            ? ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
+            : Task.FromResult<ListRows.StoredSlot?>(null);
+        var shelfRead = shelf is null ? KitRows.ShelfAsync(context.Table, config.StudyId, site.SiteId, ct) : Task.FromResult(shelf);
+        var slot = await slotRead;
+        shelf = await shelfRead;
         if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
         {
             // Read between another randomization's pointer move and ours: decide again from fresh reads.

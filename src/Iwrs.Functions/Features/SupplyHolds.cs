@@ -32,7 +32,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
             var now = time.GetUtcNow();
             var actions = new StudyChange { SupplyHoldRows.Insert(study.StudyId, site.SiteId, now) };
             await AuditTrail.SubmitAsync(context.Table, study.StudyId, actions, now, new AuditEntry(
-                context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "site.supply-hold", $"site:{site.SiteId}",
+                context.Caller.UserId, context.ActingAs.Name(), context.Channel, "site.supply-hold", $"site:{site.SiteId}",
                 [new AuditChange("supplyHold", null, "on"), new AuditChange("during", null, because)]), attemptCt, (sequence, list) =>
             {
                 var text = $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (a kit type is short for one visit); nothing is randomized or dispensed there until a shipment is released. An urgent shipment is being ordered.";

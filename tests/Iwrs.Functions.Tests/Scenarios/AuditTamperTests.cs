@@ -230,6 +230,18 @@ public sealed class AuditTamperTests : IAsyncLifetime
     private async Task<TableEntity> Row(long sequence) => (await _table.GetRowAsync(Study, AuditTrail.RecordKey(sequence)))!;
 
     [Fact]
+    public async Task Verify_RecordWithUnreadableChanges_FailsNamingItInsteadOfA500()
+    {
+        var row = await Row(3);
+        row["Changes"] = "not json";
+        await _table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+
+        var verify = await VerifyBoth();
+        Assert.False(verify.GetProperty("intact").GetBoolean());
+        Assert.Equal(3, verify.GetProperty("firstBadSequence").GetInt64());
+    }
+
+    [Fact]
     public async Task Verify_OneRecordChangedInStorage_FailsNamingIt()
     {
         var row = await Row(3);

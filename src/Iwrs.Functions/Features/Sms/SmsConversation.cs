@@ -137,6 +137,12 @@ public sealed class SmsConversation(
             return SmsReplies.CodeUnknown(code);
         }
 
+        // A user locked out since the code was issued (wrong PINs from any phone) cannot use it either.
+        if ((await pins.GetAsync(sender.UserId, ct)).IsLocked)
+        {
+            return SmsReplies.Locked;
+        }
+
         var (pending, etag) = row;
         switch (ConfirmationCodes.Check(pending, sender.Phone, messageSid, time.GetUtcNow()))
         {
