@@ -20,8 +20,14 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
     /// <summary>The chain as verified, with the head it was read under.</summary>
     public sealed record Checked(AuditVerification Verification, AuditTrail.Head Head);
 
-    /// <summary>The study's chain against its head and every checkpoint blob. The study exists, so its trail must not be empty.</summary>
-    public async Task<Checked> VerifyAsync(TableClient client, string studyId, CancellationToken ct)
+    /// <summary>
+    /// The study's chain against its head and every checkpoint blob. The study exists, so its trail must not be empty.
+    /// <paramref name="genuineOnly"/>: only against the blobs that are checkpoints of this study under their own name
+    /// with a valid signature — what deciding to sign needs, so that a junk or forged blob (anyone with the storage
+    /// key can add one, and a retention policy then keeps it) cannot stop every later checkpoint. Verify itself
+    /// checks every blob and reports such a one.
+    /// </summary>
+    public async Task<Checked> VerifyAsync(TableClient client, string studyId, CancellationToken ct, bool genuineOnly = false)
     {
         var head = await AuditTrail.ReadHeadAsync(client, studyId, ct);
         var records = new List<AuditRecord>();
@@ -48,6 +54,11 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
         }
 
         var checkpoints = await store.ReadAllAsync(studyId, ct);
+        if (genuineOnly)
+        {
+            checkpoints = [.. checkpoints.Where(c => c.Signed is { } signed && signed.Checkpoint.StudyId == studyId && signed.Checkpoint.Name == c.Name && signing.Keys.Verifies(signed))];
+        }
+
         var verification = AuditVerification.Verify(studyId, records, head.Sequence, head.Hash, r =>
             keys[r] == AuditTrail.RecordKey(r.Sequence) ? null : $"is stored under '{keys[r]}', not under its own key",
             new AuditEvidence(checkpoints, signing.Keys, StudyHasData: true));
@@ -93,7 +104,7 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
             return $"{studyId}: unchanged since checkpoint {head.Sequence}";
         }
 
-        var (verification, verifiedHead) = await VerifyAsync(client, studyId, ct);
+        var (verification, verifiedHead) = await VerifyAsync(client, studyId, ct, genuineOnly: true);
         if (!verification.Intact)
         {
             log.LogError("Audit trail of {Study} does not verify, so no checkpoint was signed: {Problem}", studyId, verification.Problem);

@@ -162,6 +162,19 @@ public sealed class AuditTamperTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JunkCheckpointBlob_VerifyNamesIt_AndLaterCheckpointsAreStillSigned()
+    {
+        // Anyone with the storage key can add a blob (a retention policy then keeps it): verify reports it, but it
+        // must not stop the timer from signing the changes that come after it.
+        await _blobs.GetBlobClient($"{Study}/zzz-junk").UploadAsync(BinaryData.FromString("junk"));
+        Assert.Contains("zzz-junk", (await VerifyBoth()).GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        await _app.Grant(Study, "u6", "study-manager");
+        var signed = await CheckpointAsync();
+        Assert.Contains(await CheckpointNames(), n => n == AuditCheckpoint.NameOf(Study, signed));
+    }
+
+    [Fact]
     public async Task Verify_ChangedCheckpointBlob_FailsWithABadSignature()
     {
         // Point the newest checkpoint at a shorter chain by editing its blob, keeping the genuine signature.
