@@ -303,6 +303,20 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
         Assert.All(trail.Skip(1).Take(5), r => Assert.Equal(Channel.Sms, r.Channel));
         Assert.Equal(("manager", "study-manager"), (trail[^1].UserId, trail[^1].Role));
         Assert.Contains(trail[5].Changes, c => c.Field == "studyId" && c.After == Lj);
+
+        // The attack the unlock rule stops: the manager of another study grants the user a role there (a phone of
+        // their choosing could come with it), guesses five PINs, unlocks, guesses five more. A manager unlocks only
+        // users all of whose studies they manage; an administrator unlocks anyone.
+        await H.Akk_.Ok("akk-manager", HttpMethod.Post, "role-assignments", new { userId = "locked-cn01", role = "pharmacist", siteId = "CN01" });
+        for (var i = 1; i <= 5; i++)
+        {
+            await H.Reply(SmsWebhookFixture.LjLocked, $"STATUS LJ-MCRC S-101 {1360 + i}");
+        }
+
+        await H.Akk_.Fails("akk-manager", HttpMethod.Post, "sms/users/locked-cn01/unlock", null, HttpStatusCode.Forbidden, "not-authorized");
+        await H.Lj_.Fails("manager", HttpMethod.Post, "sms/users/locked-cn01/unlock", null, HttpStatusCode.Forbidden, "not-authorized");
+        Assert.StartsWith("Iwrs: SMS is locked", await H.Reply(SmsWebhookFixture.LjLocked, $"STATUS LJ-MCRC S-101 {Pin}"), StringComparison.Ordinal);
+        Assert.False((await H.Lj_.Ok(IwrsFactory.Admin, HttpMethod.Post, "sms/users/locked-cn01/unlock")).GetProperty("locked").GetBoolean());
     }
 
     [Theory]

@@ -154,6 +154,19 @@ public sealed partial class SmsFunctions(
             return refusal;
         }
 
+        // One PIN and one lock serve every study the user works in: a manager unlocks only a user all of whose studies
+        // they manage. Otherwise a manager of one study could grant anyone a role there, with their own phone, and
+        // guess that user's PIN five at a time, unlocking after each five (an administrator unlocks the others).
+        var access = req.HttpContext.RequestServices.GetRequiredService<AccessResolver>();
+        foreach (var other in (await roles.InEveryStudyAsync(userId, ct)).Select(a => a.Assignment.StudyId).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            if (other != studyId && !(await access.ForStudyAsync(context!.Caller, other, ct)).Authorize(StudyAction.ManageRoles, null).IsSuccess)
+            {
+                return Problems.From(new DomainError("not-authorized",
+                    "This user also works in a study you do not manage; an administrator, or a manager of every study of theirs, unlocks SMS."));
+            }
+        }
+
         var unlocked = await pins.UnlockAsync(userId, context!.Caller.UserId, context.ActingAs.Name(), studyId, ct);
         return unlocked.IsSuccess ? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct))) : Problems.From(unlocked.Error!);
     }
