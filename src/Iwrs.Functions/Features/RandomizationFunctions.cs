@@ -90,6 +90,10 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var views = context.Views;
         var studies = context.Studies;
         var created = false;
+
+        // The study as the decision saw it (its state rows'), for everything said about the decision afterwards: the
+        // request's own may be the last one this instance saw.
+        var decided = context;
         var result = await writes.RunAsync(studyId, async attemptCt =>
         {
             var current = writes.Version(studyId);
@@ -97,12 +101,14 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
                 ? await prefetch
                 : await ReadAsync(context.Table, studyId, siteId, views.Take(studyId, current), attemptCt);
             prefetch = null;
-            var decision = await AssignAsync(In(context, basis.State, studies), subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
+            decided = In(context, basis.State, studies);
+            var decision = await AssignAsync(decided, subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
             if ((!decision.IsSuccess || decision.Value.Actions is null) && basis.FromView)
             {
                 // A view is only good for a decision that commits: refuse or answer only from fresh rows.
                 basis = await ReadAsync(context.Table, studyId, siteId, view: null, attemptCt);
-                decision = await AssignAsync(In(context, basis.State, studies), subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
+                decided = In(context, basis.State, studies);
+                decision = await AssignAsync(decided, subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
             }
 
             if (!decision.IsSuccess || decision.Value.Actions is null)
@@ -111,7 +117,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             }
 
             var subject = decision.Value.Subject;
-            var config = context.Study.Configuration;
+            var config = decided.Study.Configuration;
             (AuditRecord Record, IReadOnlyDictionary<string, string>? ETags) committed;
             try
             {
@@ -131,7 +137,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
             {
                 // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
-                return await ExistingAsync(context, subjectId, request, attemptCt)
+                return await ExistingAsync(decided, subjectId, request, attemptCt)
                     ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
             }
 
@@ -147,9 +153,9 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
 
         if (!result.IsSuccess)
         {
-            if (result.Error!.Code == SupplyHold.Code)
+            if (result.Error!.Code == SupplyHold.Code && decided.Study.Configuration.FindSite(siteId) is { } site)
             {
-                await holds.EnterAsync(context, context.Study.Configuration.FindSite(siteId)!, "randomization", ct);
+                await holds.EnterAsync(decided, site, "randomization", ct);
             }
 
             return result.Error!;
