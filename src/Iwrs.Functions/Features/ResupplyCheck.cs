@@ -108,11 +108,13 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
     {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var usableFrom = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
-        var open = await ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
-        var shelves = await Task.WhenAll(study.KitTypes.Select(t => KitRows.UsableAsync(client, study.StudyId, $"{KitRows.AvailablePrefix}{site.SiteId}|{t.Code}|", usableFrom, ct)));
-        var stock = study.KitTypes.Select((type, i) => new StockLevel(
+        var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
+        var shelfRead = KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
+        var open = await openRead;
+        var shelf = (await shelfRead).Where(k => k.Entry.Expiry >= usableFrom).ToList();
+        var stock = study.KitTypes.Select(type => new StockLevel(
             type.Code,
-            shelves[i].Count,
+            shelf.Count(k => k.KitType == type.Code),
             open.Sum(o => o.InTransit.GetValueOrDefault(type.Code)),
             subjects.Count(s => s.SiteId == site.SiteId && s.KitType == type.Code && s.Status == SubjectStatus.Randomized))).ToList();
         return rule.Need(study, site.Supply, stock, urgent: onHold && open.Count == 0);

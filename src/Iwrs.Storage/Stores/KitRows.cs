@@ -139,24 +139,6 @@ public static class KitRows
         return (await table.FirstAsync(filter, count, ct)).Select(IndexFromEntity).ToList();
     }
 
-    /// <summary>
-    /// Every entry under <paramref name="prefix"/> expiring on or after <paramref name="earliestExpiry"/> (a site's
-    /// usable shelf of one type, bounded by the maximum stock level): one range read.
-    /// </summary>
-    public static async Task<IReadOnlyList<IndexEntry>> UsableAsync(TableClient table, string studyId, string prefix, DateOnly earliestExpiry, CancellationToken ct)
-    {
-        var from = prefix + Kit.SortableExpiry(earliestExpiry);
-        var to = prefix + "~";
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {studyId} and RowKey ge {from} and RowKey lt {to}");
-        var result = new List<IndexEntry>();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
-        {
-            result.Add(IndexFromEntity(row));
-        }
-
-        return result;
-    }
-
     /// <summary>One kit on a site's shelf, with its type (the shelf index row's key carries it).</summary>
     public sealed record ShelfEntry(string KitType, IndexEntry Entry);
 
