@@ -53,7 +53,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var valid = Identifiers.IsValid(studyId) && Identifiers.IsValid(siteId);
         var queued = valid && writes.IsBusy(studyId);
         var prefetch = valid && !queued
-            ? ReadAsync(await services.GetRequiredService<IwrsTable>().GetAsync(ct), studyId, siteId, views.Take(studyId, version), ct)
+            ? ReadAsync(await services.GetRequiredService<IwrsTable>().GetAsync(ct), studyId, read.Value, views.Take(studyId, version), studies, ct)
             : null;
         var known = queued ? studies.From(views.LastStudyRow(studyId)) : null;
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, siteId, req.HttpContext, ct,
@@ -78,82 +78,37 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// <paramref name="context"/>, whose channel the audit record names. One transaction takes the slot, the kits, the
     /// subject's number and the audit record; a repeat answers with the first allocation (<c>Created</c> false).
     /// <paramref name="prefetch"/> holds the rows read beside the authorization, still current if this instance's
-    /// write count for the study is <paramref name="version"/>.
+    /// write count for the study is <paramref name="version"/>. Randomizations of one study waiting in this instance
+    /// for the study's turn commit together (<see cref="RandomizationQueue"/>): whoever gets the turn decides them in
+    /// arrival order, each seeing the ones before it, exactly as if they had taken turns.
     /// </summary>
     internal static async Task<Result<(Subject Subject, bool Created)>> RandomizeAsync(
         StudyContext context, string subjectId, RandomizationRequest request, Task<Basis>? prefetch, long version,
         TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct)
     {
-        var studyId = context.StudyId;
-        var siteId = request.SiteId!;
-        var writes = context.Writes;
-        var views = context.Views;
-        var studies = context.Studies;
-        var created = false;
-
-        // The study as the decision saw it (its state rows'), for everything said about the decision afterwards: the
-        // request's own may be the last one this instance saw.
-        var decided = context;
-        var result = await writes.RunAsync(studyId, async attemptCt =>
+        var job = new RandomizationQueue.Job(context, subjectId, request, prefetch, version);
+        context.Randomizations.Add(job);
+        Result<bool> turn;
+        try
         {
-            var current = writes.Version(studyId);
-            var basis = prefetch is not null && current == version
-                ? await prefetch
-                : await ReadAsync(context.Table, studyId, siteId, views.Take(studyId, current), attemptCt);
-            prefetch = null;
-            decided = In(context, basis.State, studies);
-            var decision = await AssignAsync(decided, subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
-            if ((!decision.IsSuccess || decision.Value.Actions is null) && basis.FromView)
-            {
-                // A view is only good for a decision that commits: refuse or answer only from fresh rows.
-                basis = await ReadAsync(context.Table, studyId, siteId, view: null, attemptCt);
-                decided = In(context, basis.State, studies);
-                decision = await AssignAsync(decided, subjectId, request, basis.State, basis.Shelf, time, random, attemptCt);
-            }
+            turn = await context.Writes.InTurnAsync(context.StudyId, () => CommitWaitingAsync(context, job, time, random), ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // Still waiting: nobody commits it now. Already taken by another request's turn: that turn finishes it.
+            job.TryAbandon();
+            throw;
+        }
 
-            if (!decision.IsSuccess || decision.Value.Actions is null)
-            {
-                return decision.IsSuccess ? Result<Subject>.Ok(decision.Value.Subject) : Result<Subject>.Fail(decision.Error!);
-            }
+        if (!turn.IsSuccess && job.TryAbandon())
+        {
+            return turn.Error!;
+        }
 
-            var subject = decision.Value.Subject;
-            var config = decided.Study.Configuration;
-            (AuditRecord Record, IReadOnlyDictionary<string, string>? ETags) committed;
-            try
-            {
-                committed = await AuditTrail.SubmitTaggedAsync(context.Table, studyId, decision.Value.Actions, subject.RandomizedAt, new AuditEntry(
-                    context.Caller.UserId, context.ActingAs.Name(), context.Channel,
-                    config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subjectId}",
-                    [
-                        new AuditChange("siteId", null, subject.SiteId),
-                        new AuditChange("number", null, subject.Number),
-                        new AuditChange("kitNumbers", null, string.Join(",", subject.Dispensations.Select(d => d.KitNumber))),
-                        new AuditChange("stratum", null, subject.StratumKey),
-                        new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
-                        new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
-                        new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
-                    ]), attemptCt, head: basis.State.Head);
-            }
-            catch (TableTransactionFailedException e) when (e.Status == 409 && e.FailedTransactionActionIndex == 0)
-            {
-                // The subject row exists: randomized already (a repeat, or a twin that won), so nothing of ours was used.
-                return await ExistingAsync(decided, subjectId, request, attemptCt)
-                    ?? throw new ConcurrentChangeException($"Subject {subjectId} was there and is gone.");
-            }
-
-            if (After(basis.State, subject, committed.Record, committed.ETags) is { } after)
-            {
-                // Current once this write's turn ends (StudyWrites counts it then).
-                views.Keep(studyId, current + 1, after);
-            }
-
-            created = true;
-            return Result<Subject>.Ok(subject);
-        }, ct);
-
+        var (result, created, decided) = await job.Done.Task;
         if (!result.IsSuccess)
         {
-            if (result.Error!.Code == SupplyHold.Code && decided.Study.Configuration.FindSite(siteId) is { } site)
+            if (result.Error!.Code == SupplyHold.Code && decided.Study.Configuration.FindSite(request.SiteId!) is { } site)
             {
                 await holds.EnterAsync(decided, site, "randomization", ct);
             }
@@ -165,52 +120,165 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     }
 
     /// <summary>
-    /// What a randomization decides from: the state (read, or this instance's view of it) and, with a view, the site's
-    /// shelf. A shelf must be read after the head that guards the write: with a view the head is this instance's own
-    /// last commit, read before anything; with fresh state rows the shelf is read after them, beside the slot.
+    /// How many waiting randomizations one turn takes at a time; what fits in one transaction of
+    /// <see cref="StudyChange.MaxActions"/> commits together, the rest in the next.
     /// </summary>
-    internal sealed record Basis(RandomizationState State, IReadOnlyList<KitRows.ShelfEntry>? Shelf, bool FromView);
+    private const int MaxTaken = 16;
 
-    /// <summary>The state range (one read), or this instance's current view of it and the site's whole shelf.</summary>
-    private static async Task<Basis> ReadAsync(TableClient table, string studyId, string siteId, RandomizationState? view, CancellationToken ct) =>
-        view is null
-            ? new Basis(await RandomizationState.ReadAsync(table, studyId, ct), null, false)
-            : new Basis(view, await KitRows.ShelfAsync(table, studyId, siteId, ct), true);
+    /// <summary>
+    /// In the study's turn: commits the waiting randomizations, oldest first, until <paramref name="own"/> has an
+    /// outcome and none taken is left without one. The writes are not cancelled by this request's token: they carry
+    /// other requests' randomizations too.
+    /// </summary>
+    private static async Task<Result<bool>> CommitWaitingAsync(StudyContext context, RandomizationQueue.Job own, TimeProvider time, IRandomSource random)
+    {
+        var taken = new List<RandomizationQueue.Job>();
+        while (!own.Done.Task.IsCompleted || taken.Count > 0)
+        {
+            taken.AddRange(context.Randomizations.Claim(context.StudyId, MaxTaken - taken.Count));
+            if (taken.Count == 0)
+            {
+                break;
+            }
+
+            try
+            {
+                taken = await CommitAsync(context, taken, time, random);
+            }
+            catch (Exception e)
+            {
+                // Whatever failed under them (storage, most likely) fails each of these requests as it would have
+                // failed alone; none is left waiting, and the turn goes on with the rest.
+                foreach (var job in taken)
+                {
+                    job.Done.TrySetException(e);
+                }
+
+                taken = [];
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// One transaction for as many of <paramref name="jobs"/> as fit, decided from one read of the state (or this
+    /// instance's view of it); gives each decided one its outcome and returns the ones left for the next.
+    /// </summary>
+    private static async Task<List<RandomizationQueue.Job>> CommitAsync(StudyContext context, List<RandomizationQueue.Job> jobs, TimeProvider time, IRandomSource random)
+    {
+        var (studyId, writes, views, table) = (context.StudyId, context.Writes, context.Views, context.Table);
+        Plan? plan = null;
+        var written = await writes.WriteAsync(studyId, async ct =>
+        {
+            plan = null;
+            if (jobs.Count == 0)
+            {
+                return Result<bool>.Ok(true);
+            }
+
+            var current = writes.Version(studyId);
+            var prefetched = jobs.FirstOrDefault(j => j.Prefetch is not null && j.Version == current)?.Prefetch;
+            jobs.ForEach(j => j.Prefetch = null);
+            var basis = prefetched is not null
+                ? await prefetched
+                : await ReadAsync(table, studyId, jobs[0].Request, views.Take(studyId, current), context.Studies, ct);
+            plan = await PlanAsync(table, jobs, basis, time, random, ct);
+            if (basis.FromView && !plan.CommitsAll)
+            {
+                // A view is only good for decisions that commit: refuse or answer only from fresh rows.
+                basis = await ReadAsync(table, studyId, jobs[0].Request, view: null, context.Studies, ct);
+                plan = await PlanAsync(table, jobs, basis, time, random, ct);
+            }
+
+            if (plan.Entries.Count == 0)
+            {
+                return Result<bool>.Ok(true);
+            }
+
+            try
+            {
+                var (records, tags) = await AuditTrail.SubmitAllTaggedAsync(table, studyId, plan.Actions, plan.Entries, basis.State.Head, ct);
+                if (plan.After(records[^1], tags) is { } after)
+                {
+                    // Current once this write ends (StudyWrites counts it then).
+                    views.Keep(studyId, current + 1, after);
+                }
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409 && plan.InsertedBy(e.FailedTransactionActionIndex) is { } twin)
+            {
+                // That subject's row exists: randomized already (a repeat, or a twin that won), so nothing of ours was
+                // used. It gets the first allocation; the others are decided again without it.
+                var existing = await ExistingAsync(twin.Context, twin.Job.SubjectId, twin.Job.Request, ct)
+                    ?? throw new ConcurrentChangeException($"Subject {twin.Job.SubjectId} was there and is gone.");
+                twin.Job.Done.TrySetResult(new RandomizationQueue.Outcome(existing, false, twin.Context));
+                jobs.Remove(twin.Job);
+                throw new ConcurrentChangeException($"Subject {twin.Job.SubjectId} was randomized meanwhile.");
+            }
+
+            return Result<bool>.Ok(true);
+        }, CancellationToken.None);
+
+        if (!written.IsSuccess)
+        {
+            foreach (var job in jobs)
+            {
+                job.Done.TrySetResult(new RandomizationQueue.Outcome(written.Error!, false, job.Context));
+            }
+
+            return [];
+        }
+
+        if (plan is null)
+        {
+            return [];
+        }
+
+        foreach (var (job, outcome) in plan.Outcomes)
+        {
+            job.Done.TrySetResult(outcome);
+        }
+
+        return plan.Left;
+    }
+
+    /// <summary>
+    /// What a randomization decides from: the state (read, or this instance's view of it) and, with a view, the shelf
+    /// of <see cref="SiteId"/> and the slot under the request's stratum's pointer. A shelf or slot must be read after the
+    /// head that guards the write: with a view the head is this instance's own last commit, read before anything; with
+    /// fresh state rows they are read after them, in the plan's round.
+    /// </summary>
+    internal sealed record Basis(RandomizationState State, string SiteId, IReadOnlyList<KitRows.ShelfEntry>? Shelf, bool FromView, ListRows.StoredSlot? Slot = null);
+
+    /// <summary>
+    /// The state range (one read); or this instance's current view of it, with the site's whole shelf and, when the
+    /// view's study gives the request a stratum with a slot left, the slot under its pointer, read together (one round).
+    /// </summary>
+    private static async Task<Basis> ReadAsync(TableClient table, string studyId, RandomizationRequest request, RandomizationState? view, StudyStore studies, CancellationToken ct)
+    {
+        var siteId = request.SiteId!;
+        if (view is null)
+        {
+            return new Basis(await RandomizationState.ReadAsync(table, studyId, ct), siteId, null, false);
+        }
+
+        var shelf = KitRows.ShelfAsync(table, studyId, siteId, ct);
+        var slot = Task.FromResult<ListRows.StoredSlot?>(null);
+        if (studies.From(view.StudyRow)?.Configuration is { Allocation: Allocation.Randomized } config && view.List is { } list
+            && config.FindSite(siteId) is not null && Strata.For(config, siteId, request.StratificationFactors) is { IsSuccess: true } stratum
+            && view.PointerFor(stratum.Value.Key).Next is var next && next <= list.SlotCounts.GetValueOrDefault(stratum.Value.Key))
+        {
+            slot = ListRows.GetSlotAsync(table, studyId, stratum.Value.Key, next, ct);
+        }
+
+        return new Basis(view, siteId, await shelf, true, await slot);
+    }
 
     private static async Task<StoredStudy?> StudyOf(Task<Basis> read, StudyStore studies) => studies.From((await read).State.StudyRow);
 
     /// <summary>The request's context with the study as the state rows show it (the configuration the decision must use).</summary>
-    private static StudyContext In(StudyContext context, RandomizationState state, StudyStore studies) =>
-        studies.From(state.StudyRow) is { } study ? context with { Study = study } : context;
-
-    /// <summary>
-    /// The state after a committed randomization, from what it wrote and the ETags it got back: the head, the
-    /// subject-number counter and the stratum's pointer moved, nothing else in the state range did. Null when the
-    /// ETags are unknown (a commit recognised after a lost answer).
-    /// </summary>
-    private static RandomizationState? After(RandomizationState before, Subject subject, AuditRecord record, IReadOnlyDictionary<string, string>? tags)
-    {
-        if (tags is null || !tags.TryGetValue(AuditTrail.HeadRowKey, out var head) || !tags.TryGetValue(SubjectRows.CounterKey, out var counter))
-        {
-            return null;
-        }
-
-        var pointers = before.Pointers;
-        if (subject.StratumKey is { } stratum && tags.TryGetValue(ListRows.PointerKey(stratum), out var pointer))
-        {
-            pointers = new Dictionary<string, ListRows.Pointer>(before.Pointers, StringComparer.Ordinal)
-            {
-                [stratum] = new ListRows.Pointer(before.PointerFor(stratum).Next + 1, pointer),
-            };
-        }
-
-        return before with
-        {
-            Head = new AuditTrail.Head(record.Sequence, record.Hash, head),
-            SubjectNumbers = before.SubjectNumbers with { Next = before.SubjectNumbers.Next + 1, ETag = counter },
-            Pointers = pointers,
-        };
-    }
+    private static StudyContext In(StudyContext context, RandomizationState state) =>
+        context.Studies.From(state.StudyRow) is { } study ? context with { Study = study } : context;
 
     /// <summary>
     /// What an already randomized subject's request answers (its allocation, or that it is at another site): null
@@ -227,49 +295,244 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         return check.IsSuccess ? Result<Subject>.Ok(check.Value!) : Result<Subject>.Fail(check.Error!);
     }
 
+    /// <summary>One randomization as decided in a plan, with the study its decision saw.</summary>
+    private sealed record Decided(RandomizationQueue.Job Job, StudyContext Context);
+
     /// <summary>
-    /// Decides a randomization from the state rows (one range read, done beside the caller's access) and one more
-    /// round of reads — the slot under the stratum's pointer and the site's first usable kits of every type, together —
-    /// and builds the one transaction that takes them all. The subject's row is not read first: inserting it is what
-    /// makes randomization happen once, and a refusal or a failed insert looks it up then. No actions means
-    /// "already randomized, here it is".
+    /// The decisions for a run of waiting randomizations, in arrival order, and the one transaction that carries the
+    /// ones that commit: each commit's subject insert, slot and kits and its audit record, then once for all of them the
+    /// strata's pointers, the subject-number counter and the chain head.
     /// </summary>
-    private static async Task<Result<(Subject Subject, StudyChange? Actions)>> AssignAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry>? shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
+    private sealed class Plan(RandomizationState state)
     {
-        var config = context.Study.Configuration;
-        var studyId = config.StudyId;
-        var decision = await DecideAsync(context, subjectId, request, state, shelf, time, random, ct);
-        if (!decision.IsSuccess)
+        private readonly Dictionary<int, Decided> _inserts = [];
+
+        public StudyChange Actions { get; } = [];
+
+        public List<(DateTimeOffset At, AuditEntry Entry)> Entries { get; } = [];
+
+        public List<(RandomizationQueue.Job Job, RandomizationQueue.Outcome Outcome)> Outcomes { get; } = [];
+
+        /// <summary>Taken but not decided here (a second request for a subject already in this run, or no room left).</summary>
+        public List<RandomizationQueue.Job> Left { get; } = [];
+
+        public Dictionary<string, int> SlotsUsed { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Whether every decided randomization commits (none is refused or answered from what is there).</summary>
+        public bool CommitsAll => Outcomes.TrueForAll(o => o.Outcome.Created);
+
+        public void Commit(Decided decided, Subject subject, IReadOnlyList<TableTransactionAction> rows)
         {
-            return await ExistingAsync(context, subjectId, request, ct) is { } existing
-                ? existing.IsSuccess ? (existing.Value, null) : existing.Error!
-                : decision.Error!;
+            _inserts[Actions.Count] = decided;
+            Actions.AddRange(rows);
+            var config = decided.Context.Study.Configuration;
+            Entries.Add((subject.RandomizedAt, new AuditEntry(
+                decided.Job.Context.Caller.UserId, decided.Job.Context.ActingAs.Name(), decided.Job.Context.Channel,
+                config.Allocation == Allocation.Randomized ? "subject.randomized" : "subject.enrolled", $"subject:{subject.SubjectId}",
+                [
+                    new AuditChange("siteId", null, subject.SiteId),
+                    new AuditChange("number", null, subject.Number),
+                    new AuditChange("kitNumbers", null, string.Join(",", subject.Dispensations.Select(d => d.KitNumber))),
+                    new AuditChange("stratum", null, subject.StratumKey),
+                    new AuditChange("listPosition", null, subject.ListPosition?.ToString(CultureInfo.InvariantCulture), Unblinded: true),
+                    new AuditChange("arm", null, subject.ArmCode, Unblinded: config.IsBlinded),
+                    new AuditChange("kitType", null, subject.KitType, Unblinded: config.IsBlinded),
+                ])));
+            if (subject.StratumKey is { } stratum)
+            {
+                SlotsUsed[stratum] = SlotsUsed.GetValueOrDefault(stratum) + 1;
+            }
+
+            Outcomes.Add((decided.Job, new RandomizationQueue.Outcome(subject, true, decided.Context)));
         }
 
-        var (assignment, stratumKey, slot, shelves) = decision.Value;
-        var subject = assignment.Subject;
-        var actions = new StudyChange { SubjectRows.Insert(studyId, subject) };
-        if (slot is not null)
+        /// <summary>The actions one more commit would bring the transaction to, shared rows included.</summary>
+        public int CountWith(int rows, string? stratum) =>
+            Actions.Count + rows + Entries.Count + 1
+            + SlotsUsed.Count + (stratum is not null && !SlotsUsed.ContainsKey(stratum) ? 1 : 0)
+            + 2;
+
+        /// <summary>Adds the rows every commit shares: the strata's pointers and the subject-number counter (the head comes with the records).</summary>
+        public void Close(string studyId)
         {
-            actions.Add(ListRows.AdvancePointer(studyId, stratumKey!, state.PointerFor(stratumKey!)));
-            actions.Add(ListRows.UseSlot(studyId, slot, subjectId));
+            if (Entries.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var (stratum, used) in SlotsUsed)
+            {
+                Actions.Add(ListRows.AdvancePointer(studyId, stratum, state.PointerFor(stratum), used));
+            }
+
+            Actions.Add(state.SubjectNumbers.Advance(studyId, Entries.Count));
         }
 
-        var visit = subject.Dispensations[0].Visit;
-        foreach (var entry in shelves.ByType[subject.KitType].Where(e => assignment.KitNumbers.Contains(e.KitNumber)))
-        {
-            actions.AddRange(KitRows.Dispense(studyId, entry, subjectId, visit));
-        }
+        /// <summary>The randomization whose subject insert is the transaction's action <paramref name="index"/>.</summary>
+        public Decided? InsertedBy(int? index) => index is { } i && _inserts.TryGetValue(i, out var decided) ? decided : null;
 
-        actions.Add(state.SubjectNumbers.Advance(studyId));
-        return (subject, actions);
+        /// <summary>
+        /// The state after the commit, from what it wrote and the ETags it got back: the head, the subject-number
+        /// counter and the strata's pointers moved, nothing else in the state range did. Null when the ETags are unknown
+        /// (a commit recognised after a lost answer).
+        /// </summary>
+        public RandomizationState? After(AuditRecord last, IReadOnlyDictionary<string, string>? tags)
+        {
+            if (tags is null || !tags.TryGetValue(AuditTrail.HeadRowKey, out var head) || !tags.TryGetValue(SubjectRows.CounterKey, out var counter))
+            {
+                return null;
+            }
+
+            var pointers = new Dictionary<string, ListRows.Pointer>(state.Pointers, StringComparer.Ordinal);
+            foreach (var (stratum, used) in SlotsUsed)
+            {
+                if (!tags.TryGetValue(ListRows.PointerKey(stratum), out var pointer))
+                {
+                    return null;
+                }
+
+                pointers[stratum] = new ListRows.Pointer(state.PointerFor(stratum).Next + used, pointer);
+            }
+
+            return state with
+            {
+                Head = new AuditTrail.Head(last.Sequence, last.Hash, head),
+                SubjectNumbers = state.SubjectNumbers with { Next = state.SubjectNumbers.Next + Entries.Count, ETag = counter },
+                Pointers = pointers,
+            };
+        }
     }
 
-    private static async Task<Result<(Assignment Assignment, string? StratumKey, ListRows.StoredSlot? Slot, Shelves Shelves)>> DecideAsync(
-        StudyContext context, string subjectId, RandomizationRequest request, RandomizationState state, IReadOnlyList<KitRows.ShelfEntry>? shelf, TimeProvider time, IRandomSource random, CancellationToken ct)
+    /// <summary>
+    /// Decides a run of randomizations from the state rows and one more round of reads — for every stratum the slots
+    /// under its pointer the run may take, and every site's shelf, together — in arrival order, each one seeing the
+    /// slots, kits and numbers the ones before it took. The subject's row is not read first: inserting it is what makes
+    /// randomization happen once, and a refusal or a failed insert looks it up then.
+    /// </summary>
+    private static async Task<Plan> PlanAsync(TableClient table, List<RandomizationQueue.Job> jobs, Basis basis, TimeProvider time, IRandomSource random, CancellationToken ct)
     {
-        var config = context.Study.Configuration;
+        var state = basis.State;
+        var plan = new Plan(state);
+        var subjects = new HashSet<string>(StringComparer.Ordinal);
+        var checks = new List<(Decided Decided, Result<Stratum?> Check)>();
+        foreach (var job in jobs)
+        {
+            if (!subjects.Add(job.SubjectId))
+            {
+                plan.Left.Add(job);
+                continue;
+            }
+
+            var decided = new Decided(job, In(job.Context, state));
+            checks.Add((decided, Check(decided.Context.Study.Configuration, job.SubjectId, job.Request, state)));
+        }
+
+        // The second round: the slots each stratum's next randomizations would use, and the sites' shelves.
+        var studyId = jobs[0].Context.StudyId;
+        var list = state.List;
+        var slotReads = new Dictionary<string, List<Task<ListRows.StoredSlot?>>>(StringComparer.Ordinal);
+        foreach (var group in checks.Where(c => c.Check.IsSuccess && c.Check.Value is not null).GroupBy(c => c.Check.Value!.Key, StringComparer.Ordinal))
+        {
+            var next = state.PointerFor(group.Key).Next;
+            var last = list is null ? 0 : list.SlotCounts.GetValueOrDefault(group.Key);
+            slotReads[group.Key] = [.. Enumerable.Range(next, Math.Max(0, Math.Min(group.Count(), last - next + 1))).Select(p =>
+                basis.Slot is { } read && read.Slot.StratumKey == group.Key && read.Slot.Position == p
+                    ? Task.FromResult<ListRows.StoredSlot?>(read)
+                    : ListRows.GetSlotAsync(table, studyId, group.Key, p, ct))];
+        }
+
+        var shelfReads = checks.Where(c => c.Check.IsSuccess).Select(c => c.Decided.Job.Request.SiteId!).Distinct(StringComparer.Ordinal).ToDictionary(
+            s => s,
+            s => basis.Shelf is not null && s == basis.SiteId ? Task.FromResult(basis.Shelf) : KitRows.ShelfAsync(table, studyId, s, ct),
+            StringComparer.Ordinal);
+        await Task.WhenAll(slotReads.Values.SelectMany(r => r).Cast<Task>().Concat(shelfReads.Values));
+
+        var takenKits = new HashSet<string>(StringComparer.Ordinal);
+        var refused = new List<(Decided Decided, DomainError Error)>();
+        var full = false;
+        foreach (var (decided, check) in checks)
+        {
+            var job = decided.Job;
+            if (full)
+            {
+                plan.Left.Add(job);
+                continue;
+            }
+
+            if (!check.IsSuccess)
+            {
+                refused.Add((decided, check.Error!));
+                continue;
+            }
+
+            var config = decided.Context.Study.Configuration;
+            var stratum = check.Value;
+            ListRows.StoredSlot? slot = null;
+            if (stratum is not null && slotReads[stratum.Key] is var reads && plan.SlotsUsed.GetValueOrDefault(stratum.Key) is var used && used < reads.Count)
+            {
+                slot = await reads[used];
+                if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
+                {
+                    // Read between another randomization's pointer move and ours: decide again from fresh reads.
+                    throw new ConcurrentChangeException($"Slot {slot.Slot.Position} of {stratum.Key} was taken meanwhile.");
+                }
+
+                slot = slot is not null && slot.ListId == list!.ListId ? slot : null;
+            }
+
+            var now = time.GetUtcNow();
+            var site = config.FindSite(job.Request.SiteId!)!;
+            var shelf = (await shelfReads[job.Request.SiteId!]).Where(k => !takenKits.Contains(k.Entry.KitNumber)).ToList();
+            var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], shelf, now);
+            var assignment = RandomizationDecision.Decide(
+                config, job.SubjectId, job.Request, stratum, list is not null, slot?.Slot,
+                shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
+                state.SubjectNumbers.Next + plan.Entries.Count, now, job.Context.Caller.UserId, random);
+            if (!assignment.IsSuccess)
+            {
+                refused.Add((decided, assignment.Error!));
+                continue;
+            }
+
+            var subject = assignment.Value.Subject;
+            var rows = new List<TableTransactionAction> { SubjectRows.Insert(studyId, subject) };
+            if (slot is not null)
+            {
+                rows.Add(ListRows.UseSlot(studyId, slot, job.SubjectId));
+            }
+
+            var visit = subject.Dispensations[0].Visit;
+            foreach (var entry in shelves.ByType[subject.KitType].Where(e => assignment.Value.KitNumbers.Contains(e.KitNumber)))
+            {
+                rows.AddRange(KitRows.Dispense(studyId, entry, job.SubjectId, visit));
+            }
+
+            if (plan.Entries.Count > 0 && plan.CountWith(rows.Count, subject.StratumKey) > StudyChange.MaxActions)
+            {
+                // No room in this transaction: it and every later one are decided in the next, after these commit.
+                full = true;
+                plan.Left.Add(job);
+                continue;
+            }
+
+            plan.Commit(decided, subject, rows);
+            takenKits.UnionWith(assignment.Value.KitNumbers);
+        }
+
+        // A refusal, unless the subject is already randomized: then its allocation is the answer.
+        foreach (var (decided, error) in refused)
+        {
+            var existing = await ExistingAsync(decided.Context, decided.Job.SubjectId, decided.Job.Request, ct);
+            plan.Outcomes.Add((decided.Job, new RandomizationQueue.Outcome(existing ?? Result<Subject>.Fail(error), false, decided.Context)));
+        }
+
+        plan.Close(studyId);
+        return plan;
+    }
+
+    /// <summary>What a randomization can be refused for before any slot or kit is read, or the stratum it draws from.</summary>
+    private static Result<Stratum?> Check(StudyConfiguration config, string subjectId, RandomizationRequest request, RandomizationState state)
+    {
         var check = SubjectRules.CheckRandomization(config, subjectId, request, existing: null);
         if (!check.IsSuccess)
         {
@@ -282,41 +545,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             return SupplyHold.Refusal(request.SiteId!);
         }
 
-        Stratum? stratum = null;
-        if (config.Allocation == Allocation.Randomized)
+        if (config.Allocation != Allocation.Randomized)
         {
-            var found = Strata.For(config, request.SiteId!, request.StratificationFactors);
-            if (!found.IsSuccess)
-            {
-                return found.Error!;
-            }
-
-            stratum = found.Value;
+            return Result<Stratum?>.Ok(null);
         }
 
-        var now = time.GetUtcNow();
-        var site = config.FindSite(request.SiteId!)!;
-        var list = state.List;
-        var pointer = stratum is null ? null : state.PointerFor(stratum.Key);
-        var slotRead = list is not null && pointer is not null && pointer.Next <= list.SlotCounts.GetValueOrDefault(stratum!.Key)
-            ? ListRows.GetSlotAsync(context.Table, config.StudyId, stratum.Key, pointer.Next, ct)
-            : Task.FromResult<ListRows.StoredSlot?>(null);
-        var shelfRead = shelf is null ? KitRows.ShelfAsync(context.Table, config.StudyId, site.SiteId, ct) : Task.FromResult(shelf);
-        var slot = await slotRead;
-        shelf = await shelfRead;
-        if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
-        {
-            // Read between another randomization's pointer move and ours: decide again from fresh reads.
-            throw new ConcurrentChangeException($"Slot {pointer!.Next} of {stratum!.Key} was taken meanwhile.");
-        }
-
-        var usable = slot is not null && slot.ListId == list!.ListId ? slot : null;
-        var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], shelf, now);
-        var assignment = RandomizationDecision.Decide(
-            config, subjectId, request, stratum, list is not null, usable?.Slot,
-            shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
-            state.SubjectNumbers.Next, now, context.Caller.UserId, random);
-        return assignment.IsSuccess ? (assignment.Value, stratum?.Key, usable, shelves) : assignment.Error!;
+        var found = Strata.For(config, request.SiteId!, request.StratificationFactors);
+        return found.IsSuccess ? Result<Stratum?>.Ok(found.Value) : found.Error!;
     }
 
     /// <summary>

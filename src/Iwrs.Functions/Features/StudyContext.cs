@@ -13,7 +13,7 @@ namespace Iwrs.Functions.Features;
 /// action is done as (for the audit trail). Built once per request by <see cref="ResolveAsync(string, StudyAction, string?, HttpContext, CancellationToken, Task{StoredStudy?}?)"/>, the one
 /// authorization step of every study-scoped function.
 /// </summary>
-public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies, StudyWrites Writes, RandomizationViews Views)
+public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess Access, Role ActingAs, TableClient Table, StudyStore Studies, StudyWrites Writes, RandomizationViews Views, RandomizationQueue Randomizations)
 {
     public string StudyId => Study.Configuration.StudyId;
 
@@ -64,7 +64,7 @@ public sealed record StudyContext(StoredStudy Study, Caller Caller, StudyAccess 
         }
 
         var table = await services.GetRequiredService<IwrsTable>().GetAsync(ct);
-        return (new StudyContext(stored, caller, rights, role.Value, table, studies, services.GetRequiredService<StudyWrites>(), services.GetRequiredService<RandomizationViews>()) { Channel = channel }, null);
+        return (new StudyContext(stored, caller, rights, role.Value, table, studies, services.GetRequiredService<StudyWrites>(), services.GetRequiredService<RandomizationViews>(), services.GetRequiredService<RandomizationQueue>()) { Channel = channel }, null);
     }
 
     /// <summary>

@@ -120,6 +120,7 @@ public static class StorageSetup
         services.AddSingleton<RoleAssignmentStore>();
         services.AddSingleton<StudyWrites>();
         services.AddSingleton<RandomizationViews>();
+        services.AddSingleton<Features.RandomizationQueue>();
         return services;
     }
 }

@@ -33,18 +33,35 @@ public static class AuditTrail
     public static string RecordKey(long sequence) => RecordPrefix + sequence.ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Adds the record insert and the guarded head update to a transaction that is about to be submitted.</summary>
-    public static AuditRecord Append(StudyChange actions, string partition, Head head, DateTimeOffset at, AuditEntry entry)
+    public static AuditRecord Append(StudyChange actions, string partition, Head head, DateTimeOffset at, AuditEntry entry) =>
+        AppendAll(actions, partition, head, [(at, entry)])[0];
+
+    /// <summary>
+    /// Adds one record per entry, chained in order, and one guarded update of the head to the last of them: several
+    /// changes committed together (<c>RandomizationQueue</c>) still get a record each, and the head moves once.
+    /// </summary>
+    public static IReadOnlyList<AuditRecord> AppendAll(StudyChange actions, string partition, Head head, IReadOnlyList<(DateTimeOffset At, AuditEntry Entry)> entries)
     {
-        var record = AuditRecord.Append(partition, head.Sequence, head.Hash, at, entry);
-        actions.Add(new TableTransactionAction(TableTransactionActionType.Add, ToEntity(record)));
+        ArgumentNullException.ThrowIfNull(actions);
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentOutOfRangeException.ThrowIfZero(entries.Count);
+        var records = new List<AuditRecord>(entries.Count);
+        var (sequence, hash) = (head.Sequence, head.Hash);
+        foreach (var (at, entry) in entries)
+        {
+            var record = AuditRecord.Append(partition, sequence, hash, at, entry);
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, ToEntity(record)));
+            records.Add(record);
+            (sequence, hash) = (record.Sequence, record.Hash);
+        }
 
         var headRow = Rows.New(partition, HeadRowKey);
-        headRow.Set("Sequence", record.Sequence);
-        headRow.Set("Hash", record.Hash);
+        headRow.Set("Sequence", sequence);
+        headRow.Set("Hash", hash);
         actions.Add(head.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, headRow)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, headRow, new ETag(head.ETag)));
-        return record;
+        return records;
     }
 
     /// <summary>
@@ -70,6 +87,22 @@ public static class AuditTrail
         head ??= await ReadHeadAsync(table, partition, ct);
         var record = Append(actions, partition, head, at, entry);
         withSequence?.Invoke(record.Sequence, actions);
+        return (record, await SubmitRecordedAsync(table, partition, actions, record, ct));
+    }
+
+    /// <summary>
+    /// Several changes with a record each (<see cref="AppendAll"/>), submitted as one transaction guarded by
+    /// <paramref name="head"/>: the records, and the new ETag of every row written (null as in <see cref="SubmitTaggedAsync"/>).
+    /// </summary>
+    public static async Task<(IReadOnlyList<AuditRecord> Records, IReadOnlyDictionary<string, string>? ETags)> SubmitAllTaggedAsync(
+        TableClient table, string partition, StudyChange actions, IReadOnlyList<(DateTimeOffset At, AuditEntry Entry)> entries, Head head, CancellationToken ct)
+    {
+        var records = AppendAll(actions, partition, head, entries);
+        return (records, await SubmitRecordedAsync(table, partition, actions, records[^1], ct));
+    }
+
+    private static async Task<IReadOnlyDictionary<string, string>?> SubmitRecordedAsync(TableClient table, string partition, StudyChange actions, AuditRecord last, CancellationToken ct)
+    {
         try
         {
             var tags = await actions.SubmitAsync(table, ct);
@@ -79,20 +112,20 @@ public static class AuditTrail
                 byKey[action.Entity.RowKey] = tag;
             }
 
-            return (record, byKey);
+            return byKey;
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
         {
             // The SDK retries a transaction whose answer was lost (timeout, dropped connection); if the first try
-            // committed, the retry fails on its own rows. Our record at our sequence means it did: deciding again
-            // would do the change twice (a second shipment, a second SMS).
-            if (!await IsCommittedAsync(table, partition, record, ct))
+            // committed, the retry fails on its own rows. Our (last) record at its sequence means it did: deciding
+            // again would do the change twice (a second shipment, a second SMS).
+            if (!await IsCommittedAsync(table, partition, last, ct))
             {
                 throw;
             }
         }
 
-        return (record, null);
+        return null;
     }
 
     private static async Task<bool> IsCommittedAsync(TableClient table, string partition, AuditRecord record, CancellationToken ct) =>

@@ -18,10 +18,12 @@ public sealed record Counter(string RowKey, long Next, string? ETag)
 
     public static Counter From(TableEntity row) => new(row.RowKey, row.GetInt64("Next") ?? 1, row.Tag());
 
-    public TableTransactionAction Advance(string partition)
+    /// <summary>Takes <paramref name="count"/> numbers (one unless several changes commit together).</summary>
+    public TableTransactionAction Advance(string partition, int count = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         var e = Rows.New(partition, RowKey);
-        e.Set("Next", checked(Next + 1));
+        e.Set("Next", checked(Next + count));
         return ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, e)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(ETag));

@@ -186,11 +186,16 @@ public static class ListRows
 
     public static Pointer PointerFrom(TableEntity row) => new(row.GetInt32("Next") ?? 1, row.Tag());
 
-    /// <summary>Moves a stratum's pointer past the slot just used; two randomizations cannot take the same slot.</summary>
-    public static TableTransactionAction AdvancePointer(string studyId, string stratumKey, Pointer pointer)
+    /// <summary>
+    /// Moves a stratum's pointer past the slots just used (<paramref name="used"/>, one unless several randomizations
+    /// commit together); two randomizations cannot take the same slot.
+    /// </summary>
+    public static TableTransactionAction AdvancePointer(string studyId, string stratumKey, Pointer pointer, int used = 1)
     {
+        ArgumentNullException.ThrowIfNull(pointer);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(used);
         var e = Rows.New(studyId, PointerKey(stratumKey));
-        e.Set("Next", checked(pointer.Next + 1));
+        e.Set("Next", checked(pointer.Next + used));
         return pointer.ETag is null
             ? new TableTransactionAction(TableTransactionActionType.Add, e)
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(pointer.ETag));

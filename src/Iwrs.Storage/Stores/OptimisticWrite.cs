@@ -85,8 +85,17 @@ public sealed class StudyWrites(TimeProvider time)
     /// </summary>
     public bool IsBusy(string partition) => _turns.TryGetValue(partition, out var turn) && turn.CurrentCount == 0;
 
-    public async Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
+    public Task<Result<T>> RunAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct) =>
+        InTurnAsync(partition, () => WriteAsync(partition, attempt, ct), ct);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> holding the study's turn in this instance; <paramref name="work"/> may write several
+    /// times, each through <see cref="WriteAsync{T}"/>. A turn that does not come within <see cref="MaxWait"/> is a
+    /// <c>write-conflict</c>.
+    /// </summary>
+    public async Task<Result<T>> InTurnAsync<T>(string partition, Func<Task<Result<T>>> work, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(work);
         var turn = _turns.GetOrAdd(partition, _ => new SemaphoreSlim(1, 1));
         if (!await turn.WaitAsync(MaxWait, ct))
         {
@@ -95,12 +104,24 @@ public sealed class StudyWrites(TimeProvider time)
 
         try
         {
+            return await work();
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+
+    /// <summary>One optimistic write, inside the caller's turn (<see cref="InTurnAsync{T}"/>), counted when it ends.</summary>
+    public async Task<Result<T>> WriteAsync<T>(string partition, Func<CancellationToken, Task<Result<T>>> attempt, CancellationToken ct)
+    {
+        try
+        {
             return await OptimisticWrite.RunAsync(time, attempt, ct);
         }
         finally
         {
             _versions.AddOrUpdate(partition, 1, (_, v) => v + 1);
-            turn.Release();
         }
     }
 }

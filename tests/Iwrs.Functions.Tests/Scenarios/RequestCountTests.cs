@@ -156,7 +156,7 @@ public sealed class RequestCountTests : IAsyncLifetime
         }
     }
 
-    private sealed class CountingHandler(RequestCounter counter) : DelegatingHandler
+    internal sealed class CountingHandler(RequestCounter counter) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
