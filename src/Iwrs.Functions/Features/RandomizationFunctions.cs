@@ -53,7 +53,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var valid = Identifiers.IsValid(studyId) && Identifiers.IsValid(siteId);
         var queued = valid && writes.IsBusy(studyId);
         var prefetch = valid && !queued
-            ? ReadAsync(await services.GetRequiredService<IwrsTable>().GetAsync(ct), studyId, read.Value, views.Take(studyId, version), studies, ct)
+            ? ReadAsync(await services.GetRequiredService<IwrsTable>().GetAsync(ct), studyId, read.Value, views.Peek(studyId, version), studies, ct)
             : null;
         var known = queued ? studies.From(views.LastStudyRow(studyId)) : null;
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.Randomize, siteId, req.HttpContext, ct,
@@ -88,21 +88,34 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     {
         var job = new RandomizationQueue.Job(context, subjectId, request, prefetch, version);
         context.Randomizations.Add(job);
-        Result<bool> turn;
-        try
-        {
-            turn = await context.Writes.InTurnAsync(context.StudyId, () => CommitWaitingAsync(context, job, time, random), ct);
-        }
-        catch (OperationCanceledException)
-        {
-            // Still waiting: nobody commits it now. Already taken by another request's turn: that turn finishes it.
-            job.TryAbandon();
-            throw;
-        }
 
-        if (!turn.IsSuccess && job.TryAbandon())
+        // Wait for the study's turn, or for another request's turn to have committed this one: then the answer is
+        // there, and waiting on behind other writers of the study would only delay it.
+        using var answered = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var turn = context.Writes.InTurnAsync(context.StudyId, () => CommitWaitingAsync(context, job, time, random), answered.Token);
+        if (await Task.WhenAny(turn, job.Done.Task) != turn)
         {
-            return turn.Error!;
+            answered.Cancel();
+            _ = turn.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        else
+        {
+            Result<bool> taken;
+            try
+            {
+                taken = await turn;
+            }
+            catch (OperationCanceledException)
+            {
+                // Still waiting: nobody commits it now. Already taken by another request's turn: that turn finishes it.
+                job.TryAbandon();
+                throw;
+            }
+
+            if (!taken.IsSuccess && job.TryAbandon())
+            {
+                return taken.Error!;
+            }
         }
 
         var (result, created, decided) = await job.Done.Task;
@@ -135,7 +148,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var taken = new List<RandomizationQueue.Job>();
         while (!own.Done.Task.IsCompleted || taken.Count > 0)
         {
-            taken.AddRange(context.Randomizations.Claim(context.StudyId, MaxTaken - taken.Count));
+            // New arrivals join only while this request's own randomization waits; after that the turn finishes what it
+            // took (each round decides at least its first) and ends, so no turn is held for ever by a stream of requests.
+            if (!own.Done.Task.IsCompleted)
+            {
+                taken.AddRange(context.Randomizations.Claim(context.StudyId, MaxTaken - taken.Count));
+            }
+
             if (taken.Count == 0)
             {
                 break;
@@ -177,16 +196,20 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
                 return Result<bool>.Ok(true);
             }
 
+            // The newest read made beside a request's authorization, if still current; the view is taken either way, so
+            // an attempt that loses a race never decides from it again.
             var current = writes.Version(studyId);
-            var prefetched = jobs.FirstOrDefault(j => j.Prefetch is not null && j.Version == current)?.Prefetch;
+            var view = views.Take(studyId, current);
+            var prefetched = jobs.LastOrDefault(j => j.Prefetch is not null && j.Version == current)?.Prefetch;
             jobs.ForEach(j => j.Prefetch = null);
             var basis = prefetched is not null
                 ? await prefetched
-                : await ReadAsync(table, studyId, jobs[0].Request, views.Take(studyId, current), context.Studies, ct);
+                : await ReadAsync(table, studyId, jobs[0].Request, view, context.Studies, ct);
             plan = await PlanAsync(table, jobs, basis, time, random, ct);
-            if (basis.FromView && !plan.CommitsAll)
+            if ((basis.FromView || (prefetched is not null && jobs.Count > 1)) && !plan.CommitsAll)
             {
-                // A view is only good for decisions that commit: refuse or answer only from fresh rows.
+                // A view is only good for decisions that commit: refuse or answer only from fresh rows. So is another
+                // request's early read, made before this one arrived.
                 basis = await ReadAsync(table, studyId, jobs[0].Request, view: null, context.Studies, ct);
                 plan = await PlanAsync(table, jobs, basis, time, random, ct);
             }

@@ -79,6 +79,14 @@ public sealed class RandomizationViews
         _views.TryRemove(studyId, out var view) && view.Version == version ? view.State : null;
 
     /// <summary>
+    /// The state as this instance's last write left it, if current, without taking it: what a request reads beside its
+    /// authorization, so a caller who turns out to hold no role in the study has used up nothing. The write that decides
+    /// from it takes it (<see cref="Take"/>), and only while the instance's write count is still <paramref name="version"/>.
+    /// </summary>
+    public RandomizationState? Peek(string studyId, long version) =>
+        _views.TryGetValue(studyId, out var view) && view.Version == version ? view.State : null;
+
+    /// <summary>
     /// The study row of the last view kept, current or not, without taking it: what a request waiting for its turn
     /// authorizes against. The decision itself uses the study as its own reads (or a current view) show it.
     /// </summary>

@@ -121,6 +121,60 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.True(verify.GetProperty("intact").GetBoolean(), verify.GetRawText());
     }
 
+    [Fact]
+    public async Task CommittedByAnotherTurn_IsAnsweredWithoutWaitingForItsOwn()
+    {
+        // The test holds the turn; A waits for it, then another writer of the study, then B. When the test lets go, A's
+        // turn commits A and B together and the other writer gets the turn. B has its answer then: it must not wait
+        // for the other writer to finish, which here waits for B's answer itself (so B would wait until its wait for a
+        // turn gives up, StudyWrites.MaxWait; the other writer waits half that for B).
+        var writes = _app.Services.GetRequiredService<StudyWrites>();
+        var queue = _app.Services.GetRequiredService<RandomizationQueue>();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = writes.InTurnAsync(Study, async () =>
+        {
+            entered.SetResult();
+            await release.Task;
+            return Result<bool>.Ok(true);
+        }, CancellationToken.None);
+        await entered.Task;
+
+        var a = Randomize("A001", "CN01", StratumA);
+        await UntilWaiting(queue, 1);
+
+        // A's request asks for the turn in the same step that queues it; this pause only lets that step finish, so
+        // that the other writer is behind A (whatever it is, the outcome asserted below does not depend on its length).
+        await Task.Delay(100);
+        Task<(HttpStatusCode Status, JsonElement Body)>? b = null;
+        var bAnsweredInOtherTurn = false;
+        var other = writes.InTurnAsync(Study, async () =>
+        {
+            bAnsweredInOtherTurn = await Task.WhenAny(b!, Task.Delay(StudyWrites.MaxWait / 2)) == b;
+            return Result<bool>.Ok(true);
+        }, CancellationToken.None);
+        b = Randomize("B001", "CN02", StratumB);
+        await UntilWaiting(queue, 2);
+
+        _counter.Reset();
+        release.SetResult();
+        Assert.True((await held).IsSuccess);
+        Assert.Equal(HttpStatusCode.Created, (await a).Status);
+        Assert.True((await other).IsSuccess);
+        Assert.True(bAnsweredInOtherTurn, "B was committed by A's turn, yet its answer waited for the next writer's turn");
+        Assert.Equal(HttpStatusCode.Created, (await b).Status);
+        Assert.Equal(1, _counter.Writes);
+    }
+
+    private static async Task UntilWaiting(RandomizationQueue queue, int count)
+    {
+        for (var i = 0; queue.Waiting(Study) < count; i++)
+        {
+            Assert.True(i < 3000, $"only {queue.Waiting(Study)} of {count} randomizations are waiting");
+            await Task.Delay(10);
+        }
+    }
+
     private Task<(HttpStatusCode Status, JsonElement Body)> Randomize(string subjectId, string siteId, Dictionary<string, string> stratum) =>
         _trial.Send($"coord-{siteId}", HttpMethod.Post, $"subjects/{subjectId}/randomize", new { siteId, eligibilityConfirmed = true, stratificationFactors = stratum });
 
