@@ -103,7 +103,7 @@ try
                 number = new string(RandomNumberGenerator.GetItems<char>("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 8));
             }
             while (!numbers.Add(number));
-            kits.Add(new { kitNumber = number, kitType = type, lot = "LOT-" + type[..2], expiry });
+            kits.Add(new { kitNumber = number, kitType = type, lot = "LOT-1", expiry }); // a blinded lot carries every type
         }
     }
 

@@ -2,8 +2,8 @@ namespace Iwrs.Simulate;
 
 /// <summary>
 /// What one simulated trial did under one policy. Kits are conserved: every kit shipped to a site is dispensed,
-/// reported damaged, expired on the shelf (past the do-not-dispense limit) or left at a site (on the shelf or on
-/// the way) when the site closes.
+/// reported damaged, expired on the shelf (past the do-not-dispense limit), quarantined at a stock-out hold, or left
+/// at a site (on the shelf or on the way) when the site closes.
 /// </summary>
 internal sealed class RunOutcome
 {
@@ -15,6 +15,9 @@ internal sealed class RunOutcome
     public int KitsDamaged { get; set; }
     public int KitsExpired { get; set; }
     public int KitsLeft { get; set; }
+
+    /// <summary>Kits taken off a blinded site's shelf when a stock-out hold started there (<see cref="Iwrs.Domain.Supply.SupplyHold.Quarantines"/>).</summary>
+    public int KitsQuarantined { get; set; }
     public int Shipments { get; set; }
     public int UrgentShipments { get; set; }
 
@@ -57,7 +60,7 @@ internal sealed class RunOutcome
 
     public int KitsWasted => KitsShipped - KitsDispensed;
 
-    public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft;
+    public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft + KitsQuarantined;
 }
 
 /// <summary>Many runs of one policy, pooled: waste is total kits never dispensed over total kits shipped.</summary>
@@ -73,6 +76,7 @@ internal sealed class Summary(string policy)
     public long KitsDamaged { get; private set; }
     public long KitsExpired { get; private set; }
     public long KitsLeft { get; private set; }
+    public long KitsQuarantined { get; private set; }
     public long Shipments { get; private set; }
     public long UrgentShipments { get; private set; }
     public long Holds { get; private set; }
@@ -102,6 +106,7 @@ internal sealed class Summary(string policy)
         KitsDamaged += run.KitsDamaged;
         KitsExpired += run.KitsExpired;
         KitsLeft += run.KitsLeft;
+        KitsQuarantined += run.KitsQuarantined;
         Shipments += run.Shipments;
         UrgentShipments += run.UrgentShipments;
         Holds += run.Holds;

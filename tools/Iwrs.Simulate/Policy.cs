@@ -41,5 +41,6 @@ internal sealed record Policy(string Name, IResupplyRule Rule, KitChoiceMode Cho
         new("blind-safe, FEFO kit", Resupply.BlindSafe, KitChoiceMode.FirstExpiryFirst, StockCount.AtArrival, seesOnTreatment),
         new("per-type, random kit", Resupply.PerType, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
         new("blind-safe, stock today", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.Today, seesOnTreatment),
+        new("in-ratio, random kit", Resupply.InRatio, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
     ];
 }

@@ -376,6 +376,16 @@ internal sealed class SupplyRun
             _outcome.HoldsAfterExpiry += afterExpiry ? 1 : 0;
             _holdLog?.WriteLine(FormattableString.Invariant(
                 $"hold: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId} (a {_types[type]} subject): usable [{string.Join(",", counts.Values)}], on the way [{string.Join(";", site.Open.Select(o => string.Join(",", Enumerable.Range(0, _types.Length).Select(t => o.Kits.Count(k => k.Type == t)))))}], on treatment [{string.Join(",", site.OnTreatment)}], {_outcome.Randomized} randomized{(afterExpiry ? ", after expiry" : "")}"));
+            // A blinded site's shelf is quarantined with the hold, as the product does (its kits would tell arms).
+            if (SupplyHold.Quarantines(_study))
+            {
+                foreach (var kits in site.Shelf)
+                {
+                    _outcome.KitsQuarantined += kits.Count;
+                    kits.Clear();
+                }
+            }
+
             // The product orders at once: urgently (above the trigger too) when nothing is on the way.
             var urgent = site.Open.Count == 0;
             Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), urgent), urgent);
@@ -583,13 +593,15 @@ internal sealed class SupplyRun
         {
             var produced = 0;
             var horizon = today.AddDays(scenario.ProductionLeadDays + shippingMarginDays);
-            foreach (var lots in _lots)
+            // A lot carries every kit type with one expiry (the product refuses a blinded kit list whose lot or expiry
+            // date lacks a type: attacker review M1), so when any type runs low every type is made.
+            while (_lots.Any(lots => Projected(lots, horizon) < scenario.ReorderPoint))
             {
-                while (Projected(lots, horizon) < scenario.ReorderPoint)
+                // The depot is stocked above the reorder point before the study starts; later lots take the
+                // production lead time.
+                var lead = day == 0 ? 0 : scenario.ProductionLeadDays;
+                foreach (var lots in _lots)
                 {
-                    // The depot is stocked above the reorder point before the study starts; later lots take the
-                    // production lead time.
-                    var lead = day == 0 ? 0 : scenario.ProductionLeadDays;
                     lots.Add(new Lot(day + lead, today.AddDays(lead + scenario.ShelfLifeDays), scenario.LotSize));
                     produced += scenario.LotSize;
                 }

@@ -63,7 +63,23 @@ public sealed record RandomizationList
 
     public string CanonicalText { get; }
 
+    /// <summary>
+    /// The SHA-256 of <see cref="CanonicalText"/>: the list's identity in storage. Never shown to blinded readers: a
+    /// small list can be guessed and hashed (attacker review), so what they see is <see cref="SaltedCommitment"/>.
+    /// </summary>
     public string Commitment { get; }
+
+    /// <summary>
+    /// What the audit trail publishes: HMAC-SHA256 of <paramref name="canonicalText"/> keyed by a random 32-byte salt
+    /// drawn at activation. Without the salt nobody can test a guessed list against it; the salt is given to unblinded
+    /// roles with the list (summary, export), and then anyone holding the exported list can recompute it.
+    /// </summary>
+    public static string SaltedCommitment(byte[] salt, string canonicalText)
+    {
+        ArgumentNullException.ThrowIfNull(salt);
+        ArgumentNullException.ThrowIfNull(canonicalText);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(canonicalText)));
+    }
 
     /// <summary>The stratum's slots by position; empty for a key that is not in the list.</summary>
     public IReadOnlyList<ListSlot> ForStratum(string stratumKey) =>

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Iwrs.Domain.Supply;
 
 /// <summary>Where a kit is in its life: made at the depot, shipped, received at a site, handed to a subject.</summary>
-public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing }
+/// <remarks><see cref="Quarantined"/>: on a blinded site's shelf when a stock-out hold started there; never dispensed (see <see cref="SupplyHold"/>).</remarks>
+public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined }
 
 /// <summary>
 /// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
@@ -30,6 +31,7 @@ public sealed record Kit(
         KitStatus.Available => "available",
         KitStatus.Dispensed => "dispensed",
         KitStatus.Damaged => "damaged",
+        KitStatus.Quarantined => "quarantined",
         _ => "missing",
     };
 
@@ -41,6 +43,7 @@ public sealed record Kit(
         "dispensed" => KitStatus.Dispensed,
         "damaged" => KitStatus.Damaged,
         "missing" => KitStatus.Missing,
+        "quarantined" => KitStatus.Quarantined,
         _ => throw new FormatException($"Unknown kit status '{name}'."),
     };
 

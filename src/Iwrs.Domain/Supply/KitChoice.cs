@@ -40,6 +40,25 @@ public static class SupplyHold
 {
     public const string Code = "supply-hold";
 
+    /// <summary>
+    /// Kits quarantined with the hold's start in one transaction (2 operations each, beside the hold, its audit record
+    /// and the depot's SMS rows); a larger shelf is quarantined by the transactions that follow, while the hold stands.
+    /// </summary>
+    public const int QuarantinePerTransaction = 40;
+
+    /// <summary>
+    /// Whether a stock-out hold starting now quarantines the site's shelf: in a blinded study, yes. When a type is
+    /// short, the kits left on the shelf are of the other types, so any of them dispensed after the hold would tell its
+    /// subject's arm (attacker review H3); taken off the shelf with the hold, they never are. Their number is public
+    /// (the shelf count), their types are not shown. Stock-out holds are what the levels are chosen to avoid, so this
+    /// costs kits only when the levels fail.
+    /// </summary>
+    public static bool Quarantines(Studies.StudyConfiguration study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        return study.IsBlinded;
+    }
+
     /// <summary>Whether the site's usable kits (per type) leave a subject of <paramref name="kitType"/> without a visit's kits, or, blinded, any subject.</summary>
     public static bool IsShort(Studies.StudyConfiguration study, IReadOnlyDictionary<string, int> usableByType, string kitType)
     {

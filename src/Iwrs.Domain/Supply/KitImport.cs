@@ -93,8 +93,47 @@ public static class KitImport
             errors.Add(new FieldError("kits", "in a blinded study every kit list carries every kit type, randomly numbered together, so that no range of numbers belongs to one type."));
         }
 
+        if (errors.Count == 0 && study.IsBlinded && study.KitTypes.Count > 1 && SingleTypeBatches(study, kits) is { Count: > 0 } batches)
+        {
+            return new DomainError(
+                UnmixedCode,
+                "In a blinded study every lot and every expiry date carries every kit type: blinded staff count usable kits, which leave the count as their expiry nears, and a lot or date of one type would tell which kits left.",
+                batches);
+        }
+
         // Kept in kit-number order from here on: the file's order (often by type) must not show anywhere.
         return errors.Count > 0 ? DomainError.Validation(errors, "The kit list is not valid.") : kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The refusal of a blinded kit list with a lot or an expiry date that lacks a kit type (attacker review M1).</summary>
+    public const string UnmixedCode = "kit-lot-not-mixed";
+
+    /// <summary>
+    /// The lines whose lot, or whose expiry date, lacks a kit type of the study. The resupply check and the shelf count
+    /// only kits that last (<see cref="Dispensability.EarliestCountedExpiry"/>), and blinded staff see those counts but no
+    /// expiries; if a date belonged to one type, the kits leaving the count on that date would all be of that type.
+    /// </summary>
+    private static List<FieldError> SingleTypeBatches(StudyConfiguration study, List<Kit> kits)
+    {
+        var types = study.KitTypes.Count;
+        var lots = kits.GroupBy(k => k.Lot, StringComparer.Ordinal).Where(g => g.Select(k => k.KitType).Distinct().Count() < types).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var dates = kits.GroupBy(k => k.Expiry).Where(g => g.Select(k => k.KitType).Distinct().Count() < types).Select(g => g.Key).ToHashSet();
+        var errors = new List<FieldError>();
+        for (var i = 0; i < kits.Count && errors.Count < 200; i++)
+        {
+            var kit = kits[i];
+            if (lots.Contains(kit.Lot))
+            {
+                errors.Add(new FieldError($"kits[{i}].lot", $"lot '{kit.Lot}' does not carry every kit type of the study."));
+            }
+
+            if (dates.Contains(kit.Expiry) && errors.Count < 200)
+            {
+                errors.Add(new FieldError($"kits[{i}].expiry", $"no kit of some type expires on {Kit.SortableExpiry(kit.Expiry)}; every expiry date must carry every kit type."));
+            }
+        }
+
+        return errors;
     }
 
     public static bool IsKitNumber(string? value) =>

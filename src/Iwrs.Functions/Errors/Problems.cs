@@ -13,6 +13,7 @@ public static class Problems
     private static readonly Dictionary<string, int> StatusByCode = new()
     {
         ["validation-failed"] = StatusCodes.Status400BadRequest,
+        ["kit-lot-not-mixed"] = StatusCodes.Status400BadRequest,
         ["unsupported-media-type"] = StatusCodes.Status415UnsupportedMediaType,
         ["request-too-large"] = StatusCodes.Status413PayloadTooLarge,
         ["not-authorized"] = StatusCodes.Status403Forbidden,

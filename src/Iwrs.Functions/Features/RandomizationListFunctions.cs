@@ -23,7 +23,8 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
-    public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed);
+    /// <summary><paramref name="Commitment"/>: the salted commitment the audit trail shows; <paramref name="CommitmentSalt"/>: its key (hex), which lets the holder of the exported list recompute it.</summary>
+    public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null);
 
     /// <summary>An abandoned upload's lock is taken over after this long.</summary>
     public static readonly TimeSpan StagingLease = TimeSpan.FromMinutes(15);
@@ -129,7 +130,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
     }
 
     [Function("ExportRandomizationList")]
-    [Description("Unblinded statistician: the active list as canonical CSV; its SHA-256 is the commitment in the audit trail.")]
+    [Description("Unblinded statistician: the active list as canonical CSV; its HMAC-SHA256 keyed by the X-Iwrs-Commitment-Salt header is the commitment in the audit trail.")]
     public async Task<IResult> ExportRandomizationList([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/randomization-list/export")] HttpRequest req, string studyId, CancellationToken ct)
     {
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRandomizationList, null, req.HttpContext, ct);
@@ -158,7 +159,12 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
             return Problems.From(new DomainError("list-commitment-mismatch", "The stored list no longer matches its commitment; it has been altered in storage."));
         }
 
-        req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Commitment;
+        req.HttpContext.Response.Headers["X-Iwrs-Commitment"] = active.Published ?? active.Commitment;
+        if (active.Salt is not null)
+        {
+            req.HttpContext.Response.Headers["X-Iwrs-Commitment-Salt"] = active.Salt;
+        }
+
         return Results.Text(export, "text/csv", Encoding.UTF8);
     }
 
@@ -205,7 +211,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         {
             return active.Commitment == list.Commitment
                 ? TypedResults.Ok(await SummaryOf(table, studyId, active, algorithm, null, ct))
-                : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({active.Commitment[..16]}…); it cannot be replaced."));
+                : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({(active.Published ?? active.Commitment)[..16]}…); it cannot be replaced."));
         }
 
         var staging = await ListRows.TakeStagingLockAsync(table, studyId, listId, time.GetUtcNow(), StagingLease, ct);
@@ -223,14 +229,17 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         var now = time.GetUtcNow();
+        // The published commitment is keyed by a fresh random salt (attacker review: an unsalted hash of a small list
+        // can be tested against guesses by anyone who reads the audit trail).
+        var salt = RandomNumberGenerator.GetBytes(32);
         var activation = new StudyChange();
-        activation.AddRange(ListRows.Activate(studyId, list, now, context.Caller.UserId, written.Value));
+        activation.AddRange(ListRows.Activate(studyId, list, now, context.Caller.UserId, written.Value, salt));
         try
         {
             await AuditTrail.SubmitAsync(table, studyId, activation, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "randomization-list.activated", "randomization-list",
                 [
-                    new AuditChange("commitment", null, list.Commitment),
+                    new AuditChange("commitment", null, RandomizationList.SaltedCommitment(salt, list.CanonicalText)),
                     new AuditChange("source", null, list.Source),
                     new AuditChange("algorithm", null, algorithm),
                     new AuditChange("slots", null, list.Slots.Count.ToString(CultureInfo.InvariantCulture), Unblinded: true),
@@ -251,6 +260,6 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         var state = await RandomizationState.ReadAsync(table, studyId, ct);
         var used = active.SlotCounts.Keys.ToDictionary(stratum => stratum, stratum => state.PointerFor(stratum).Next - 1, StringComparer.Ordinal);
 
-        return new ListSummary(active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed);
+        return new ListSummary(active.Published ?? active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed, active.Salt);
     }
 }

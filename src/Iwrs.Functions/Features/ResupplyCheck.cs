@@ -40,7 +40,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 Result<Shipment>? created;
                 try
                 {
-                    created = holds.GetValueOrDefault(site.SiteId) is { ToReplace.Count: > 0 } owed
+                    created = holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0 } owed
                         ? await ReplaceAsync(client, study, site, owed.ToReplace, ct)
                         : await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
                 }
@@ -100,7 +100,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
             return null;
         }
 
-        return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), "replacement", "system", "system", Channel.Timer, ct);
+        return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct);
     }
 
     /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will not last until a shipment ordered now could replace them do not count.</summary>

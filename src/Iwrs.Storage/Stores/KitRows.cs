@@ -62,6 +62,10 @@ public static class KitRows
     public static IEnumerable<TableTransactionAction> Dispense(string studyId, IndexEntry entry, string subjectId, string visit) =>
         Take(studyId, entry, KitStatus.Dispensed, null, subjectId, visit);
 
+    /// <summary>A kit taken off a site's shelf when a stock-out hold starts there (claimed the same way as <see cref="Dispense"/>).</summary>
+    public static IEnumerable<TableTransactionAction> Quarantine(string studyId, IndexEntry entry) =>
+        Take(studyId, entry, KitStatus.Quarantined, null, null, null);
+
     /// <summary>
     /// A received kit, replaced under the ETag it was read with; an available one also enters the site's shelf index
     /// under a fresh sort key.

@@ -23,7 +23,12 @@ public static class ListRows
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public sealed record ActiveList(string ListId, string Commitment, string Source, IReadOnlyDictionary<string, int> SlotCounts, DateTimeOffset ActivatedAt, string ActivatedBy);
+    /// <summary>
+    /// <paramref name="Commitment"/>: the list's SHA-256 (its identity); <paramref name="Published"/>: the salted
+    /// commitment in the audit trail, and <paramref name="Salt"/> (hex) its key, for unblinded roles only. A list
+    /// activated before salting has neither.
+    /// </summary>
+    public sealed record ActiveList(string ListId, string Commitment, string Source, IReadOnlyDictionary<string, int> SlotCounts, DateTimeOffset ActivatedAt, string ActivatedBy, string? Published = null, string? Salt = null);
 
     public sealed record StoredSlot(ListSlot Slot, string ListId, string? SubjectId, string ETag);
 
@@ -48,13 +53,17 @@ public static class ListRows
             row.GetString("Source") ?? string.Empty,
             JsonSerializer.Deserialize<Dictionary<string, int>>(row.GetString("SlotCounts") ?? "{}", Json) ?? [],
             row.GetDateTimeOffset("ActivatedAt") ?? DateTimeOffset.MinValue,
-            row.GetString("ActivatedBy") ?? string.Empty);
+            row.GetString("ActivatedBy") ?? string.Empty,
+            row.GetString("Published"),
+            row.GetString("Salt"));
 
-    public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId)
+    public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId, byte[] salt)
     {
         var e = Rows.New(studyId, ListKey);
         e.Set("ListId", ListIdOf(list.Commitment));
         e.Set("Commitment", list.Commitment);
+        e.Set("Published", RandomizationList.SaltedCommitment(salt, list.CanonicalText));
+        e.Set("Salt", Convert.ToHexStringLower(salt));
         e.Set("Source", list.Source);
         e.Set("SlotCounts", JsonSerializer.Serialize(list.Slots.GroupBy(s => s.StratumKey).ToDictionary(g => g.Key, g => g.Count()), Json));
         e.Set("ActivatedAt", at);
@@ -172,9 +181,9 @@ public static class ListRows
     }
 
     /// <summary>Activation: the <c>list</c> row inserted and the staging lock released under the ETag the upload held.</summary>
-    public static IEnumerable<TableTransactionAction> Activate(string studyId, RandomizationList list, DateTimeOffset at, string userId, string lockTag) =>
+    public static IEnumerable<TableTransactionAction> Activate(string studyId, RandomizationList list, DateTimeOffset at, string userId, string lockTag, byte[] salt) =>
     [
-        new(TableTransactionActionType.Add, ActiveEntity(studyId, list, at, userId)),
+        new(TableTransactionActionType.Add, ActiveEntity(studyId, list, at, userId, salt)),
         new(TableTransactionActionType.Delete, Rows.New(studyId, StagingKey), new ETag(lockTag)),
     ];
 

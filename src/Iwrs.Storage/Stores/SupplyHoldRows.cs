@@ -7,9 +7,10 @@ namespace Iwrs.Storage.Stores;
 /// <summary>
 /// A site on supply hold: <c>state|hold|{site}</c>, under the state prefix so a randomization's one range read brings
 /// it. Inserting it is what starts the hold (a second insert fails, so a hold starts once). A hold for a stock-out
-/// lifts at the next release at the site; a hold for kits lost on the way or from the shelf carries the kits still to
-/// be replaced, per type, and lifts when replacements for all of them are released. Both are written under the row's
-/// ETag in the transaction that changes them.
+/// lifts at the next release at the site; a hold for kits lost on the way or from the shelf counts the replacement
+/// shipments still owed (one per loss: a public count) and lifts when every one of them is released. It also carries
+/// the lost kits' types, per type, which only the depot's re-order reads. Both are written under the row's ETag in the
+/// transaction that changes them.
 /// </summary>
 public static class SupplyHoldRows
 {
@@ -17,7 +18,11 @@ public static class SupplyHoldRows
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public sealed record Hold(string SiteId, DateTimeOffset Since, IReadOnlyDictionary<string, int> ToReplace, string? ETag);
+    /// <summary>
+    /// <paramref name="Replacements"/>: replacement shipments owed to the site, one per loss reported (a release with
+    /// lost kits, a kit reported from the shelf); <paramref name="ToReplace"/>: the lost kits per type, for re-ordering.
+    /// </summary>
+    public sealed record Hold(string SiteId, DateTimeOffset Since, IReadOnlyDictionary<string, int> ToReplace, string? ETag, int Replacements = 0);
 
     public static string Key(string siteId) => Prefix + siteId;
 
@@ -37,14 +42,17 @@ public static class SupplyHoldRows
         var e = Rows.New(studyId, Key(hold.SiteId));
         e.Set("Since", hold.Since);
         e.Set("ToReplace", hold.ToReplace.Count == 0 ? null : JsonSerializer.Serialize(hold.ToReplace, Json));
+        e.Set("Replacements", hold.Replacements == 0 ? null : hold.Replacements);
         return e;
     }
 
-    public static Hold FromEntity(TableEntity e) => new(
-        e.RowKey[Prefix.Length..],
-        e.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue,
-        e.GetString("ToReplace") is { } json ? JsonSerializer.Deserialize<Dictionary<string, int>>(json, Json) ?? [] : new Dictionary<string, int>(),
-        e.Tag());
+    public static Hold FromEntity(TableEntity e)
+    {
+        var toReplace = e.GetString("ToReplace") is { } json ? JsonSerializer.Deserialize<Dictionary<string, int>>(json, Json) ?? [] : new Dictionary<string, int>();
+
+        // A row from before replacements were counted owes one while it owes kits.
+        return new(e.RowKey[Prefix.Length..], e.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue, toReplace, e.Tag(), e.GetInt32("Replacements") ?? (toReplace.Count > 0 ? 1 : 0));
+    }
 
     public static async Task<Hold?> GetAsync(TableClient table, string studyId, string siteId, CancellationToken ct) =>
         await table.GetRowAsync(studyId, Key(siteId), ct) is { } row ? FromEntity(row) : null;

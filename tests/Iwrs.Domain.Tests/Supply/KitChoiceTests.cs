@@ -1,5 +1,7 @@
+using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 using Iwrs.Testing;
+using static Iwrs.Domain.Tests.Supply.SupplyStudies;
 
 namespace Iwrs.Domain.Tests.Supply;
 
@@ -57,6 +59,48 @@ public sealed class KitChoiceTests
         var fefo = Measure((usable, _) => usable.OrderBy(k => k.Shipment).First());
         Assert.Equal(0, fefo.FromShipment2);
         Assert.True(fefo.FromShipment1 > 0.3, $"{fefo.FromShipment1:F3}");
+    }
+
+    /// <summary>
+    /// Attacker review H3, measured: a shelf holds two shipments ordered for a blinded site, one when it was short of LJ
+    /// and one when it was short of PBO; a subject of either arm (1:1) is dispensed one kit at random among the arm's.
+    /// With shipments in the allocation ratio (<see cref="Resupply.InRatio"/>) the subject's arm is equally likely LJ
+    /// whichever shipment the kit came from. With the product's rebalancing composition (<see cref="Resupply.BlindSafe"/>)
+    /// it is not: the kit's shipment tells its arm. The product keeps rebalancing because in-ratio shipments hold sites
+    /// (supply simulator, studies/README.md); this test is what shows the price of that choice and fails if either
+    /// rule changes its side.
+    /// </summary>
+    [Fact]
+    public void Pick_LopsidedShipments_KitsShipmentTellsItsArm_InRatioShipmentsDoNot()
+    {
+        var levels = new SupplySettings(4, 10, 5, 7);
+        StockLevel[] shortOfLj = [new(Lj, 0, 0, 3), new(Pbo, 3, 0, 0)];
+        StockLevel[] shortOfPbo = [new(Lj, 3, 0, 0), new(Pbo, 0, 0, 3)];
+
+        var (ratioFirst, ratioSecond) = ArmByShipment(Resupply.InRatio.Need(LjStudy, levels, shortOfLj), Resupply.InRatio.Need(LjStudy, levels, shortOfPbo));
+        Assert.True(Math.Abs(ratioFirst - ratioSecond) < 0.02, $"in ratio: P(LJ | shipment 1) = {ratioFirst:F3}, P(LJ | shipment 2) = {ratioSecond:F3}");
+
+        var (leakFirst, leakSecond) = ArmByShipment(Resupply.BlindSafe.Need(LjStudy, levels, shortOfLj), Resupply.BlindSafe.Need(LjStudy, levels, shortOfPbo));
+        Assert.True(leakFirst - leakSecond > 0.2, $"rebalanced: P(LJ | shipment 1) = {leakFirst:F3}, P(LJ | shipment 2) = {leakSecond:F3}");
+    }
+
+    /// <summary>P(the subject is LJ | the dispensed kit came from shipment 1), and the same for shipment 2.</summary>
+    private static (double FromFirst, double FromSecond) ArmByShipment(IReadOnlyDictionary<string, int> first, IReadOnlyDictionary<string, int> second)
+    {
+        var shelf = new[] { first, second }
+            .SelectMany((shipment, s) => shipment.SelectMany(kv => Enumerable.Repeat((Shipment: s, Type: kv.Key), kv.Value)))
+            .ToList();
+        var random = new SeededRandom(707);
+        int[] lj = [0, 0], all = [0, 0];
+        for (var run = 0; run < 40_000; run++)
+        {
+            var arm = random.Next(2) == 0 ? Lj : Pbo;
+            var chosen = KitChoice.Pick(shelf.Where(k => k.Type == arm).ToList(), 1, random)[0];
+            all[chosen.Shipment]++;
+            lj[chosen.Shipment] += arm == Lj ? 1 : 0;
+        }
+
+        return (lj[0] / (double)all[0], lj[1] / (double)all[1]);
     }
 
     private sealed record ShelfKit(int Number, int Shipment, bool ArmType);

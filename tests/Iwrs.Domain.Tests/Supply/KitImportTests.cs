@@ -19,7 +19,8 @@ public sealed class KitImportTests
     [Fact]
     public void Validate_GoodLines_AtDepotKitsInKitNumberOrder()
     {
-        var result = KitImport.Validate(LjStudy, Mixed, Today);
+        // Open-label: these lines' lots and dates are one type each, which a blinded list may not have (tested below).
+        var result = KitImport.Validate(OpenLabelLj, Mixed, Today);
 
         // Kit-number order, not file order: a file sorted by type must not show through anywhere downstream.
         Assert.True(result.IsSuccess, StudyFiles.Describe(result.Error));
@@ -461,5 +462,34 @@ public sealed class KitImportTests
         Assert.Equal(40, kits.Count);
 
         Assert.Equal(expected, KitImport.LooksOrderedByType(kits));
+    }
+
+    /// <summary>
+    /// Attacker review M1: blinded staff see usable-kit counts, which drop as kits near expiry, but no expiries; a lot or
+    /// an expiry date of one type would make the kits that leave the count all of that type. A blinded list is refused
+    /// unless every lot and every expiry date carries every kit type, with the offending lines named.
+    /// </summary>
+    [Fact]
+    public void Validate_Blinded_LotOrExpiryOfOneType_RefusedWithTheLines()
+    {
+        var mixed = Enumerable.Range(0, 8).Select(i => Line(Number("M", i), i % 2 == 0 ? Lj : Pbo, i < 4 ? "LOT-A" : "LOT-B", i < 4 ? "2027-06-30" : "2027-09-30")).ToList();
+        Assert.True(KitImport.Validate(LjStudy, mixed, Today).IsSuccess);
+
+        var lotPerType = mixed.Select((l, i) => l with { Lot = i % 2 == 0 ? "LOT-LJ" : "LOT-PB", Expiry = "2027-06-30" }).ToList();
+        var refused = KitImport.Validate(LjStudy, lotPerType, Today);
+        Assert.Equal(KitImport.UnmixedCode, refused.Error!.Code);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"kits[{i}].lot"), refused.Error.Errors!.Select(e => e.Field));
+
+        var expiryPerType = mixed.Select((l, i) => l with { Lot = "LOT-A", Expiry = i % 2 == 0 ? "2027-06-30" : "2027-07-31" }).ToList();
+        refused = KitImport.Validate(LjStudy, expiryPerType, Today);
+        Assert.Equal(KitImport.UnmixedCode, refused.Error!.Code);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"kits[{i}].expiry"), refused.Error.Errors!.Select(e => e.Field));
+
+        // One stray kit of one type in its own lot: only its line is named.
+        var stray = mixed.Append(Line("Z9999", Pbo, "LOT-C", "2027-06-30")).ToList();
+        Assert.Equal(["kits[8].lot"], KitImport.Validate(LjStudy, stray, Today).Error!.Errors!.Select(e => e.Field));
+
+        // An open-label or single-type study has no such rule.
+        Assert.True(KitImport.Validate(AkkStudy, [Line("A0001", Akk, "LOT-X", "2027-06-30")], Today).IsSuccess);
     }
 }

@@ -130,6 +130,25 @@ public sealed class ResupplyTests
         }
     }
 
+    /// <summary>The in-ratio rule (simulated only): every split and demand of the same total gives the same composition, in the ratio.</summary>
+    [Fact]
+    public void InRatio_Blinded_CompositionIsTheAllocationRatioWhateverTheStock()
+    {
+        for (var total = 0; total < Levels.TriggerLevel; total++)
+        {
+            var compositions = new HashSet<string>();
+            foreach (var (ljShelf, ljTransit, pboShelf, pboTransit) in Splits(total))
+            {
+                var need = Resupply.InRatio.Need(LjStudy, Levels, [S(Lj, ljShelf, ljTransit, 3), S(Pbo, pboShelf, pboTransit, 0)]);
+                Assert.Equal(need[Lj], need[Pbo]);
+                compositions.Add($"{need[Lj]}/{need[Pbo]}");
+            }
+
+            // Up to the maximum, rounded up to whole 1:1 units.
+            Assert.Equal([$"{(Levels.MaximumLevel - total + 1) / 2}/{(Levels.MaximumLevel - total + 1) / 2}"], compositions);
+        }
+    }
+
     [Theory]
     [InlineData(4, 6)]
     [InlineData(10, 2)]

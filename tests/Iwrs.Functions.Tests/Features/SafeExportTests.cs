@@ -122,8 +122,42 @@ public sealed class SafeExportTests
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(response.Headers.GetValues("X-Iwrs-Commitment").Single(), Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text))));
+        var salt = Convert.FromHexString(response.Headers.GetValues("X-Iwrs-Commitment-Salt").Single());
+        Assert.Equal(response.Headers.GetValues("X-Iwrs-Commitment").Single(), Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(text))));
         Assert.All(ParseCsv(text).SelectMany(r => r), c => Assert.Equal(c, CsvText.Cell(c)));
+    }
+
+    /// <summary>
+    /// Attacker review: the list commitment blinded readers see in the audit trail was the SHA-256 of the list, so for a
+    /// small list anyone could hash guessed lists until one matched. Now it is keyed by a salt only unblinded roles get:
+    /// a blinded manager holding the exact list (the best possible guess) still cannot reproduce what the trail shows,
+    /// while the statistician, with the export and its salt, can.
+    /// </summary>
+    [Fact]
+    public async Task RandomizationListCommitment_BlindedView_CannotBeRecomputedFromTheListWithoutTheSalt()
+    {
+        await using var app = new IwrsFactory();
+        await app.LoadSeedStudies();
+        await app.Grant("LJ-MCRC", "stat", "unblinded-statistician");
+        await app.Grant("LJ-MCRC", "manager", "study-manager");
+        var trial = new TrialDriver(app, "LJ-MCRC");
+        var summary = await trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 4 });
+
+        using var response = await (await trial.Client("stat")).GetAsync("/api/studies/LJ-MCRC/randomization-list/export");
+        var list = Encoding.UTF8.GetBytes(await response.Content.ReadAsStringAsync());
+        var audit = await trial.Ok("manager", HttpMethod.Get, "audit");
+        var shown = audit.EnumerateArray()
+            .Where(r => r.GetProperty("action").GetString() == "randomization-list.activated")
+            .SelectMany(r => r.GetProperty("changes").EnumerateArray())
+            .Select(c => c.GetProperty("after").GetString())
+            .ToList();
+        var commitment = summary.GetProperty("commitment").GetString()!;
+        var salt = summary.GetProperty("commitmentSalt").GetString()!;
+
+        Assert.Contains(commitment, shown);
+        Assert.DoesNotContain(Convert.ToHexStringLower(SHA256.HashData(list)), audit.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(salt, audit.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(commitment, Convert.ToHexStringLower(HMACSHA256.HashData(Convert.FromHexString(salt), list)));
     }
 
     [Fact]

@@ -34,6 +34,21 @@ public sealed class BlindAdversaryTests
     }
 
     /// <summary>
+    /// <see cref="ShipEverything"/>, <paramref name="spare"/> kits at the depot for replacements, and the pharmacist's
+    /// receipt of the shipment with its first <paramref name="reported"/> kits (in number order) as <paramref name="condition"/>.
+    /// </summary>
+    private static async Task<(string Id, List<string> Numbers)> ShipAndReport(BlindRun run, IReadOnlyList<(string Number, string Type)> spare, int reported, string condition)
+    {
+        var (id, kits) = await ShipEverything(run);
+        await run.ImportMoreAsync(spare);
+        await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{id}/receive", new
+        {
+            kits = kits.Select((k, i) => new { kitNumber = k, condition = i < reported ? condition : "ok" }),
+        });
+        return (id, kits);
+    }
+
+    /// <summary>
     /// Attack 1: the pharmacist receives one kit at a time and the coordinator tries a randomization after each. Under
     /// the old rules the first success came once both types were on the shelf, which sorted the kits into two same-type
     /// groups. The two secrets differ exactly there: the second kit in number order is a probiotic in one, a placebo in
@@ -80,12 +95,7 @@ public sealed class BlindAdversaryTests
         var spare = BlindSecret.Drawn([], BlindSecret.Numbers(24), 5).Kits;
         async Task Attack(BlindRun run)
         {
-            var (id, kits) = await ShipEverything(run);
-            await run.ImportMoreAsync(spare);
-            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{id}/receive", new
-            {
-                kits = kits.Select((k, i) => new { kitNumber = k, condition = i < 4 ? condition : "ok" }),
-            });
+            var (id, _) = await ShipAndReport(run, spare, 4, condition);
             for (var i = 0; i < 4; i++)
             {
                 await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DMG-{i:D3}/randomize", Randomization());
@@ -119,6 +129,52 @@ public sealed class BlindAdversaryTests
         Assert.Contains(a, o => o.Contains("DMG-011/randomize -> 409", StringComparison.Ordinal));
         Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":6", StringComparison.Ordinal));
         Assert.Contains(a, o => o.Contains("DMG-023/randomize -> 201", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Lift timing with two replacements on the way (attacker review). The pharmacist reports two chosen kits damaged
+    /// on receipt (released by the depot: replacement 1, 2 + 2 kits owed) and then a third, from the shelf, missing
+    /// (replacement 2, 1 + 2 kits). Replacement 2 is received first. The secrets differ in the lost kits' types: in one
+    /// both damaged kits are probiotic and the missing one placebo, in the other one of each and a probiotic. When the
+    /// hold counted kits owed per type, replacement 2 (the missing kit's type plus one of each) paid everything off in
+    /// the second secret only, so the hold lifted there — a blinded randomization told the lost kits' types. Now the
+    /// hold counts replacement shipments: it lifts when both are released, in both secrets.
+    /// </summary>
+    [Fact]
+    public async Task OverlappingReplacements_HoldLiftsOnTheSameRelease()
+    {
+        var numbers = BlindSecret.Numbers(8);
+        var spare = BlindSecret.Drawn([], BlindSecret.Numbers(24), 7).Kits;
+        async Task Attack(BlindRun run)
+        {
+            var (id, kits) = await ShipAndReport(run, spare, 2, "damaged");
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{id}/release");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"sites/{Site}/kits/{kits[2]}/report", new { condition = "missing", reason = "not in the fridge" });
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+
+            // The depot dispatches the second replacement first (the unblinded depot's choice, the same in both runs).
+            var replacements = (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).EnumerateArray()
+                .Where(s => s.GetProperty("reason").GetString() == "replacement")
+                .Select(s => s.GetProperty("shipmentId").GetString()!)
+                .Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(2, replacements.Count);
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{replacements[1]}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/OVR-001/randomize", Randomization());
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+
+            await run.DispatchAllAsync();
+            await run.ReceiveAllAsync(Site);
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/OVR-002/randomize", Randomization());
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+        }
+
+        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(3), numbers, "LLPLLPPP"), Attack);
+        var b = await Observe(BlindSecret.Spelled(BlindSecret.Seed(3), numbers, "LPLLPPLP"), Attack);
+
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("OVR-001/randomize -> 409", StringComparison.Ordinal) && o.Contains("supply-hold", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("OVR-002/randomize -> 201", StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -263,7 +319,7 @@ public sealed class BlindAdversaryTests
     /// shelf of 2 + 2 and one of them dispensed again, which empties its type; then both are dispensed and a third is
     /// randomized: every refusal must be the same whichever arm the subject is in (the two secrets swap the two
     /// subjects' arms), and the hold stays on — the same answers — while the urgent shipment is received kit by kit,
-    /// until it is received whole.
+    /// until it is received whole. The kit left on the shelf when the hold began is quarantined with it.
     /// </summary>
     [Fact]
     public async Task RefusalsComparedAcrossArms_GainNothing()
@@ -278,6 +334,7 @@ public sealed class BlindAdversaryTests
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/randomize", Randomization());
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-2/randomize", Randomization());
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C2/dispense");
+            var beforeHold = await ShelfAsync(run);
 
             // ARM-1's type is gone, ARM-2's is not: both subjects, and a new one, are answered alike.
             var refusals = new List<string>();
@@ -304,6 +361,13 @@ public sealed class BlindAdversaryTests
             Assert.Single(refusals.Distinct());
             Assert.StartsWith("409 supply-hold", refusals[0], StringComparison.Ordinal);
             await run.ReceiveAllAsync(Site);
+
+            // Review H3: the kit left from before the hold is of the type that was not short, so dispensed after it,
+            // it would tell its subject's arm. It was quarantined with the hold: after the lift it is not on the shelf.
+            Assert.Single(beforeHold);
+            var afterLift = await ShelfAsync(run);
+            Assert.NotEmpty(afterLift);
+            Assert.Empty(beforeHold.Intersect(afterLift));
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-2/visits/C2/dispense");
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C3/dispense");
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
@@ -318,6 +382,10 @@ public sealed class BlindAdversaryTests
         Assert.NotEqual(armsA[0], armsA[1]);
         BlindAssert.SameObservations(runA.Observed, runB.Observed);
     }
+
+    /// <summary>The kit numbers on the site's shelf as its pharmacist lists them (the observation is recorded).</summary>
+    private static async Task<List<string>> ShelfAsync(BlindRun run) =>
+        [.. (await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!)];
 
     private static readonly System.Text.Json.JsonSerializerOptions Web = new(System.Text.Json.JsonSerializerDefaults.Web);
 

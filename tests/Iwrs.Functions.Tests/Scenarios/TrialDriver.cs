@@ -83,7 +83,7 @@ public sealed class TrialDriver(IwrsFactory app, string studyId)
         Assert.Equal(kits.Count, result.GetProperty("imported").GetInt32());
         return kits.Select(k => k.kitNumber).ToList();
 
-        List<ImportedKit> Draw() => [.. kitTypes.SelectMany(t => Enumerable.Range(0, perType).Select(_ => new ImportedKit(KitNumber(), t, "LOT-" + t[..2], expiry)))];
+        List<ImportedKit> Draw() => [.. kitTypes.SelectMany(t => Enumerable.Range(0, perType).Select(_ => new ImportedKit(KitNumber(), t, "LOT-1", expiry)))];
     }
 
 #pragma warning disable IDE1006 // Lower-case members: they are the JSON body's names.
