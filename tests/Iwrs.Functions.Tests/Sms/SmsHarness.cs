@@ -97,7 +97,7 @@ public sealed class SmsHarness : IAsyncDisposable
     }
 
     /// <summary>The app, with both studies; <paramref name="people"/> grants (study, user, role, site, phone) and sets their PINs.</summary>
-    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true, Dictionary<string, string?>? settings = null)
+    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = manualClock ? new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)) : null;
@@ -107,6 +107,8 @@ public sealed class SmsHarness : IAsyncDisposable
             {
                 s.AddSingleton<TimeProvider>(clock);
             }
+
+            services?.Invoke(s);
         });
         var h = new SmsHarness(twilio, app, clock);
         await app.LoadSeedStudies();
