@@ -299,6 +299,20 @@ public static class DeliveryReportRows
         return row is null ? null : FromEntity(row);
     }
 
+    /// <summary>The reports of the messages <paramref name="firstId"/> to <paramref name="lastId"/> (ids in key order), by id: one range read.</summary>
+    public static async Task<IReadOnlyDictionary<string, Report>> RangeAsync(TableClient table, string partition, string firstId, string lastId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {Prefix + firstId} and RowKey le {Prefix + lastId}");
+        var reports = new Dictionary<string, Report>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            reports[row.RowKey[Prefix.Length..]] = FromEntity(row);
+        }
+
+        return reports;
+    }
+
     /// <summary>
     /// Applies a report when it moves the message forward (<see cref="DeliveryReports.Advances"/>), If-Match on what
     /// was read; an older or repeated report changes nothing. Returns the state now stored.

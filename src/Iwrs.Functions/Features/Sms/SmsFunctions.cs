@@ -29,6 +29,19 @@ public sealed partial class SmsFunctions(
 
     public sealed record PhoneRequest(string? Phone);
 
+    /// <summary>
+    /// One outbound SMS of the study as a study manager may see it: no body and no phone number (a blinded study's
+    /// texts to unblinded staff name kit types), only whom by role, what event, the dispatcher's status and Twilio's
+    /// delivery state with their times.
+    /// </summary>
+    public sealed record MessageView(
+        string Id, string Event, string RecipientRole, string Status, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt, DateTimeOffset? FailedAt,
+        string? ErrorCode, string? ProviderMessageId, string? DeliveryState, string? DeliveryErrorCode, DateTimeOffset? DeliveryUpdatedAt);
+
+    public sealed record MessagesView(IReadOnlyList<MessageView> Messages, string? Next);
+
+    public const int MessagesPerPage = 100;
+
     public sealed record CodeRequest(string? Code);
 
     /// <summary>The caller's SMS phone: the verified one (null until one is), and a number waiting for its code.</summary>
@@ -210,6 +223,36 @@ public sealed partial class SmsFunctions(
         var caller = Caller.From(req.HttpContext);
         var removed = await phones.RemoveAsync(caller.UserId, ct);
         return removed.IsSuccess ? TypedResults.Ok(View(caller.UserId, removed.Value)) : Problems.From(removed.Error!);
+    }
+
+    [Function("ListSmsMessages")]
+    [Description("Administrator, study manager: the study's outbound SMS, oldest first, 100 a page (?after={id}): recipient role, event, status, Twilio's delivery state and times; never a body or a number.")]
+    public async Task<IResult> ListMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sms/messages")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var after = RequestQuery.String(req, "after");
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRoles, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (after is not null && !Identifiers.IsValid(after, Notification.MaxIdLength))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("after", "must be a message id from an earlier page.")]));
+        }
+
+        var records = await Outbox.PageAsync(context!.Table, studyId, after, MessagesPerPage, ct);
+        var reports = records.Count == 0
+            ? new Dictionary<string, DeliveryReportRows.Report>()
+            : await DeliveryReportRows.RangeAsync(context.Table, studyId, records[0].Notification.Id, records[^1].Notification.Id, ct);
+        var messages = records.Select(r =>
+        {
+            var report = reports.GetValueOrDefault(r.Notification.Id);
+            return new MessageView(
+                r.Notification.Id, r.Notification.Event, r.Notification.RecipientRoleName, Outbox.StatusName(r.Status), r.Attempts, r.CreatedAt, r.SentAt, r.FailedAt,
+                r.ErrorCode, r.ProviderMessageId, report is null ? null : DeliveryReports.Name(report.State), report?.ErrorCode, report?.UpdatedAt);
+        }).ToList();
+        return TypedResults.Ok(new MessagesView(messages, records.Count == MessagesPerPage ? records[^1].Notification.Id : null));
     }
 
     [Function("GetSmsPin")]
