@@ -68,9 +68,7 @@ public static class SmsRows
 
         e.Set("Failures", state.Failures);
         e.Set("LockedAt", state.LockedAt);
-        return read.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Add, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(read.ETag));
+        return InsertOrReplace(e, read.ETag);
     }
 
     public static async Task<StoredPhone> GetPhoneAsync(TableClient table, string userId, CancellationToken ct)
@@ -111,9 +109,7 @@ public static class SmsRows
             e.Set("PendingAttempts", p.Attempts);
         }
 
-        return read.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Add, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(read.ETag));
+        return InsertOrReplace(e, read.ETag);
     }
 
     /// <summary>The user whose verified phone <paramref name="phone"/> is (one point read), or null.</summary>
@@ -264,6 +260,11 @@ public static class SmsRows
             await table.DeleteEntityAsync(Partition, OptOutPrefix + phone, ETag.All, ct);
         }
     }
+
+    /// <summary>An insert when no row was read (<paramref name="etag"/> null), otherwise a replace If-Match on the row read.</summary>
+    private static TableTransactionAction InsertOrReplace(TableEntity e, string? etag) => etag is null
+        ? new TableTransactionAction(TableTransactionActionType.Add, e)
+        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(etag));
 
     private static TableEntity ConfirmationEntity(PendingConfirmation p)
     {
