@@ -101,6 +101,12 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
     {
         var head = await AuditTrail.ReadHeadAsync(client, studyId, ct);
         var names = await store.NamesAsync(studyId, ct);
+        if (head.Sequence == 0 && names.Count == 0)
+        {
+            // The system partition before its first record: nothing to sign, nothing signed that could be missing.
+            return $"{studyId}: unchanged, no record yet";
+        }
+
         if (head.Sequence > 0 && names.Count > 0 && names[^1] == AuditCheckpoint.NameOf(studyId, head.Sequence))
         {
             return $"{studyId}: unchanged since checkpoint {head.Sequence}";
