@@ -57,6 +57,12 @@ public static class Problems
         ["kit-not-on-shelf"] = StatusCodes.Status409Conflict,
         ["sms-signature-invalid"] = StatusCodes.Status403Forbidden,
         ["sms-user-not-found"] = StatusCodes.Status404NotFound,
+        ["sms-phone-taken"] = StatusCodes.Status409Conflict,
+        ["sms-phone-codes-exhausted"] = StatusCodes.Status409Conflict,
+        ["sms-phone-no-code"] = StatusCodes.Status409Conflict,
+        ["sms-phone-code-wrong"] = StatusCodes.Status400BadRequest,
+        ["sms-phone-code-void"] = StatusCodes.Status400BadRequest,
+        ["sms-phone-code-expired"] = StatusCodes.Status400BadRequest,
         ["notification-not-found"] = StatusCodes.Status404NotFound,
     };
 

@@ -6,7 +6,7 @@ using Iwrs.Storage.Stores;
 namespace Iwrs.Functions.Features;
 
 /// <summary>
-/// Signed checkpoints of each study's audit chain, and the verification that uses them. A checkpoint is written by
+/// Signed checkpoints of each study's audit chain and of the system partition's, and the verification that uses them. A checkpoint is written by
 /// the timer (for every study whose head moved since its newest checkpoint) and after every emergency unblinding,
 /// and only for a chain that verifies: signing a chain already altered would vouch for the alteration.
 /// </summary>
@@ -21,7 +21,8 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
     public sealed record Checked(AuditVerification Verification, AuditTrail.Head Head);
 
     /// <summary>
-    /// The study's chain against its head and every checkpoint blob. The study exists, so its trail must not be empty.
+    /// The chain against its head and every checkpoint blob. A study exists, so its trail must not be empty (the system
+    /// partition's may be, until its first record).
     /// <paramref name="genuineOnly"/>: only against the blobs that are checkpoints of this study under their own name
     /// with a valid signature — what deciding to sign needs, so that a junk or forged blob (anyone with the storage
     /// key can add one, and a retention policy then keeps it) cannot stop every later checkpoint. Verify itself
@@ -61,7 +62,7 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
 
         var verification = AuditVerification.Verify(studyId, records, head.Sequence, head.Hash, r =>
             keys[r] == AuditTrail.RecordKey(r.Sequence) ? null : $"is stored under '{keys[r]}', not under its own key",
-            new AuditEvidence(checkpoints, signing.Keys, StudyHasData: true));
+            new AuditEvidence(checkpoints, signing.Keys, StudyHasData: studyId != IwrsTable.SystemPartition));
         return new Checked(verification, head);
     }
 
@@ -70,8 +71,9 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
     {
         var client = await table.GetAsync(ct);
         var lines = new List<string>();
-        // Keys only: a study whose stored configuration no longer parses must not stop the others' checkpoints.
-        foreach (var studyId in await StudyStore.PartitionsAsync(client, ct))
+        // Keys only: a study whose stored configuration no longer parses must not stop the others' checkpoints. Then
+        // the system partition's chain (administrator grants, SMS PINs, locks, unlocks and phones), which no study holds.
+        foreach (var studyId in (await StudyStore.PartitionsAsync(client, ct)).Where(p => p != IwrsTable.SystemPartition).Append(IwrsTable.SystemPartition))
         {
             lines.Add(await TryCheckpointAsync(client, studyId, ct));
         }
@@ -99,6 +101,12 @@ public sealed class AuditCheckpoints(IwrsTable table, AuditCheckpointStore store
     {
         var head = await AuditTrail.ReadHeadAsync(client, studyId, ct);
         var names = await store.NamesAsync(studyId, ct);
+        if (head.Sequence == 0 && names.Count == 0)
+        {
+            // The system partition before its first record: nothing to sign, nothing signed that could be missing.
+            return $"{studyId}: unchanged, no record yet";
+        }
+
         if (head.Sequence > 0 && names.Count > 0 && names[^1] == AuditCheckpoint.NameOf(studyId, head.Sequence))
         {
             return $"{studyId}: unchanged since checkpoint {head.Sequence}";

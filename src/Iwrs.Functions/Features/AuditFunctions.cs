@@ -1,6 +1,7 @@
 using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
+using Iwrs.Functions.Auth;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
 using System.Security.Cryptography;
@@ -12,7 +13,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>The study's audit trail and its verification.</summary>
-public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpointStore store, AuditSigning signing, TimeProvider time)
+public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpointStore store, AuditSigning signing, AccessResolver access, IwrsTable table, TimeProvider time)
 {
     /// <remarks>
     /// Blinded readers get no hashes: a record's hash covers its withheld values, so with a hash in hand one could
@@ -47,16 +48,7 @@ public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpoint
             return refusal;
         }
 
-        var unblinded = context!.Access.IsUnblinded;
-        var records = new List<AuditView>();
-        await foreach (var record in AuditTrail.ReadAsync(context.Table, studyId, ct))
-        {
-            var shown = unblinded ? record : record.Blinded();
-            records.Add(new AuditView(shown.Sequence, shown.At, shown.UserId, shown.Role, shown.Channel.ToString().ToLowerInvariant(), shown.Action, shown.Target, shown.Changes, shown.Reason,
-                unblinded ? shown.PreviousHash : null, unblinded ? shown.Hash : null));
-        }
-
-        return format == "csv" ? Results.Text(Csv(records), "text/csv", System.Text.Encoding.UTF8) : TypedResults.Ok(records);
+        return await TrailAsync(context!.Table, studyId, context.Access.IsUnblinded, format, ct);
     }
 
     [Function("VerifyAudit")]
@@ -69,12 +61,7 @@ public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpoint
             return refusal;
         }
 
-        var (result, head) = await checkpoints.VerifyAsync(context!.Table, studyId, ct);
-        var newest = result.NewestCheckpoint;
-        return TypedResults.Ok(new VerifyView(
-            result.Intact, result.RecordsChecked, head.Sequence, result.FirstBadSequence, result.Problem, result.CheckpointsChecked,
-            newest?.Sequence, newest?.At, newest is null ? null : (long)(time.GetUtcNow() - newest.At).TotalSeconds,
-            newest is null || !result.Intact ? null : head.Sequence - newest.Sequence));
+        return await VerifiedAsync(context!.Table, studyId, ct);
     }
 
     /// <remarks>A checkpoint holds a record hash, which covers withheld values: unblinded readers only, like the hashes in /audit.</remarks>
@@ -93,8 +80,57 @@ public sealed class AuditFunctions(AuditCheckpoints checkpoints, AuditCheckpoint
             return Problems.From(new DomainError("unblinded-role-required", "Checkpoints hold record hashes, which cover withheld values: only unblinded readers get them."));
         }
 
-        var stored = await store.ReadAllAsync(studyId, ct);
-        return TypedResults.Ok(new CheckpointsView(studyId, [.. stored.Select(c => new CheckpointView(c.Name, c.Signed is null ? null : AuditCheckpointStore.ToDocument(c.Signed)))]));
+        return await CheckpointsAsync(studyId, ct);
+    }
+
+    [Function("GetSystemAudit")]
+    [Description("Administrators: the system partition's audit trail (administrator grants, SMS PINs, locks, unlocks and phones), oldest first, with hashes (?format=csv).")]
+    public async Task<IResult> GetSystemAudit([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/audit")] HttpRequest req, CancellationToken ct) =>
+        await AdministratorAsync(req, ct) ?? await TrailAsync(await table.GetAsync(ct), IwrsTable.SystemPartition, unblinded: true, RequestQuery.String(req, "format"), ct);
+
+    [Function("VerifySystemAudit")]
+    [Description("Administrators: recomputes the system partition's hash chain and checks it against its signed checkpoints.")]
+    public async Task<IResult> VerifySystemAudit([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/audit/verify")] HttpRequest req, CancellationToken ct) =>
+        await AdministratorAsync(req, ct) ?? await VerifiedAsync(await table.GetAsync(ct), IwrsTable.SystemPartition, ct);
+
+    [Function("GetSystemAuditCheckpoints")]
+    [Description("Administrators: every signed checkpoint blob of the system partition's chain, as stored, for the independent verifier.")]
+    public async Task<IResult> GetSystemAuditCheckpoints([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/audit/checkpoints")] HttpRequest req, CancellationToken ct) =>
+        await AdministratorAsync(req, ct) ?? await CheckpointsAsync(IwrsTable.SystemPartition, ct);
+
+    /// <summary>Null for an administrator; otherwise the refusal.</summary>
+    private async Task<IResult?> AdministratorAsync(HttpRequest req, CancellationToken ct) =>
+        await access.IsAdministratorAsync(Caller.From(req.HttpContext), ct)
+            ? null
+            : Problems.From(new DomainError("administrator-required", "Only an administrator reads the system partition's audit trail."));
+
+    private static async Task<IResult> TrailAsync(Azure.Data.Tables.TableClient client, string partition, bool unblinded, string? format, CancellationToken ct)
+    {
+        var records = new List<AuditView>();
+        await foreach (var record in AuditTrail.ReadAsync(client, partition, ct))
+        {
+            var shown = unblinded ? record : record.Blinded();
+            records.Add(new AuditView(shown.Sequence, shown.At, shown.UserId, shown.Role, shown.Channel.ToString().ToLowerInvariant(), shown.Action, shown.Target, shown.Changes, shown.Reason,
+                unblinded ? shown.PreviousHash : null, unblinded ? shown.Hash : null));
+        }
+
+        return format == "csv" ? Results.Text(Csv(records), "text/csv", System.Text.Encoding.UTF8) : TypedResults.Ok(records);
+    }
+
+    private async Task<IResult> VerifiedAsync(Azure.Data.Tables.TableClient client, string partition, CancellationToken ct)
+    {
+        var (result, head) = await checkpoints.VerifyAsync(client, partition, ct);
+        var newest = result.NewestCheckpoint;
+        return TypedResults.Ok(new VerifyView(
+            result.Intact, result.RecordsChecked, head.Sequence, result.FirstBadSequence, result.Problem, result.CheckpointsChecked,
+            newest?.Sequence, newest?.At, newest is null ? null : (long)(time.GetUtcNow() - newest.At).TotalSeconds,
+            newest is null || !result.Intact ? null : head.Sequence - newest.Sequence));
+    }
+
+    private async Task<IResult> CheckpointsAsync(string partition, CancellationToken ct)
+    {
+        var stored = await store.ReadAllAsync(partition, ct);
+        return TypedResults.Ok(new CheckpointsView(partition, [.. stored.Select(c => new CheckpointView(c.Name, c.Signed is null ? null : AuditCheckpointStore.ToDocument(c.Signed)))]));
     }
 
     [Function("GetAuditSigningKeys")]

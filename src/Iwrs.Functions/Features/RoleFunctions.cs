@@ -193,6 +193,13 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
                 return conflict;
             }
 
+            // The user's study index (system partition) first: an SMS from the user finds the study by it. Written
+            // before the grant, it lists every study the user holds a role in; one left by a grant that then failed is harmless.
+            if (grant && assignment.StudyId is { } studyId)
+            {
+                await roles.IndexStudyAsync(assignment.UserId, studyId, attemptCt);
+            }
+
             var now = time.GetUtcNow();
             var actions = new StudyChange
             {

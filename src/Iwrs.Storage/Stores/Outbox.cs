@@ -86,6 +86,21 @@ public static class Outbox
     }
 
     /// <summary>
+    /// Up to <paramref name="top"/> records of one partition with ids after <paramref name="afterId"/> (null: from the
+    /// first), in id order, which is the order of the audit sequences the ids start with: one bounded range read.
+    /// </summary>
+    public static async Task<IReadOnlyList<OutboxRecord>> PageAsync(TableClient table, string partition, string? afterId, int top, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, Rows.MaxPageSize);
+        var from = afterId is null ? RecordPrefix : RecordKey(afterId);
+        var upper = RecordPrefix[..^1] + (char)(RecordPrefix[^1] + 1);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {from} and RowKey lt {upper}");
+        return [.. (await table.FirstAsync(filter, top, ct)).Select(FromEntity)];
+    }
+
+    /// <summary>
     /// Up to <paramref name="top"/> due rows of one partition, oldest first: the range
     /// <c>outbox-due|</c> ≤ RowKey &lt; <c>outbox-due|{now + 1 ms}</c>.
     /// </summary>

@@ -48,6 +48,45 @@ public sealed class RoleAssignmentStore(IwrsTable table)
         return result;
     }
 
+    /// <summary>
+    /// The studies whose partition may hold roles of <paramref name="userId"/>: the index rows
+    /// <c>user-study|{userId}|{studyId}</c> in the system partition, one range read. A grant writes its row before the
+    /// grant itself (<see cref="IndexStudyAsync"/>), so every study a user holds a role in is listed; a row may outlive
+    /// the roles (a failed grant, a revoke), so a reader still reads the user's roles in the study it picks.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> StudiesOfAsync(string userId, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var studies = new List<string>();
+        await foreach (var row in client.QueryPrefixAsync(IwrsTable.SystemPartition, $"{StudyIndexPrefix}{userId}|", ct))
+        {
+            if (row.GetString("StudyId") is { } studyId)
+            {
+                studies.Add(studyId);
+            }
+        }
+
+        return studies;
+    }
+
+    public const string StudyIndexPrefix = "user-study|";
+
+    /// <summary>The index row that lists <paramref name="studyId"/> among <paramref name="userId"/>'s studies; an upsert, so writing it again does nothing.</summary>
+    public static TableTransactionAction IndexStudy(string userId, string studyId)
+    {
+        var e = Rows.New(IwrsTable.SystemPartition, $"{StudyIndexPrefix}{userId}|{studyId}");
+        e.Set("UserId", userId);
+        e.Set("StudyId", studyId);
+        return new TableTransactionAction(TableTransactionActionType.UpsertReplace, e);
+    }
+
+    /// <summary>Writes <see cref="IndexStudy"/> on its own: before a grant's transaction, which is in the study's partition.</summary>
+    public async Task IndexStudyAsync(string userId, string studyId, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        await client.UpsertEntityAsync(IndexStudy(userId, studyId).Entity, TableUpdateMode.Replace, ct);
+    }
+
     public async Task<StoredRoleAssignment?> GetAsync(RoleAssignment a, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);

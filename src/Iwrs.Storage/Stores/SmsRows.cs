@@ -8,6 +8,9 @@ namespace Iwrs.Storage.Stores;
 /// <summary>A user's PIN row as read: the state and the ETag a change must match (null: no row yet).</summary>
 public sealed record StoredPin(string UserId, PinState State, string? ETag);
 
+/// <summary>A user's phone registration as read, with the ETag a change must match (null: no row yet).</summary>
+public sealed record StoredPhone(string UserId, PhoneRegistration State, string? ETag);
+
 /// <summary>A processed (or claimed) inbound message: the reply it got, once it has one, and when it was claimed.</summary>
 public sealed record StoredSmsMessage(string MessageSid, string? Reply, DateTimeOffset ClaimedAt, string ETag);
 
@@ -16,7 +19,10 @@ public sealed record StoredSmsMessage(string MessageSid, string? Reply, DateTime
 /// lockout (<c>sms-pin|{userId}</c>, changed in one transaction with its audit record in the system partition's
 /// chain); per phone and code a pending confirmation (<c>sms-confirm|{phone}|{code}</c>, a point read: the confirming
 /// message names no study); per MessageSid the reply sent (<c>sms-message|{sid}</c>, so a replayed webhook gets the
-/// first reply and does nothing again); and per phone an opt-out (<c>sms-optout|{phone}</c>).
+/// first reply and does nothing again); per phone an opt-out (<c>sms-optout|{phone}</c>); per user the phone they
+/// registered and verified (<c>sms-phone|{userId}</c>); and per verified phone its owner (<c>sms-owner|{phone}</c>), the
+/// index an inbound SMS is answered from with one point read. The owner row is inserted (never upserted) in the
+/// verification's own transaction, beside the user's row and the audit record, so a phone has one owner at most.
 /// </summary>
 public static class SmsRows
 {
@@ -24,6 +30,8 @@ public static class SmsRows
     public const string ConfirmationPrefix = "sms-confirm|";
     public const string MessagePrefix = "sms-message|";
     public const string OptOutPrefix = "sms-optout|";
+    public const string PhonePrefix = "sms-phone|";
+    public const string OwnerPrefix = "sms-owner|";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -60,10 +68,69 @@ public static class SmsRows
 
         e.Set("Failures", state.Failures);
         e.Set("LockedAt", state.LockedAt);
-        return read.ETag is null
-            ? new TableTransactionAction(TableTransactionActionType.Add, e)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(read.ETag));
+        return InsertOrReplace(e, read.ETag);
     }
+
+    public static async Task<StoredPhone> GetPhoneAsync(TableClient table, string userId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var row = await table.GetRowAsync(Partition, PhonePrefix + userId, ct);
+        if (row is null)
+        {
+            return new StoredPhone(userId, PhoneRegistration.None, null);
+        }
+
+        var pending = row.GetString("PendingPhone") is { } phone && row.GetBinary("PendingSalt") is { } salt && row.GetBinary("PendingHash") is { } hash
+            ? new PendingPhone(phone, salt, hash, row.GetDateTimeOffset("PendingExpiresAt") ?? DateTimeOffset.MinValue, row.GetInt32("PendingAttempts") ?? 0)
+            : null;
+        return new StoredPhone(
+            userId,
+            new PhoneRegistration(row.GetString("Phone"), row.GetDateTimeOffset("VerifiedAt"), pending, row.GetInt32("CodesSent") ?? 0, row.GetDateTimeOffset("WindowStart")),
+            row.Tag());
+    }
+
+    /// <summary>Writes a phone row: an insert when none was read, otherwise a replace If-Match on the row read.</summary>
+    public static TableTransactionAction PutPhone(StoredPhone read, PhoneRegistration state)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(state);
+        var e = Rows.New(Partition, PhonePrefix + read.UserId);
+        e.Set("UserId", read.UserId);
+        e.Set("Phone", state.Phone);
+        e.Set("VerifiedAt", state.VerifiedAt);
+        e.Set("CodesSent", state.CodesSent);
+        e.Set("WindowStart", state.WindowStart);
+        if (state.Pending is { } p)
+        {
+            e.Set("PendingPhone", p.Phone);
+            e.Set("PendingSalt", p.Salt);
+            e.Set("PendingHash", p.CodeHash);
+            e.Set("PendingExpiresAt", p.ExpiresAt);
+            e.Set("PendingAttempts", p.Attempts);
+        }
+
+        return InsertOrReplace(e, read.ETag);
+    }
+
+    /// <summary>The user whose verified phone <paramref name="phone"/> is (one point read), or null.</summary>
+    public static async Task<string?> GetOwnerAsync(TableClient table, string phone, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        return (await table.GetRowAsync(Partition, OwnerPrefix + phone, ct))?.GetString("UserId");
+    }
+
+    /// <summary>Makes <paramref name="userId"/> the owner of <paramref name="phone"/>: an insert, which fails (409) if it has one.</summary>
+    public static TableTransactionAction AddOwner(string phone, string userId, DateTimeOffset at)
+    {
+        var e = Rows.New(Partition, OwnerPrefix + phone);
+        e.Set("UserId", userId);
+        e.Set("VerifiedAt", at);
+        return new TableTransactionAction(TableTransactionActionType.Add, e);
+    }
+
+    /// <summary>Ends a phone's ownership (the user verified another one or gave it up).</summary>
+    public static TableTransactionAction DeleteOwner(string phone) =>
+        new(TableTransactionActionType.Delete, Rows.New(Partition, OwnerPrefix + phone), ETag.All);
 
     public static string ConfirmationKey(string phone, string code) => $"{ConfirmationPrefix}{phone}|{code}";
 
@@ -194,6 +261,11 @@ public static class SmsRows
         }
     }
 
+    /// <summary>An insert when no row was read (<paramref name="etag"/> null), otherwise a replace If-Match on the row read.</summary>
+    private static TableTransactionAction InsertOrReplace(TableEntity e, string? etag) => etag is null
+        ? new TableTransactionAction(TableTransactionActionType.Add, e)
+        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(etag));
+
     private static TableEntity ConfirmationEntity(PendingConfirmation p)
     {
         var e = Rows.New(Partition, ConfirmationKey(p.Phone, p.Code));
@@ -226,6 +298,20 @@ public static class DeliveryReportRows
         ArgumentNullException.ThrowIfNull(table);
         var row = await table.GetRowAsync(partition, Prefix + notificationId, ct);
         return row is null ? null : FromEntity(row);
+    }
+
+    /// <summary>The reports of the messages <paramref name="firstId"/> to <paramref name="lastId"/> (ids in key order), by id: one range read.</summary>
+    public static async Task<IReadOnlyDictionary<string, Report>> RangeAsync(TableClient table, string partition, string firstId, string lastId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {Prefix + firstId} and RowKey le {Prefix + lastId}");
+        var reports = new Dictionary<string, Report>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            reports[row.RowKey[Prefix.Length..]] = FromEntity(row);
+        }
+
+        return reports;
     }
 
     /// <summary>

@@ -152,13 +152,17 @@ public sealed class BlindRun : IAsyncDisposable
             await Grant(Coordinator(site), "site-coordinator", site, blinded: true);
         }
 
-        // Site staff may act by SMS as well: each has a PIN.
+        // Site staff may act by SMS as well: each registers and verifies their phone and sets a PIN.
         foreach (var site in Sites)
         {
+            await SmsHarness.RegisterPhone(app, twilio, await run.Trial.Client(Pharmacist(site)), run._phones[Pharmacist(site)]);
+            await SmsHarness.RegisterPhone(app, twilio, await run.Trial.Client(Coordinator(site)), run._phones[Coordinator(site)]);
             await run.Trial.Ok(Pharmacist(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
             await run.Trial.Ok(Coordinator(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         }
 
+        // The verification codes are no observation of the scenario.
+        run._smsSeen = twilio.Delivered.Count;
         var list = await run.Trial.Ok(Statistician, HttpMethod.Post, "randomization-list/generate", new { seed = Convert.ToBase64String(secret.ListSeed), slotsPerStratum });
         run._commitment = list.GetProperty("commitment").GetString();
         var kits = secret.Kits.Select(k => new { kitNumber = k.Number, kitType = k.Type, lot = "LOT-1", expiry = "2028-06-30" });

@@ -146,6 +146,8 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         Assert.True(asCoordinator.GetProperty("unblinded").GetBoolean());
 
         // By SMS: the same people's commands, every reply kept for the scan below (S-003 is the unblinded subject).
+        await SmsHarness.RegisterPhone(_app, _twilio, await _trial.Client("coord-cn01"), "+15550000005");
+        await SmsHarness.RegisterPhone(_app, _twilio, await _trial.Client("pharm-cn01"), "+15550000002");
         await _trial.Ok("coord-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         await _trial.Ok("pharm-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         var replies = new List<string>();

@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
 using Iwrs.Domain.Audit;
+using Iwrs.Functions.Hosting;
+using Iwrs.Functions.Notifications;
 using Iwrs.Functions.Tests.Notifications;
 using Iwrs.Functions.Tests.Scenarios;
 using Iwrs.Storage.Stores;
@@ -95,7 +97,7 @@ public sealed class SmsHarness : IAsyncDisposable
     }
 
     /// <summary>The app, with both studies; <paramref name="people"/> grants (study, user, role, site, phone) and sets their PINs.</summary>
-    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true, Dictionary<string, string?>? settings = null)
+    public static async Task<SmsHarness> StartAsync(IEnumerable<(string Study, string User, string Role, string? Site, string? Phone)> people, bool manualClock = true, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = manualClock ? new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero)) : null;
@@ -105,19 +107,53 @@ public sealed class SmsHarness : IAsyncDisposable
             {
                 s.AddSingleton<TimeProvider>(clock);
             }
+
+            services?.Invoke(s);
         });
         var h = new SmsHarness(twilio, app, clock);
         await app.LoadSeedStudies();
         foreach (var (study, user, role, site, phone) in people)
         {
             await app.Grant(study, user, role, site, phone);
-            if (phone is not null)
-            {
-                await h.SetPin(user, Pin);
-            }
+        }
+
+        // Each user with a phone registers it themselves and types back the code texted to it, then sets a PIN.
+        foreach (var (user, phone) in people.Where(p => p.Phone is not null).Select(p => (p.User, p.Phone!)).Distinct())
+        {
+            await RegisterPhone(app, twilio, await h.Lj_.Client(user), phone);
+            await h.SetPin(user, Pin);
         }
 
         return h;
+    }
+
+    /// <summary>
+    /// What a user does to make <paramref name="phone"/> their SMS phone, through the real API and the real outbound
+    /// path: registers it, the dispatcher texts the code (to the fake Twilio), and the user types the code back.
+    /// </summary>
+    public static async Task RegisterPhone(IwrsFactory app, FakeTwilioServer twilio, HttpClient user, string phone)
+    {
+        using (var registered = await user.PutAsJsonAsync("/api/sms/phone", new { phone }))
+        {
+            Assert.True(registered.StatusCode == HttpStatusCode.Accepted, $"register {phone}: {(int)registered.StatusCode} {await registered.Content.ReadAsStringAsync()}");
+        }
+
+        using (var verified = await user.PostAsJsonAsync("/api/sms/phone/verify", new { code = await CodeSentTo(app, twilio, phone) }))
+        {
+            Assert.True(verified.StatusCode == HttpStatusCode.OK, $"verify {phone}: {(int)verified.StatusCode} {await verified.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Runs the notification dispatcher as its timer would, and reads the newest verification code Twilio was asked to send to <paramref name="phone"/>.</summary>
+    public static async Task<string> CodeSentTo(IwrsFactory app, FakeTwilioServer twilio, string phone)
+    {
+        var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        await app.Services.GetRequiredService<NotificationDispatch>().RunAsync(new TimerInvocation(NotificationDispatch.FunctionName, now, false), CancellationToken.None);
+        var sms = twilio.Delivered.LastOrDefault(m => m.To == phone && m.Body.Contains("verification code", StringComparison.Ordinal));
+        Assert.NotNull(sms);
+        var match = System.Text.RegularExpressions.Regex.Match(sms.Body, "verification code is ([0-9]{6})");
+        Assert.True(match.Success, "no code in the verification SMS");
+        return match.Groups[1].Value;
     }
 
     public async Task SetPin(string user, string pin)

@@ -299,10 +299,10 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
 
         Assert.StartsWith("Iwrs: not done (subject-not-found)", await H.Reply(SmsWebhookFixture.LjLocked, $"STATUS LJ-MCRC S-999 {Pin}"), StringComparison.Ordinal);
         var trail = (await H.AuditAsync(IwrsTable.SystemPartition)).Where(r => r.Target == "user:locked-cn01").ToList();
-        Assert.Equal(["sms.pin-set", "sms.pin-failed", "sms.pin-failed", "sms.pin-failed", "sms.pin-failed", "sms.locked", "sms.unlocked"], trail.Select(r => r.Action));
-        Assert.All(trail.Skip(1).Take(5), r => Assert.Equal(Channel.Sms, r.Channel));
+        Assert.Equal(["sms.phone-code-sent", "sms.phone-verified", "sms.pin-set", "sms.pin-failed", "sms.pin-failed", "sms.pin-failed", "sms.pin-failed", "sms.locked", "sms.unlocked"], trail.Select(r => r.Action));
+        Assert.All(trail.Skip(3).Take(5), r => Assert.Equal(Channel.Sms, r.Channel));
         Assert.Equal(("manager", "study-manager"), (trail[^1].UserId, trail[^1].Role));
-        Assert.Contains(trail[5].Changes, c => c.Field == "studyId" && c.After == Lj);
+        Assert.Contains(trail[7].Changes, c => c.Field == "studyId" && c.After == Lj);
 
         // The attack the unlock rule stops: the manager of another study grants the user a role there (a phone of
         // their choosing could come with it), guesses five PINs, unlocks, guesses five more. A manager unlocks only
@@ -385,12 +385,13 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
     [Fact]
     public async Task OptOut_StopThenNoNotificationsAndEachSkipRecorded_StartResumes()
     {
+        var sent = H.Twilio.Delivered.Count;
         Assert.Null((await H.Sms(SmsWebhookFixture.LjDepot, "STOP")).Reply);
         var shipment = await H.Lj_.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 1, ["PBO-CAPS"] = 1 } });
         var dispatch = H.App.Services.GetRequiredService<NotificationDispatch>();
         await dispatch.RunAsync(new TimerInvocation(NotificationDispatch.FunctionName, H.Clock.GetUtcNow(), false), CancellationToken.None);
 
-        Assert.DoesNotContain(H.Twilio.Delivered, m => m.To == SmsWebhookFixture.LjDepot);
+        Assert.DoesNotContain(H.Twilio.Delivered.Skip(sent), m => m.To == SmsWebhookFixture.LjDepot);
         var skipped = (await OutboxRecords(Lj)).Where(r => r.Notification.To == SmsWebhookFixture.LjDepot).ToList();
         Assert.NotEmpty(skipped);
         Assert.All(skipped, r => Assert.Equal((DeliveryStatus.Failed, NotificationDispatch.OptedOutCode), (r.Status, r.ErrorCode)));
@@ -399,7 +400,7 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
         await H.Lj_.Ok("depot", HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
         await H.Lj_.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 1, ["PBO-CAPS"] = 1 } });
         await dispatch.RunAsync(new TimerInvocation(NotificationDispatch.FunctionName, H.Clock.GetUtcNow(), false), CancellationToken.None);
-        Assert.Contains(H.Twilio.Delivered, m => m.To == SmsWebhookFixture.LjDepot);
+        Assert.Contains(H.Twilio.Delivered.Skip(sent), m => m.To == SmsWebhookFixture.LjDepot);
     }
 
     [Fact]
@@ -431,6 +432,42 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
         // Another message's sid, or a message that does not exist: refused, not recorded.
         var wrong = new Dictionary<string, string> { ["MessageSid"] = SmsHarness.NewSid(), ["MessageStatus"] = "failed" };
         Assert.Equal(HttpStatusCode.NotFound, (await SmsHarness.Post(H.App, path, wrong, callback)).Status);
+    }
+
+    [Fact]
+    public async Task Messages_StudyManager_SeesRolesStatesAndTimes_NeverABodyOrANumber()
+    {
+        await H.Lj_.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 1, ["PBO-CAPS"] = 1 } });
+        await H.App.Services.GetRequiredService<NotificationDispatch>().RunAsync(new TimerInvocation(NotificationDispatch.FunctionName, H.Clock.GetUtcNow(), false), CancellationToken.None);
+        var sent = (await OutboxRecords(Lj)).Where(r => r.Status == DeliveryStatus.Sent).OrderByDescending(r => r.SentAt).First();
+        var callback = $"{SmsHarness.StatusUrl}?partition={Lj}&id={sent.Notification.Id}";
+        var report = new Dictionary<string, string> { ["MessageSid"] = sent.ProviderMessageId!, ["MessageStatus"] = "delivered", ["AccountSid"] = FakeTwilioServer.AccountSid };
+        Assert.Equal(HttpStatusCode.NoContent, (await SmsHarness.Post(H.App, "/api/sms/status" + callback[SmsHarness.StatusUrl.Length..], report, callback)).Status);
+
+        var (status, page) = await H.Lj_.Send("manager", HttpMethod.Get, "sms/messages");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var messages = page.GetProperty("messages").EnumerateArray().ToList();
+        var stored = await OutboxRecords(Lj);
+        Assert.Equal(stored.Select(r => r.Notification.Id).Order(StringComparer.Ordinal), messages.Select(m => m.GetProperty("id").GetString()!));
+        var shown = messages.Single(m => m.GetProperty("id").GetString() == sent.Notification.Id);
+        Assert.Equal(("delivered", "sent", sent.Notification.RecipientRoleName, sent.ProviderMessageId), (
+            shown.GetProperty("deliveryState").GetString(), shown.GetProperty("status").GetString(),
+            shown.GetProperty("recipientRole").GetString(), shown.GetProperty("providerMessageId").GetString()));
+        Assert.True(shown.GetProperty("sentAt").ValueKind == System.Text.Json.JsonValueKind.String);
+        Assert.Contains(messages, m => m.GetProperty("recipientRole").GetString() == "depot-manager");
+
+        // The study manager is blinded: the depot's texts name kit types, so no body and no number is shown.
+        var raw = page.GetRawText();
+        foreach (var text in stored.Select(r => r.Notification.Body).Concat(["LJ-CAPS", "PBO-CAPS", "+1555"]))
+        {
+            Assert.DoesNotContain(text, raw, StringComparison.Ordinal);
+        }
+
+        Assert.Contains(stored, r => r.Notification.Body.Contains("LJ-CAPS", StringComparison.Ordinal));
+        await H.Lj_.Fails("coord-cn01", HttpMethod.Get, "sms/messages", null, HttpStatusCode.Forbidden, "not-authorized");
+        await H.Lj_.Fails("manager", HttpMethod.Get, "sms/messages?after=a%7Cb", null, HttpStatusCode.BadRequest, "validation-failed");
+        var rest = await H.Lj_.Ok("manager", HttpMethod.Get, $"sms/messages?after={messages[0].GetProperty("id").GetString()}");
+        Assert.Equal(messages.Count - 1, rest.GetProperty("messages").GetArrayLength());
     }
 
     private async Task<List<OutboxRecord>> OutboxRecords(string partition)

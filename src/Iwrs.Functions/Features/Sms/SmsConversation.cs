@@ -20,7 +20,7 @@ namespace Iwrs.Functions.Features.Sms;
 /// the PIN, the confirmation step and the wording are the SMS door's own. Returns the reply text, or null for none.
 /// </summary>
 public sealed class SmsConversation(
-    IServiceProvider services, IwrsTable table, RegisteredPhones phones, SmsPinLedger pins, StudyStore studies,
+    IServiceProvider services, IwrsTable table, RegisteredPhones phones, RoleAssignmentStore roles, SmsPinLedger pins, StudyStore studies,
     Shipping shipping, SupplyHolds holds, TimeProvider time, IRandomSource random, IOptions<SmsOptions> options, ILogger<SmsConversation> log)
 {
     public async Task<string?> AnswerAsync(string messageSid, string from, string? body, CancellationToken ct)
@@ -67,18 +67,20 @@ public sealed class SmsConversation(
         };
     }
 
+    /// <summary>The commands, with examples for the first study (in id order) the sender holds a role in, and their site there.</summary>
     private async Task<string> HelpAsync(SmsSender sender, CancellationToken ct)
     {
-        var mine = sender.Assignments.OrderBy(a => a.Assignment.StudyId, StringComparer.Ordinal).First();
-        var study = await studies.GetAsync(mine.Assignment.StudyId!, ct);
-        if (study is null)
+        foreach (var studyId in sender.Studies)
         {
-            return SmsReplies.NotRegistered;
+            var held = await roles.ForUserAsync(studyId, sender.UserId, ct);
+            if (held.Count > 0 && await studies.GetAsync(studyId, ct) is { } study)
+            {
+                var config = study.Configuration;
+                return SmsReplies.Help(config, held.Select(a => a.Assignment.SiteId).OfType<string>().Order(StringComparer.Ordinal).FirstOrDefault() ?? config.Sites[0].SiteId);
+            }
         }
 
-        var config = study.Configuration;
-        var site = mine.Assignment.SiteId ?? config.Sites[0].SiteId;
-        return SmsReplies.Help(config, site);
+        return SmsReplies.NotRegistered;
     }
 
     /// <summary>The PIN first: nothing about the study is looked at for a sender who cannot give it.</summary>

@@ -20,12 +20,32 @@ namespace Iwrs.Functions.Features.Sms;
 /// authentication: the signature is their authentication), and the API for a user's SMS PIN.
 /// </summary>
 public sealed partial class SmsFunctions(
-    IOptions<SmsOptions> options, IOptions<TwilioOptions> twilio, IwrsTable table, SmsConversation conversation, SmsPinLedger pins,
+    IOptions<SmsOptions> options, IOptions<TwilioOptions> twilio, IwrsTable table, SmsConversation conversation, SmsPinLedger pins, SmsPhoneLedger phones,
     RequestBody body, RoleAssignmentStore roles, TimeProvider time, ILogger<SmsFunctions> log)
 {
     public sealed record PinRequest(string? Pin);
 
     public sealed record PinView(string UserId, bool PinSet, int Failures, bool Locked);
+
+    public sealed record PhoneRequest(string? Phone);
+
+    /// <summary>
+    /// One outbound SMS of the study as a study manager may see it: no body and no phone number (a blinded study's
+    /// texts to unblinded staff name kit types), only whom by role, what event, the dispatcher's status and Twilio's
+    /// delivery state with their times.
+    /// </summary>
+    public sealed record MessageView(
+        string Id, string Event, string RecipientRole, string Status, int Attempts, DateTimeOffset CreatedAt, DateTimeOffset? SentAt, DateTimeOffset? FailedAt,
+        string? ErrorCode, string? ProviderMessageId, string? DeliveryState, string? DeliveryErrorCode, DateTimeOffset? DeliveryUpdatedAt);
+
+    public sealed record MessagesView(IReadOnlyList<MessageView> Messages, string? Next);
+
+    public const int MessagesPerPage = 100;
+
+    public sealed record CodeRequest(string? Code);
+
+    /// <summary>The caller's SMS phone: the verified one (null until one is), and a number waiting for its code.</summary>
+    public sealed record PhoneView(string UserId, string? Phone, DateTimeOffset? VerifiedAt, string? PendingPhone, DateTimeOffset? CodeExpiresAt, int? AttemptsLeft);
 
     [Function("SmsInbound")]
     [AllowAnonymous]
@@ -136,6 +156,105 @@ public sealed partial class SmsFunctions(
         return set.IsSuccess ? TypedResults.Ok(View(caller.UserId, set.Value)) : Problems.From(set.Error!);
     }
 
+    [Function("RegisterSmsPhone")]
+    [Description("Register the caller's own SMS phone (E.164): a 6-digit code is sent to it by SMS; the phone acts as the caller only once the code is typed back.")]
+    public async Task<IResult> RegisterPhone([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "sms/phone")] HttpRequest req, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<PhoneRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var caller = Caller.From(req.HttpContext);
+        var registered = await phones.RegisterAsync(caller.UserId, read.Value.Phone ?? string.Empty, ct);
+        if (!registered.IsSuccess)
+        {
+            return Problems.From(registered.Error!);
+        }
+
+        var view = View(caller.UserId, registered.Value);
+        return view.PendingPhone is null ? TypedResults.Ok(view) : TypedResults.Accepted("/api/sms/phone", view);
+    }
+
+    [Function("VerifySmsPhone")]
+    [Description("Type back the code sent to the phone being registered: within 10 minutes, once; five wrong codes void it.")]
+    public async Task<IResult> VerifyPhone([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sms/phone/verify")] HttpRequest req, CancellationToken ct)
+    {
+        var read = await body.ReadAsync<CodeRequest>(req, ct);
+        if (!read.IsSuccess)
+        {
+            return Problems.From(read.Error!);
+        }
+
+        var caller = Caller.From(req.HttpContext);
+        var verified = await phones.VerifyAsync(caller.UserId, read.Value.Code, ct);
+        if (!verified.IsSuccess)
+        {
+            return Problems.From(verified.Error!);
+        }
+
+        var (outcome, state) = verified.Value;
+        return outcome switch
+        {
+            PhoneCodeOutcome.Verified => TypedResults.Ok(View(caller.UserId, state)),
+            PhoneCodeOutcome.Wrong => Problems.From(new DomainError("sms-phone-code-wrong",
+                $"That is not the code sent to the phone; {PhoneVerification.MaxAttempts - state.Pending!.Attempts} tries left.")),
+            PhoneCodeOutcome.Voided => Problems.From(new DomainError("sms-phone-code-void",
+                $"{PhoneVerification.MaxAttempts} wrong codes: the code is void. Register the phone again for a new one.")),
+            PhoneCodeOutcome.Expired => Problems.From(new DomainError("sms-phone-code-expired",
+                $"The code is older than {(int)PhoneVerification.Lifetime.TotalMinutes} minutes. Register the phone again for a new one.")),
+            _ => Problems.From(new DomainError("sms-phone-no-code", "No phone is waiting for a code: register one first (PUT /api/sms/phone).")),
+        };
+    }
+
+    [Function("GetSmsPhone")]
+    [Description("The caller's own SMS phone: verified or waiting for its code.")]
+    public async Task<IResult> GetPhone([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "sms/phone")] HttpRequest req, CancellationToken ct)
+    {
+        var caller = Caller.From(req.HttpContext);
+        return TypedResults.Ok(View(caller.UserId, await phones.GetAsync(caller.UserId, ct)));
+    }
+
+    [Function("RemoveSmsPhone")]
+    [Description("Give up the caller's own SMS phone: SMS from it no longer acts as the caller.")]
+    public async Task<IResult> RemovePhone([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "sms/phone")] HttpRequest req, CancellationToken ct)
+    {
+        var caller = Caller.From(req.HttpContext);
+        var removed = await phones.RemoveAsync(caller.UserId, ct);
+        return removed.IsSuccess ? TypedResults.Ok(View(caller.UserId, removed.Value)) : Problems.From(removed.Error!);
+    }
+
+    [Function("ListSmsMessages")]
+    [Description("Administrator, study manager: the study's outbound SMS, oldest first, 100 a page (?after={id}): recipient role, event, status, Twilio's delivery state and times; never a body or a number.")]
+    public async Task<IResult> ListMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sms/messages")] HttpRequest req, string studyId, CancellationToken ct)
+    {
+        var after = RequestQuery.String(req, "after");
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ManageRoles, null, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (after is not null && !Identifiers.IsValid(after, Notification.MaxIdLength))
+        {
+            return Problems.From(DomainError.Validation([new FieldError("after", "must be a message id from an earlier page.")]));
+        }
+
+        var records = await Outbox.PageAsync(context!.Table, studyId, after, MessagesPerPage, ct);
+        var reports = records.Count == 0
+            ? new Dictionary<string, DeliveryReportRows.Report>()
+            : await DeliveryReportRows.RangeAsync(context.Table, studyId, records[0].Notification.Id, records[^1].Notification.Id, ct);
+        var messages = records.Select(r =>
+        {
+            var report = reports.GetValueOrDefault(r.Notification.Id);
+            return new MessageView(
+                r.Notification.Id, r.Notification.Event, r.Notification.RecipientRoleName, Outbox.StatusName(r.Status), r.Attempts, r.CreatedAt, r.SentAt, r.FailedAt,
+                r.ErrorCode, r.ProviderMessageId, report is null ? null : DeliveryReports.Name(report.State), report?.ErrorCode, report?.UpdatedAt);
+        }).ToList();
+        return TypedResults.Ok(new MessagesView(messages, records.Count == MessagesPerPage ? records[^1].Notification.Id : null));
+    }
+
     [Function("GetSmsPin")]
     [Description("Study manager: whether a user of the study has an SMS PIN, its wrong PINs in a row and whether SMS is locked.")]
     public async Task<IResult> GetPin([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sms/users/{userId}")] HttpRequest req, string studyId, string userId, CancellationToken ct)
@@ -204,6 +323,10 @@ public sealed partial class SmsFunctions(
             ? (context, null)
             : (null, Problems.From(new DomainError("sms-user-not-found", $"'{(userId.Length > 64 ? userId[..64] : userId)}' holds no role in this study.")));
     }
+
+    private static PhoneView View(string userId, PhoneRegistration state) => new(
+        userId, state.Phone, state.VerifiedAt, state.Pending?.Phone, state.Pending?.ExpiresAt,
+        state.Pending is { } p ? PhoneVerification.MaxAttempts - p.Attempts : null);
 
     private static PinView View(string userId, PinState state) => new(userId, state.Hash is not null, state.Failures, state.IsLocked);
 

@@ -82,6 +82,7 @@ public static class SmsSetup
         services.AddSingleton<IValidateOptions<SmsOptions>, SmsOptionsValidator>();
         services.AddSingleton<RegisteredPhones>();
         services.AddSingleton<SmsPinLedger>();
+        services.AddSingleton<SmsPhoneLedger>();
         services.AddSingleton<SmsConversation>();
         return services;
     }
