@@ -54,6 +54,20 @@ param notificationSchedule string = '*/30 * * * * *'
 @description('NCRONTAB of the audit checkpoint timer.')
 param auditCheckpointSchedule string = '0 0 * * * *'
 
+@allowed(['centralus', 'eastus2', 'eastasia', 'westeurope', 'westus2'])
+@description('Region of the Static Web App serving the web app (the regions that host the resource; files are served from its global edge).')
+param webLocation string = 'westeurope'
+
+@allowed(['Free', 'Standard'])
+@description('Static Web Apps plan of the web app: Standard (SLA, more custom domains) or Free (trials).')
+param webSku string = 'Standard'
+
+@description('The web app\'s own app registration (single-page application, redirect URI {WEB_URL}/authentication/login-callback): its client id. Empty until it exists.')
+param webClientId string = ''
+
+@description('The API scope the web app asks for, e.g. api://{API client id}/access_as_user. Empty: the audience\'s default scope.')
+param webApiScope string = ''
+
 @description('Object id of the person deploying (azd: AZURE_PRINCIPAL_ID): given Key Vault Secrets Officer to create the two secrets. Empty: none.')
 param deployerPrincipalId string = ''
 
@@ -71,6 +85,7 @@ var names = {
   identity: 'id-${environmentName}-${token}'
   plan: 'plan-${environmentName}-${token}'
   app: 'func-${environmentName}-${token}'
+  web: 'stapp-${environmentName}-${token}'
 }
 var deploymentContainerName = 'app-package'
 var auditCheckpointContainerName = 'audit-checkpoints'
@@ -114,6 +129,16 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module web 'modules/web.bicep' = {
+  scope: rg
+  params: {
+    name: names.web
+    location: webLocation
+    tags: tags
+    sku: webSku
+  }
+}
+
 module app 'modules/app.bicep' = {
   scope: rg
   params: {
@@ -138,6 +163,7 @@ module app 'modules/app.bicep' = {
     resupplySchedule: resupplySchedule
     notificationSchedule: notificationSchedule
     auditCheckpointSchedule: auditCheckpointSchedule
+    allowedOrigins: [web.outputs.url]
   }
   dependsOn: [
     storage
@@ -166,3 +192,15 @@ output APP_URL string = app.outputs.url
 @description('Twilio number > Messaging > "A message comes in" webhook (POST).')
 output SMS_WEBHOOK_URL string = '${app.outputs.url}/api/sms/inbound'
 output SMS_STATUS_CALLBACK_URL string = '${app.outputs.url}/api/sms/status'
+@description('The web app (Static Web App).')
+output WEB_URL string = web.outputs.url
+output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+@description('The web app\'s wwwroot/appsettings.json for this deployment: the API root and the Entra sign-in (authorization code + PKCE).')
+output WEB_APPSETTINGS object = {
+  Api: { BaseUrl: app.outputs.url }
+  Oidc: {
+    Authority: '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+    ClientId: webClientId
+    ApiScope: empty(webApiScope) ? '${apiAudience}/.default' : webApiScope
+  }
+}

@@ -32,6 +32,9 @@ param resupplySchedule string
 param notificationSchedule string
 param auditCheckpointSchedule string
 
+@description('Origins allowed to call the API from a browser (the web app\'s Static Web App).')
+param allowedOrigins string[]
+
 // Built-in role definitions (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -138,6 +141,11 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       http20Enabled: true
+      // The web app calls the API cross-origin with a bearer token (no cookies), so no credentials are allowed.
+      cors: {
+        allowedOrigins: allowedOrigins
+        supportCredentials: false
+      }
     }
     functionAppConfig: {
       deployment: {

@@ -73,6 +73,31 @@ public sealed class InfraContractTests(CompiledInfra infra) : IClassFixture<Comp
         Assert.NotNull(infra.Snapshot.Outputs["APP_URL"]);
     }
 
+    /// <summary>The web app is a Static Web App with no linked backend; the API allows exactly its origin, without credentials.</summary>
+    [Fact]
+    public void WebApp_IsAStaticWebApp_WhoseOriginAloneTheApiAllows()
+    {
+        var site = infra.Snapshot.OfType("Microsoft.Web/staticSites").Single();
+        Assert.Equal("Standard", (string?)site["sku"]!["name"]);
+        Assert.Empty(infra.Snapshot.OfType("Microsoft.Web/staticSites/linkedBackends"));
+
+        // The Static Web App's host name is Azure's to give: a stand-in named after the resource the value is read from.
+        string StandIn(RuntimeValue v) => v.Property == "defaultHostname" ? v.ResourceId[(v.ResourceId.LastIndexOf('/') + 1)..] + ".azurestaticapps.net" : InfraContract.StandIn(v);
+        var cors = infra.Snapshot.OfType("Microsoft.Web/sites").Single()["properties"]!["siteConfig"]!["cors"]!;
+        var origin = ArmExpression.AsText(ArmExpression.Evaluate((string)Assert.Single(cors["allowedOrigins"]!.AsArray())!), StandIn);
+        var webUrl = ArmExpression.AsText(ArmExpression.Evaluate((string)infra.Snapshot.Outputs["WEB_URL"]!), StandIn);
+        Assert.Equal($"https://{(string)site["name"]!}.azurestaticapps.net", origin);
+        Assert.Equal(webUrl, origin);
+        Assert.StartsWith("https://", origin, StringComparison.Ordinal);
+        Assert.False((bool)cors["supportCredentials"]!);
+
+        // The web app's settings (an expression until deployed) name the API's host and an Entra v2 authority.
+        var settings = (string)infra.Snapshot.Outputs["WEB_APPSETTINGS"]!;
+        var app = (string)infra.Snapshot.OfType("Microsoft.Web/sites").Single()["name"]!;
+        Assert.Contains("Microsoft.Web/sites/" + app, settings, StringComparison.Ordinal);
+        Assert.Contains("/v2.0", settings, StringComparison.Ordinal);
+    }
+
     /// <summary>Every setting the app binds (each options class with a Section) and every setting the template sets is in the README's table.</summary>
     [Fact]
     public void Readme_ConfigurationTable_DocumentsEveryOptionAndEveryTemplateSetting()

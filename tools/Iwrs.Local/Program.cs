@@ -35,6 +35,8 @@ var app = LocalFunctionsHost.Build(["--environment", "Development", "--urls", ap
         ["Auth:BootstrapAdministrators:0"] = admin,
         ["Audit:SigningKey"] = File.ReadAllText(auditKeyFile),
     }));
+var demoUsers = new List<DemoUser>();
+app.ServeWebApp(LocalWebApp.ManifestPathOf(System.Reflection.Assembly.GetEntryAssembly()!), () => demoUsers);
 await app.StartAsync();
 
 using var http = new HttpClient { BaseAddress = new Uri(appUrl) };
@@ -88,6 +90,7 @@ foreach (var studyId in studyIds)
     }
 }
 
+demoUsers.AddRange(rolesByUser.Select(u => new DemoUser(u.Key, string.Join("; ", u.Value))));
 var tokens = new StringBuilder();
 foreach (var user in rolesByUser.Keys)
 {
@@ -99,6 +102,7 @@ await File.WriteAllTextAsync(tokenFile, tokens.ToString());
 
 Console.WriteLine();
 Console.WriteLine($"Iwrs is running at {appUrl}   (Ctrl+C stops it and Azurite)");
+Console.WriteLine($"  web app:  {appUrl}/   (sign in as any demo user below)");
 Console.WriteLine($"  health:   {appUrl}/api/health");
 Console.WriteLine($"  OpenAPI:  {appUrl}/api/openapi/v1.json");
 Console.WriteLine($"  storage:  Azurite on 127.0.0.1:{storagePort} (tables) and {blobPort} (blobs), data kept in .local/azurite-layout2");

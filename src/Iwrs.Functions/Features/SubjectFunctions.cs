@@ -22,6 +22,26 @@ public sealed class SubjectFunctions(RequestBody body, TimeProvider time)
         return refusal ?? TypedResults.Ok(View(first!.Subject, context!.Unblinded));
     }
 
+    [Function("ListSiteSubjects")]
+    [Description("The subjects randomized or enrolled at one site, in number order; blinded views for blinded roles.")]
+    public async Task<IResult> ListSiteSubjects([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sites/{siteId}/subjects")] HttpRequest req, string studyId, string siteId, CancellationToken ct)
+    {
+        var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewSubject, siteId, req.HttpContext, ct);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (context!.Study.Configuration.Sites.All(s => s.SiteId != siteId))
+        {
+            return Problems.From(new DomainError("site-not-found", $"There is no site '{siteId}' in this study."));
+        }
+
+        // One range read of the study's subject rows (the site's are picked from them): bounded by the study's size.
+        var subjects = await SubjectRows.AllAsync(context.Table, studyId, ct);
+        return TypedResults.Ok(subjects.Where(s => s.SiteId == siteId).OrderBy(s => s.Number, StringComparer.Ordinal).Select(s => View(s, context.Unblinded)).ToList());
+    }
+
     [Function("Discontinue")]
     [Description("Record that the subject stops treatment (reason required); no further dispensing.")]
     public async Task<IResult> Discontinue([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/subjects/{subjectId}/discontinue")] HttpRequest req, string studyId, string subjectId, CancellationToken ct)
