@@ -180,7 +180,7 @@ public sealed class WebAppServer : IAsyncLifetime
         List<object> kits;
         do
         {
-            kits = [.. new[] { "LJ-CAPS", "PBO-CAPS" }.SelectMany(t => Enumerable.Range(0, 40).Select(_ => new KitRowBody(KitNumber(), t, "LOT-" + t[..2], "2029-06-30")))];
+            kits = [.. new[] { "LJ-CAPS", "PBO-CAPS" }.SelectMany(t => Enumerable.Range(0, 40).Select(_ => new KitRowBody(KitNumber(), t, "LOT-MIX", "2029-06-30")))];
         }
         while (KitImport.LooksOrderedByType([.. kits.Cast<KitRowBody>().Select(k => new Kit(k.kitNumber, k.kitType, k.lot, DateOnly.MaxValue, KitStatus.AtDepot, Kit.Depot, null, null, null))]));
         await Api("depot-manager", HttpMethod.Post, $"studies/{Study}/kits/import", new { kits });

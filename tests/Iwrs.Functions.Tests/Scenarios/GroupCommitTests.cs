@@ -130,15 +130,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         // turn gives up, StudyWrites.MaxWait; the other writer waits half that for B).
         var writes = _app.Services.GetRequiredService<StudyWrites>();
         var queue = _app.Services.GetRequiredService<RandomizationQueue>();
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = writes.InTurnAsync(Study, async () =>
-        {
-            entered.SetResult();
-            await release.Task;
-            return Result<bool>.Ok(true);
-        }, CancellationToken.None);
-        await entered.Task;
+        var (release, held) = await HoldTurn(writes);
 
         var a = Randomize("A001", "CN01", StratumA);
         await UntilWaiting(queue, 1);
@@ -166,6 +158,21 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal(1, _counter.Writes);
     }
 
+    /// <summary>Takes the study's turn in the instance and keeps it until <c>release</c> is set; <c>held</c> ends then.</summary>
+    private static async Task<(TaskCompletionSource Release, Task<Result<bool>> Held)> HoldTurn(StudyWrites writes)
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = writes.InTurnAsync(Study, async () =>
+        {
+            entered.SetResult();
+            await release.Task;
+            return Result<bool>.Ok(true);
+        }, CancellationToken.None);
+        await entered.Task;
+        return (release, held);
+    }
+
     private static async Task UntilWaiting(RandomizationQueue queue, int count)
     {
         for (var i = 0; queue.Waiting(Study) < count; i++)
@@ -186,15 +193,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
     {
         var writes = _app.Services.GetRequiredService<StudyWrites>();
         var queue = _app.Services.GetRequiredService<RandomizationQueue>();
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = writes.InTurnAsync(Study, async () =>
-        {
-            entered.SetResult();
-            await release.Task;
-            return Result<bool>.Ok(true);
-        }, CancellationToken.None);
-        await entered.Task;
+        var (release, held) = await HoldTurn(writes);
 
         var requests = start();
         for (var i = 0; queue.Waiting(Study) < requests.Count; i++)
