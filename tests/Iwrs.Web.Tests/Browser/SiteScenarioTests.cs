@@ -106,6 +106,21 @@ public sealed class SiteScenarioTests(WebAppServer web)
     }
 
     [Fact]
+    public async Task Statistician_ExportsTheList_ThePageRecomputesTheAuditTrailsCommitment()
+    {
+        var page = await web.PageFor("statistician");
+        await WebAppServer.Open(page, $"studies/{Study}/randomization-list");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Export the list (CSV)" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "HMAC-SHA256 of the exported file" })).ToContainTextAsync("it matches the commitment.");
+
+        // The commitment the page matched is the one the audit trail published at activation.
+        var audit = await web.Api("statistician", HttpMethod.Get, $"studies/{Study}/audit");
+        var published = audit.EnumerateArray().SelectMany(r => r.GetProperty("changes").EnumerateArray())
+            .Where(c => c.GetProperty("field").GetString() == "commitment").Select(c => c.GetProperty("after").GetString()).ToList();
+        Assert.Contains(await page.GetByTestId("list").Locator("dd code").First.InnerTextAsync(), published);
+    }
+
+    [Fact]
     public async Task Coordinator_CannotReachTheUnblindingScreen()
     {
         var page = await web.PageFor("coordinator-cn01");
