@@ -205,13 +205,14 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             var basis = prefetched is not null
                 ? await prefetched
                 : await ReadAsync(table, studyId, jobs[0].Request, view, context.Studies, ct);
-            plan = await PlanAsync(table, jobs, basis, time, random, ct);
-            if ((basis.FromView || (prefetched is not null && jobs.Count > 1)) && !plan.CommitsAll)
+            // A view is only good for decisions that commit: refuse or answer only from fresh rows. So is another
+            // request's early read, made before this one arrived. A plan from either looks up no refused subject.
+            var provisional = basis.FromView || (prefetched is not null && jobs.Count > 1);
+            plan = await PlanAsync(table, jobs, basis, time, random, lookUpRefused: !provisional, ct);
+            if (provisional && !plan.CommitsAll)
             {
-                // A view is only good for decisions that commit: refuse or answer only from fresh rows. So is another
-                // request's early read, made before this one arrived.
                 basis = await ReadAsync(table, studyId, jobs[0].Request, view: null, context.Studies, ct);
-                plan = await PlanAsync(table, jobs, basis, time, random, ct);
+                plan = await PlanAsync(table, jobs, basis, time, random, lookUpRefused: true, ct);
             }
 
             if (plan.Entries.Count == 0)
@@ -432,7 +433,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// slots, kits and numbers the ones before it took. The subject's row is not read first: inserting it is what makes
     /// randomization happen once, and a refusal or a failed insert looks it up then.
     /// </summary>
-    private static async Task<Plan> PlanAsync(TableClient table, List<RandomizationQueue.Job> jobs, Basis basis, TimeProvider time, IRandomSource random, CancellationToken ct)
+    private static async Task<Plan> PlanAsync(TableClient table, List<RandomizationQueue.Job> jobs, Basis basis, TimeProvider time, IRandomSource random, bool lookUpRefused, CancellationToken ct)
     {
         var state = basis.State;
         var plan = new Plan(state);
@@ -542,10 +543,11 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             takenKits.UnionWith(assignment.Value.KitNumbers);
         }
 
-        // A refusal, unless the subject is already randomized: then its allocation is the answer.
+        // A refusal, unless the subject is already randomized: then its allocation is the answer (not looked up for a
+        // plan that is decided again from fresh rows whenever it refuses anything).
         foreach (var (decided, error) in refused)
         {
-            var existing = await ExistingAsync(decided.Context, decided.Job.SubjectId, decided.Job.Request, ct);
+            var existing = lookUpRefused ? await ExistingAsync(decided.Context, decided.Job.SubjectId, decided.Job.Request, ct) : null;
             plan.Outcomes.Add((decided.Job, new RandomizationQueue.Outcome(existing ?? Result<Subject>.Fail(error), false, decided.Context)));
         }
 
