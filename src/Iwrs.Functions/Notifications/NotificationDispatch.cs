@@ -35,6 +35,9 @@ public sealed class NotificationDispatch(
     /// <summary>The error code on a message not sent because its recipient opted out.</summary>
     public const string OptedOutCode = "opted-out";
 
+    /// <summary>The error code on a notice not sent because its recipient has no verified SMS phone.</summary>
+    public const string NoVerifiedPhoneCode = "no-verified-phone";
+
     private readonly Lock _gate = new();
     private (IReadOnlyList<string> Partitions, DateTimeOffset ReadAt)? _studies;
 
@@ -118,10 +121,7 @@ public sealed class NotificationDispatch(
             DeliveryOutcome outcome;
             try
             {
-                // A number that opted out (STOP) gets nothing; the skip is recorded on the message as a refusal.
-                outcome = await SmsRows.IsOptedOutAsync(client, record.Notification.To, ct)
-                    ? new DeliveryOutcome.Rejected(OptedOutCode, "The recipient's number opted out by SMS (STOP); not sent.")
-                    : await sender.SendAsync(record.Notification with { Partition = due.Partition }, ct);
+                outcome = await SendAsync(client, record.Notification with { Partition = due.Partition }, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -166,6 +166,25 @@ public sealed class NotificationDispatch(
             log.LogError("Notification {Partition}/{NotificationId} could not be handled this run: {Error} {Stack}", due.Partition, due.NotificationId, e.GetType().Name, e.StackTrace);
             tally.Errors++;
         }
+    }
+
+    /// <summary>
+    /// Sends one message, or says why not. A notice to a person goes to the phone that person verified, looked up now,
+    /// at every attempt: never to a number someone else gave (a role grant's), never to a phone its user removed or
+    /// that another user has verified since the notice was queued. A person with no verified phone gets nothing, and a
+    /// number that opted out (STOP) neither; either skip is recorded on the message as a refusal.
+    /// </summary>
+    private async Task<DeliveryOutcome> SendAsync(TableClient client, Notification notification, CancellationToken ct)
+    {
+        var to = notification.To ?? await SmsRows.VerifiedPhoneAsync(client, notification.RecipientUserId, ct);
+        if (to is null)
+        {
+            return new DeliveryOutcome.Rejected(NoVerifiedPhoneCode, "The recipient has no verified SMS phone (PUT /api/sms/phone, then POST /api/sms/phone/verify); not sent.");
+        }
+
+        return await SmsRows.IsOptedOutAsync(client, to, ct)
+            ? new DeliveryOutcome.Rejected(OptedOutCode, "The recipient's number opted out by SMS (STOP); not sent.")
+            : await sender.SendAsync(notification with { To = to }, ct);
     }
 
     /// <summary>

@@ -353,7 +353,7 @@ public sealed class NotificationDispatchTests
     public async Task Add_RecipientRole_StoredAndReadBack_AndARecordWithoutOneReadsAsUnknownAndIsStillSent()
     {
         await using var h = await StartAsync();
-        var withRole = Notification.Create("evt-0001-r0", "pharm-1", "+8613800100001", "Kit list.", "shipment.created", Iwrs.Domain.Access.Role.Pharmacist).Value;
+        var withRole = Notification.ToNumber("evt-0001-r0", "pharm-1", "+8613800100001", "Kit list.", "shipment.created", Iwrs.Domain.Access.Role.Pharmacist).Value;
         await h.EnqueueAsync(Study, withRole);
         var table = await h.TableAsync();
         Assert.Equal("pharmacist", (await table.GetRowAsync(Study, "outbox|evt-0001-r0"))!.GetString("RecipientRole"));

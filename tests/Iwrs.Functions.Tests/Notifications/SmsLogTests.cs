@@ -97,13 +97,18 @@ public sealed class SmsLogTests
     private static async Task<IReadOnlyList<string>> RunTrialAsync(IwrsFactory app)
     {
         await app.LoadSeedStudies();
-        await app.Grant(Study, "depot", "depot-manager", phone: Phones["depot"]);
-        await app.Grant(Study, "pharm", "pharmacist", "CN01", phone: Phones["pharm"]);
-        await app.Grant(Study, "monitor", "medical-monitor", phone: Phones["monitor"]);
+        await app.Grant(Study, "depot", "depot-manager");
+        await app.Grant(Study, "pharm", "pharmacist", "CN01");
+        await app.Grant(Study, "monitor", "medical-monitor");
         await app.Grant(Study, "coord", "site-coordinator", "CN01");
         await app.Grant(Study, "inv", "unblinding-investigator", "CN01");
         await app.Grant(Study, "stat", "unblinded-statistician");
         var trial = new TrialDriver(app, Study);
+        foreach (var (user, phone) in Phones)
+        {
+            await SmsHarness.RegisterPhone(app, twilio, await trial.Client(user), phone);
+        }
+
         await trial.ImportKits("depot", ["LJ-CAPS", "PBO-CAPS"], perType: 10);
         var kits = await trial.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 4 });
         await trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 8 });
