@@ -1,4 +1,3 @@
-using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Azure;
 using Azure.Data.Tables;
@@ -27,20 +26,12 @@ public sealed class RoleAssignmentStore(IwrsTable table)
         await QueryAsync(studyId ?? IwrsTable.SystemPartition, $"{Prefix}{userId}|", ct);
 
     /// <summary>
-    /// Whether <paramref name="userId"/> is an administrator: one point read of the one row that grant writes (the system
-    /// partition holds no other role). A user id no grant could name holds no role.
+    /// Whether <paramref name="userId"/> is an administrator: one point read of the row that grant writes. A user id no
+    /// grant could name holds no role.
     /// </summary>
-    public async Task<bool> IsAdministratorAsync(string userId, CancellationToken ct)
-    {
-        if (!Identifiers.IsValid(userId, 128))
-        {
-            return false;
-        }
-
-        var client = await table.GetAsync(ct);
-        return await client.GetRowAsync(IwrsTable.SystemPartition, $"{Prefix}{userId}|{Role.Administrator.Name()}|*", ct) is { } row
-            && FromEntity(row)?.Assignment.Role == Role.Administrator;
-    }
+    public async Task<bool> IsAdministratorAsync(string userId, CancellationToken ct) =>
+        RoleAssignment.Create(userId, Role.Administrator.Name(), null, null) is { IsSuccess: true } grant
+        && await GetAsync(grant.Value, ct) is not null;
 
     /// <summary>Everyone's roles in one study (null: administrators).</summary>
     public async Task<IReadOnlyList<StoredRoleAssignment>> AllAsync(string? studyId, CancellationToken ct) =>
