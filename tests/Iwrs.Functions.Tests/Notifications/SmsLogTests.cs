@@ -1,5 +1,6 @@
 using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Notifications;
+using Iwrs.Functions.Tests.Sms;
 using Iwrs.Functions.Tests.Scenarios;
 using Iwrs.Storage.Stores;
 using Iwrs.Testing;
@@ -41,7 +42,7 @@ public sealed class SmsLogTests
                 logs.AddTo(s);
             });
         Assert.Equal(provider, app.Services.GetRequiredService<ISmsSender>().Provider);
-        var kits = await RunTrialAsync(app);
+        var kits = await RunTrialAsync(app, provider == "twilio" ? twilio : null);
 
         if (provider == "twilio")
         {
@@ -94,7 +95,7 @@ public sealed class SmsLogTests
     /// A shipment to CN01 (pick list to the depot, notice to the pharmacist), one subject randomized and then unblinded
     /// in an emergency (notice to the medical monitor). Returns the shipment's kit numbers.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> RunTrialAsync(IwrsFactory app)
+    private static async Task<IReadOnlyList<string>> RunTrialAsync(IwrsFactory app, FakeTwilioServer? twilio)
     {
         await app.LoadSeedStudies();
         await app.Grant(Study, "depot", "depot-manager");
