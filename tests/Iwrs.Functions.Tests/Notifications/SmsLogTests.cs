@@ -58,7 +58,10 @@ public sealed class SmsLogTests
         var records = await OutboxAsync(app);
         Assert.Equal(["depot-manager", "medical-monitor", "pharmacist"], records.Select(r => r.Notification.RecipientRoleName).Order(StringComparer.Ordinal));
         Assert.All(records, r => Assert.Equal(DeliveryStatus.Sent, r.Status));
-        var bodies = provider == "twilio" ? twilio.Delivered.Select(m => m.Body).ToList() : records.Select(r => r.Notification.Body).ToList();
+        // The notices only: each user's phone verification code was texted before the trial.
+        var bodies = provider == "twilio"
+            ? twilio.Delivered.Select(m => m.Body).Where(b => !b.StartsWith("Iwrs: your phone verification code", StringComparison.Ordinal)).ToList()
+            : records.Select(r => r.Notification.Body).ToList();
         Assert.Equal(records.Select(r => r.Notification.Body).Order(StringComparer.Ordinal), bodies.Order(StringComparer.Ordinal));
         Assert.Contains(bodies, b => b.Contains("LJ-CAPS", StringComparison.Ordinal) && b.Contains("PBO-CAPS", StringComparison.Ordinal));
         Assert.Contains(bodies, b => b.Contains("unblinded in an emergency", StringComparison.Ordinal));

@@ -395,7 +395,7 @@ public sealed class SmsWebhookTests(SmsWebhookFixture fixture) : IClassFixture<S
         await dispatch.RunAsync(new TimerInvocation(NotificationDispatch.FunctionName, H.Clock.GetUtcNow(), false), CancellationToken.None);
 
         Assert.DoesNotContain(H.Twilio.Delivered.Skip(sent), m => m.To == SmsWebhookFixture.LjDepot);
-        var skipped = (await OutboxRecords(Lj)).Where(r => r.Notification.To == SmsWebhookFixture.LjDepot && !before.Contains(r.Notification.Id)).ToList();
+        var skipped = (await OutboxRecords(Lj)).Where(r => r.Notification.RecipientUserId == "depot" && !before.Contains(r.Notification.Id)).ToList();
         Assert.NotEmpty(skipped);
         Assert.All(skipped, r => Assert.Equal((DeliveryStatus.Failed, NotificationDispatch.OptedOutCode), (r.Status, r.ErrorCode)));
 
