@@ -20,6 +20,7 @@ public sealed class NoticeAddressTests : IAsyncLifetime
     private const string Lj = SmsHarness.Lj;
     private const string DepotPhone = "+15550400001";
     private const string ManagerPhone = "+15550400009";
+    private const string CoordPhone = "+15550400005";
 
     private SmsHarness _h = null!;
 
@@ -31,6 +32,7 @@ public sealed class NoticeAddressTests : IAsyncLifetime
             (Lj, "depot2", "depot-manager", null, null),
             (Lj, "pharm", "pharmacist", "CN01", null),
             (Lj, "manager", "study-manager", null, ManagerPhone),
+            (Lj, "coord", "site-coordinator", "CN01", CoordPhone),
         ]);
     }
 
@@ -117,14 +119,17 @@ public sealed class NoticeAddressTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RemovedPhone_ByTheStudyManager_GetsNoNoticeQueuedBeforeOrAfter_AndActsAsNobody_Audited()
+    public async Task RemovedPhone_ByAnAdministrator_GetsNoNoticeQueuedBefore_AndActsAsNobody_Audited()
     {
         await _h.Lj_.ImportKits("depot", ["LJ-CAPS", "PBO-CAPS"], perType: 6);
         var sentBefore = _h.Twilio.Delivered.Count;
         var queuedBefore = await CreateShipmentAsync();
 
-        // The depot manager's phone is lost; their manager removes it before the notices already queued are sent.
-        var standing = await _h.Lj_.Ok("manager", HttpMethod.Delete, "sms/users/depot/phone");
+        // The depot manager's phone is lost. Their study manager may not remove it (the depot's notices go there); an
+        // administrator does, before the notices already queued are sent.
+        var (status, problem) = await _h.Lj_.Send("manager", HttpMethod.Delete, "sms/users/depot/phone");
+        Assert.Equal((HttpStatusCode.Forbidden, "not-authorized"), (status, problem.GetProperty("code").GetString()));
+        var standing = await _h.Lj_.Ok(IwrsFactory.Admin, HttpMethod.Delete, "sms/users/depot/phone");
         Assert.False(standing.GetProperty("phoneVerified").GetBoolean());
         await DispatchAsync();
 
@@ -135,21 +140,32 @@ public sealed class NoticeAddressTests : IAsyncLifetime
         Assert.Equal("Iwrs: this number is not registered for SMS. Ask your study manager.", await _h.Reply(DepotPhone, $"STATUS {Lj} S-001 {SmsHarness.Pin}"));
 
         var removal = (await _h.AuditAsync(IwrsTable.SystemPartition)).Last(r => r.Action == "sms.phone-removed");
-        Assert.Equal("manager", removal.UserId);
-        Assert.Equal("study-manager", removal.Role);
-        Assert.Equal("user:depot", removal.Target);
+        Assert.Equal((IwrsFactory.Admin, "administrator", "user:depot"), (removal.UserId, removal.Role, removal.Target));
+    }
+
+    [Fact]
+    public async Task RemovedPhone_OfSiteStaff_ByTheirStudyManager_ActsAsNobody_Audited()
+    {
+        var standing = await _h.Lj_.Ok("manager", HttpMethod.Delete, "sms/users/coord/phone");
+
+        Assert.False(standing.GetProperty("phoneVerified").GetBoolean());
+        Assert.Equal("Iwrs: this number is not registered for SMS. Ask your study manager.", await _h.Reply(CoordPhone, $"STATUS {Lj} S-001 {SmsHarness.Pin}"));
+        var removal = (await _h.AuditAsync(IwrsTable.SystemPartition)).Last(r => r.Action == "sms.phone-removed");
+        Assert.Equal(("manager", "study-manager", "user:coord"), (removal.UserId, removal.Role, removal.Target));
+        Assert.Contains(removal.Changes, c => c.Field == "phone" && c.Before == CoordPhone && c.After is null);
     }
 
     [Fact]
     public async Task RemovePhone_OfAUserWhoAlsoWorksInAStudyTheManagerDoesNotManage_IsRefused()
     {
-        await _h.App.Grant(SmsHarness.Akk, "depot", "depot-manager");
+        await _h.App.Grant(SmsHarness.Akk, "coord", "site-coordinator", "CN01");
 
-        var (status, problem) = await _h.Lj_.Send("manager", HttpMethod.Delete, "sms/users/depot/phone");
+        var (status, problem) = await _h.Lj_.Send("manager", HttpMethod.Delete, "sms/users/coord/phone");
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("not-authorized", problem.GetProperty("code").GetString());
-        var asAdmin = await _h.Lj_.Ok(IwrsFactory.Admin, HttpMethod.Get, "sms/users/depot");
+        Assert.Contains("study you do not manage", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var asAdmin = await _h.Lj_.Ok(IwrsFactory.Admin, HttpMethod.Get, "sms/users/coord");
         Assert.True(asAdmin.GetProperty("phoneVerified").GetBoolean());
     }
 }

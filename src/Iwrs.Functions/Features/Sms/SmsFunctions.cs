@@ -279,13 +279,22 @@ public sealed partial class SmsFunctions(
     }
 
     [Function("RemoveUsersSmsPhone")]
-    [Description("Administrator, or a study manager of every study the user holds a role in: remove a user's SMS phone (a lost phone); it then acts as nobody and gets no notices (audited).")]
+    [Description("Administrator, or a study manager of every study the user holds a role in (administrator only for depot managers, medical monitors and unblinded users): remove a user's SMS phone (a lost phone); it then acts as nobody and gets no notices (audited).")]
     public async Task<IResult> RemoveUsersPhone([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/sms/users/{userId}/phone")] HttpRequest req, string studyId, string userId, CancellationToken ct)
     {
         var (context, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "removes their SMS phone", req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
+        }
+
+        // The phones that unblinded notices and emergency-unblinding notices go to are an administrator's to remove: a
+        // study manager could otherwise silence the depot or the medical monitors.
+        if (context!.ActingAs != Role.Administrator &&
+            (await roles.InEveryStudyAsync(userId, ct)).Any(a => a.Assignment.Role.IsUnblinded() || a.Assignment.Role == Role.MedicalMonitor))
+        {
+            return Problems.From(new DomainError("not-authorized",
+                "This user is a depot manager, medical monitor or unblinded user somewhere: an administrator removes their SMS phone."));
         }
 
         var removed = await phones.RemoveAsync(userId, (context!.Caller.UserId, context.ActingAs.Name()), studyId, ct);
