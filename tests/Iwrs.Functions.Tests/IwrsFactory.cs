@@ -139,10 +139,10 @@ public sealed class IwrsFactory : WebApplicationFactory<LocalTimers>
         }
     }
 
-    public async Task Grant(string studyId, string userId, string role, string? siteId = null, string? phone = null)
+    public async Task Grant(string studyId, string userId, string role, string? siteId = null)
     {
         var admin = await ClientFor(Admin);
-        using var response = await admin.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId, role, siteId, phone });
+        using var response = await admin.PostAsJsonAsync($"/api/studies/{studyId}/role-assignments", new { userId, role, siteId });
         Assert.True(response.IsSuccessStatusCode, $"grant {userId} {role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }

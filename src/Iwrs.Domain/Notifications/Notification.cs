@@ -11,7 +11,12 @@ namespace Iwrs.Domain.Notifications;
 /// a retried event produces the same id and cannot enqueue the message twice.
 /// </param>
 /// <param name="RecipientUserId">The user the message is for, so delivery can be traced to a person without the number.</param>
-/// <param name="To">E.164 number.</param>
+/// <param name="To">
+/// The E.164 number of a message to a number: only the phone verification code, which has to reach the number being
+/// proved (<see cref="ToNumber"/>). Null for a notice to a person (<see cref="ToOwnPhone"/>): it goes to the phone the
+/// recipient registered and verified themselves, looked up when it is sent, and to nobody when they have none. A
+/// number given by anyone else (a phone on a role grant) never addresses anything.
+/// </param>
 /// <param name="Body">The SMS text, 1 to 1,600 characters, line breaks allowed.</param>
 /// <param name="Event">What caused the message (<c>subject.randomized</c>, <c>shipment.dispatched</c>, …).</param>
 /// <param name="RecipientRole">
@@ -22,7 +27,7 @@ namespace Iwrs.Domain.Notifications;
 /// The study (or system) partition its outbox record lives in: set by the dispatcher when it sends, so that the
 /// provider's delivery reports can name the record (ids are unique per partition only). Not stored.
 /// </param>
-public sealed record Notification(string Id, string RecipientUserId, string To, string Body, string Event, Role? RecipientRole = null, string? Partition = null)
+public sealed record Notification(string Id, string RecipientUserId, string? To, string Body, string Event, Role? RecipientRole = null, string? Partition = null)
 {
     /// <summary>Twilio refuses bodies over 1,600 characters (https://www.twilio.com/docs/api/errors/21617).</summary>
     public const int MaxBodyLength = 1600;
@@ -36,8 +41,18 @@ public sealed record Notification(string Id, string RecipientUserId, string To, 
     /// <summary>What log lines name the recipient by: the role's name, or <c>unknown</c>.</summary>
     public string RecipientRoleName => RecipientRole?.Name() ?? "unknown";
 
-    /// <summary>Validates every field and lists every problem at once.</summary>
-    public static Result<Notification> Create(string? id, string? recipientUserId, string? to, string? body, string? @event, Role? recipientRole = null)
+    /// <summary>Whether the message goes to its recipient's own verified phone (looked up at sending), not to <see cref="To"/>.</summary>
+    public bool ToVerifiedPhone => To is null;
+
+    /// <summary>A message to the number <paramref name="to"/> (the phone verification code). Validates every field and lists every problem at once.</summary>
+    public static Result<Notification> ToNumber(string? id, string? recipientUserId, string? to, string? body, string? @event, Role? recipientRole = null) =>
+        Validate(id, recipientUserId, to, numberGiven: true, body, @event, recipientRole);
+
+    /// <summary>A notice to the person <paramref name="recipientUserId"/>, in <paramref name="recipientRole"/>: it goes to the phone they verified, or nowhere.</summary>
+    public static Result<Notification> ToOwnPhone(string? id, string? recipientUserId, string? body, string? @event, Role? recipientRole = null) =>
+        Validate(id, recipientUserId, null, numberGiven: false, body, @event, recipientRole);
+
+    private static Result<Notification> Validate(string? id, string? recipientUserId, string? to, bool numberGiven, string? body, string? @event, Role? recipientRole)
     {
         var errors = new List<FieldError>();
         if (!Identifiers.IsValid(id, MaxIdLength))
@@ -50,7 +65,7 @@ public sealed record Notification(string Id, string RecipientUserId, string To, 
             errors.Add(new FieldError("recipientUserId", $"1 to {MaxUserIdLength} characters: ASCII letters, digits, '-', '_' or '.'"));
         }
 
-        if (!PhoneNumbers.IsE164(to))
+        if (numberGiven && !PhoneNumbers.IsE164(to))
         {
             errors.Add(new FieldError("to", PhoneNumbers.E164Rule));
         }

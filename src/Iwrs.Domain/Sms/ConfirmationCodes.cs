@@ -41,12 +41,19 @@ public static class ConfirmationCodes
     public static string New(IRandomSource random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        return new string([.. Enumerable.Range(0, Length).Select(_ => Alphabet[random.Next(Alphabet.Length)])]);
+        string code;
+        do
+        {
+            code = new string([.. Enumerable.Range(0, Length).Select(_ => Alphabet[random.Next(Alphabet.Length)])]);
+        }
+        while (SmsCommands.IsKeyword(code));
+
+        return code;
     }
 
-    /// <summary>A word that is a code in any case.</summary>
+    /// <summary>A word that is a code in any case, and no keyword (<see cref="SmsCommands.IsKeyword"/>).</summary>
     public static bool IsCode(string word) =>
-        word is { Length: Length } && word.All(c => Alphabet.Contains(char.ToUpperInvariant(c), StringComparison.Ordinal));
+        word is { Length: Length } && word.All(c => Alphabet.Contains(char.ToUpperInvariant(c), StringComparison.Ordinal)) && !SmsCommands.IsKeyword(word);
 
     public static PendingConfirmation Create(
         string code, string phone, string userId, string studyId, string subjectId, string siteId, IReadOnlyDictionary<string, string> factors, DateTimeOffset now) =>

@@ -45,6 +45,12 @@ public enum PhoneCodeOutcome
 /// </summary>
 public static class PhoneVerification
 {
+    /// <summary>
+    /// The event of the SMS that carries a code: the one message sent to a number rather than to a person's verified
+    /// phone (it has to reach the number being proved).
+    /// </summary>
+    public const string CodeEvent = "sms.phone-verification";
+
     public const int CodeLength = 6;
     public const int MaxAttempts = 5;
     public const int MaxCodesPerWindow = 5;

@@ -71,6 +71,20 @@ public static class SmsCommands
 
     private static readonly HashSet<string> UnblindKeywords = new(StringComparer.Ordinal) { "UNBLIND", "UNBLINDING", "BREAK", "CODEBREAK" };
 
+    private static readonly HashSet<string> CommandWords = new(StringComparer.Ordinal) { "CONFIRM", "RAND", "RANDOMIZE", "ENROL", "ENROLL", "DISP", "DISPENSE", "RECV", "RECEIVE", "STATUS" };
+
+    /// <summary>
+    /// Whether <paramref name="word"/> (any case) means something on its own: a command, an opt-out, opt-in or help
+    /// keyword. Such a word is never drawn as a confirmation code, nor read as one: a code <c>CANCEL</c> would opt the
+    /// phone out at Twilio, and a bare <c>STATUS</c> is the STATUS command typed without its arguments.
+    /// </summary>
+    public static bool IsKeyword(string word)
+    {
+        ArgumentNullException.ThrowIfNull(word);
+        var upper = word.ToUpperInvariant();
+        return CommandWords.Contains(upper) || OptOutKeywords.Contains(upper) || OptInKeywords.Contains(upper) || HelpKeywords.Contains(upper) || UnblindKeywords.Contains(upper);
+    }
+
     public static SmsCommand Parse(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))

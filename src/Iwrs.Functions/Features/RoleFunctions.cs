@@ -13,9 +13,17 @@ namespace Iwrs.Functions.Features;
 /// <summary>Who holds which role: grant, revoke and list, per study (and administrators system-wide). Every change is audited.</summary>
 public sealed class RoleFunctions(StudyStore studies, AccessResolver access, RequestBody body, RoleAssignmentStore roles, IwrsTable table, TimeProvider time)
 {
+    /// <summary>
+    /// A grant. <c>Phone</c> is no longer taken (refused unless null): a grant's phone was set by whoever granted, so it
+    /// could send a role's notices to a number of their choosing. Notices go only to the phone the grantee verified.
+    /// </summary>
     public sealed record GrantRequest(string? UserId, string? Role, string? SiteId, string? Phone);
 
-    public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt, string? Phone);
+    public sealed record AssignmentView(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt);
+
+    /// <summary>Why a grant with a phone is refused, in the words the caller gets.</summary>
+    public const string GrantPhoneRefused =
+        "role grants take no phone: SMS notices go only to the phone the user registers and verifies themselves (PUT /api/sms/phone, then POST /api/sms/phone/verify).";
 
     public sealed record MeView(string UserId, string? Name, bool Administrator, IReadOnlyList<AssignmentView> Assignments);
 
@@ -57,12 +65,12 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             return Problems.From(assignment.Error!);
         }
 
-        if (read.Value.Phone is { } phone && !IsE164(phone))
+        if (read.Value.Phone is not null)
         {
-            return Problems.From(DomainError.Validation([new FieldError("phone", "must be an E.164 number: '+' and 8 to 15 digits.")]));
+            return Problems.From(DomainError.Validation([new FieldError("phone", GrantPhoneRefused)], "A role grant does not say where SMS go."));
         }
 
-        return await ChangeAsync(studyId, assignment.Value, grant: true, req.HttpContext, ct, read.Value.Phone);
+        return await ChangeAsync(studyId, assignment.Value, grant: true, req.HttpContext, ct);
     }
 
     [Function("RevokeRole")]
@@ -92,13 +100,11 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
     public Task<IResult> RevokeAdministrator([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "administrators/{userId}")] HttpRequest req, string userId, CancellationToken ct) =>
         ChangeAdministratorAsync(userId, grant: false, req.HttpContext, ct);
 
-    public static bool IsE164(string phone) => phone.Length is >= 9 and <= 16 && phone[0] == '+' && phone[1..].All(char.IsAsciiDigit);
-
     private static AssignmentView View(StoredRoleAssignment s) =>
-        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt, s.Phone);
+        new(s.Assignment.UserId, s.Assignment.Role.Name(), s.Assignment.StudyId, s.Assignment.SiteId, s.GrantedBy, s.GrantedAt);
 
     /// <summary>A role in a study: the caller must be allowed to grant that role to that user, at a site of the study.</summary>
-    private async Task<IResult> ChangeAsync(string studyId, RoleAssignment assignment, bool grant, HttpContext http, CancellationToken ct, string? phone = null)
+    private async Task<IResult> ChangeAsync(string studyId, RoleAssignment assignment, bool grant, HttpContext http, CancellationToken ct)
     {
         var (context, refusal) = await StudyContext.ResolveAsync(studyId, StudyAction.ViewStudy, null, http, ct);
         if (refusal is not null)
@@ -117,7 +123,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             return Problems.From(DomainError.Validation([new FieldError("siteId", $"study '{studyId}' has no site '{assignment.SiteId}'.")]));
         }
 
-        return await Apply(studyId, assignment, grant, context.Caller, allowed.Value, ct, phone);
+        return await Apply(studyId, assignment, grant, context.Caller, allowed.Value, ct);
     }
 
     /// <summary>Administrators live outside every study, in the system partition; only an administrator changes them.</summary>
@@ -141,9 +147,9 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
     /// A grant that would leave its user a blinded and an unblinded role in one study is refused, 409 role-conflict
     /// (<see cref="SeparationOfDuties"/>), whoever asks.
     /// </summary>
-    private async Task<IResult> Apply(string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, CancellationToken ct, string? phone = null)
+    private async Task<IResult> Apply(string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, CancellationToken ct)
     {
-        var result = await WriteAsync(partition, assignment, grant, caller, actingAs, phone, null, ct);
+        var result = await WriteAsync(partition, assignment, grant, caller, actingAs, null, ct);
 
         // An administrator (system partition) and a blinded study role (the study's partition) are two partitions, which
         // no transaction guards together: two such grants made at the same moment could each miss the other. So each
@@ -152,7 +158,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
         if (grant && result is { IsSuccess: true, Value.Changed: true } && (assignment.Role == Role.Administrator || !assignment.Role.IsUnblinded()) &&
             await ConflictAsync(assignment, ct) is { } late)
         {
-            var undone = await WriteAsync(partition, assignment, grant: false, caller, actingAs, null, "Taken back as it was granted: " + late.Message, ct);
+            var undone = await WriteAsync(partition, assignment, grant: false, caller, actingAs, "Taken back as it was granted: " + late.Message, ct);
             result = undone.IsSuccess ? late : undone.Error!;
         }
 
@@ -174,7 +180,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
 
     /// <summary>One optimistic write of a grant or revoke and its audit record; whether it changed anything, and the row granted.</summary>
     private async Task<Result<(bool Changed, StoredRoleAssignment? Row)>> WriteAsync(
-        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, string? phone, string? reason, CancellationToken ct)
+        string partition, RoleAssignment assignment, bool grant, Caller caller, Role actingAs, string? reason, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
         return await OptimisticWrite.RunAsync(time, async attemptCt =>
@@ -203,7 +209,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             var now = time.GetUtcNow();
             var actions = new StudyChange
             {
-                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now, phone) : RoleAssignmentStore.Delete(existing!),
+                grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now) : RoleAssignmentStore.Delete(existing!),
             };
             AuditTrail.Append(actions, partition, head, now, new AuditEntry(
                 caller.UserId,
@@ -217,7 +223,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
                 ],
                 reason));
             await client.SubmitTransactionAsync(actions, attemptCt);
-            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty, phone) : null));
+            return Result<(bool, StoredRoleAssignment?)>.Ok((true, grant ? new StoredRoleAssignment(assignment, caller.UserId, now, string.Empty) : null));
         }, ct);
     }
 

@@ -15,7 +15,7 @@ namespace Iwrs.Functions.Features;
 /// audits it and queues the SMS notices — all one transaction. The depot manager's notice is a pick list with
 /// kit types; the site pharmacist's names kit numbers only.
 /// </summary>
-public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, StudyWrites writes)
+public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, StudyWrites writes)
 {
     public async Task<Result<Shipment>> CreateAsync(StudyContext context, string siteId, IReadOnlyDictionary<string, int> kits, string reason, Channel channel, CancellationToken ct) =>
         await CreateAsync(context.Table, context.Study.Configuration, siteId, kits, reason, context.Caller.UserId, context.ActingAs.Name(), channel, ct);
@@ -93,20 +93,11 @@ public sealed class Shipping(TimeProvider time, RoleAssignmentStore roles, Study
         }, ct);
     }
 
-    /// <summary>Depot managers of the study who gave a phone number.</summary>
-    public Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> DepotManagersAsync(string studyId, CancellationToken ct) =>
-        WithPhoneAsync(studyId, a => a.Role == Role.DepotManager, ct);
+    /// <summary>The study's depot managers.</summary>
+    public Task<IReadOnlyList<NoticeRecipient>> DepotManagersAsync(string studyId, CancellationToken ct) =>
+        recipients.InStudyAsync(studyId, a => a.Role == Role.DepotManager, NoticeRecipients.MaxPerEvent, ct);
 
-    /// <summary>Depot managers of the study and pharmacists of the site who gave a phone number.</summary>
-    private Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
-        WithPhoneAsync(studyId, a => a.Role == Role.DepotManager || (a.Role == Role.Pharmacist && a.SiteId == siteId), ct);
-
-    private async Task<IReadOnlyList<(Role Role, string UserId, string Phone)>> WithPhoneAsync(string studyId, Func<RoleAssignment, bool> who, CancellationToken ct) =>
-        (await roles.AllAsync(studyId, ct))
-            .Where(a => a.Phone is not null && who(a.Assignment))
-            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!))
-
-            // Each notice is two rows in its event's transaction (100 operations at most): a few recipients only.
-            .Take(6)
-            .ToList();
+    /// <summary>The study's depot managers and the site's pharmacists.</summary>
+    private Task<IReadOnlyList<NoticeRecipient>> RecipientsAsync(string studyId, string siteId, CancellationToken ct) =>
+        recipients.InStudyAsync(studyId, a => a.Role == Role.DepotManager || (a.Role == Role.Pharmacist && a.SiteId == siteId), NoticeRecipients.MaxPerEvent, ct);
 }

@@ -11,7 +11,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Iwrs.Functions.Features;
 
 /// <summary>Emergency unblinding of one subject: audited every time, and the medical monitors are told (without the arm).</summary>
-public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, RoleAssignmentStore roles, AuditCheckpoints checkpoints)
+public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, NoticeRecipients recipients, AuditCheckpoints checkpoints)
 {
     public sealed record UnblindingView(string SubjectId, string Number, string Arm, string ArmName, string KitType, DateTimeOffset UnblindedAt);
 
@@ -36,8 +36,7 @@ public sealed class UnblindingFunctions(RequestBody body, TimeProvider time, Rol
             return refusal;
         }
 
-        var monitors = (await roles.AllAsync(studyId, ct)).Where(a => a.Assignment.Role == Role.MedicalMonitor && a.Phone is not null)
-            .Select(a => (a.Assignment.Role, a.Assignment.UserId, a.Phone!)).Take(10).ToList();
+        var monitors = await recipients.InStudyAsync(studyId, a => a.Role == Role.MedicalMonitor, 10, ct);
         var config = context!.Study.Configuration;
         var disclosed = false;
         var answer = await context.WriteAsync(async attemptCt =>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Iwrs.Domain.Access;
 using Iwrs.Domain.Notifications;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
@@ -25,6 +26,7 @@ namespace Iwrs.Functions.Notifications;
 /// </remarks>
 public sealed class NotificationDispatch(
     IwrsTable table,
+    RoleAssignmentStore roles,
     ISmsSender sender,
     TimeProvider time,
     IOptions<NotificationOptions> options,
@@ -34,6 +36,12 @@ public sealed class NotificationDispatch(
 
     /// <summary>The error code on a message not sent because its recipient opted out.</summary>
     public const string OptedOutCode = "opted-out";
+
+    /// <summary>The error code on a notice not sent because its recipient has no verified SMS phone.</summary>
+    public const string NoVerifiedPhoneCode = "no-verified-phone";
+
+    /// <summary>The error code on a notice not sent because its recipient no longer holds the role it was for.</summary>
+    public const string RoleNotHeldCode = "recipient-no-longer-holds-role";
 
     private readonly Lock _gate = new();
     private (IReadOnlyList<string> Partitions, DateTimeOffset ReadAt)? _studies;
@@ -118,10 +126,7 @@ public sealed class NotificationDispatch(
             DeliveryOutcome outcome;
             try
             {
-                // A number that opted out (STOP) gets nothing; the skip is recorded on the message as a refusal.
-                outcome = await SmsRows.IsOptedOutAsync(client, record.Notification.To, ct)
-                    ? new DeliveryOutcome.Rejected(OptedOutCode, "The recipient's number opted out by SMS (STOP); not sent.")
-                    : await sender.SendAsync(record.Notification with { Partition = due.Partition }, ct);
+                outcome = await SendAsync(client, record.Notification with { Partition = due.Partition }, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -166,6 +171,48 @@ public sealed class NotificationDispatch(
             log.LogError("Notification {Partition}/{NotificationId} could not be handled this run: {Error} {Stack}", due.Partition, due.NotificationId, e.GetType().Name, e.StackTrace);
             tally.Errors++;
         }
+    }
+
+    /// <summary>
+    /// Sends one message, or says why not. A notice to a person goes to the phone that person verified, looked up now,
+    /// at every attempt: never to a number someone else gave (a role grant's), never to a phone its user removed or
+    /// that another user has verified since the notice was queued. A person with no verified phone gets nothing, and a
+    /// number that opted out (STOP) neither; either skip is recorded on the message as a refusal.
+    /// </summary>
+    private async Task<DeliveryOutcome> SendAsync(TableClient client, Notification notification, CancellationToken ct)
+    {
+        if (await StillEntitledAsync(notification, ct) is false)
+        {
+            return new DeliveryOutcome.Rejected(RoleNotHeldCode, "The recipient no longer holds the role this notice was for in its study, or now also holds a blinded one; not sent.");
+        }
+
+        var to = notification.To ?? await SmsRows.VerifiedPhoneAsync(client, notification.RecipientUserId, ct);
+        if (to is null)
+        {
+            return new DeliveryOutcome.Rejected(NoVerifiedPhoneCode, "The recipient has no verified SMS phone (PUT /api/sms/phone, then POST /api/sms/phone/verify); not sent.");
+        }
+
+        return await SmsRows.IsOptedOutAsync(client, to, ct)
+            ? new DeliveryOutcome.Rejected(OptedOutCode, "The recipient's number opted out by SMS (STOP); not sent.")
+            : await sender.SendAsync(notification with { To = to }, ct);
+    }
+
+    /// <summary>
+    /// Whether a study notice's recipient may still read it, checked at every attempt, as its phone is: they still hold
+    /// the role it was queued for in its study, and, when that role is unblinded (a depot manager's pick list names kit
+    /// types), no blinded role there besides (a pair stored before separation of duties). Otherwise a pick list queued
+    /// before a depot manager was revoked and made a blinded study manager would reach them. Null when there is no role
+    /// to check: the system partition's messages (the phone verification code) and records written before roles were kept.
+    /// </summary>
+    private async Task<bool?> StillEntitledAsync(Notification notification, CancellationToken ct)
+    {
+        if (notification.RecipientRole is not { } role || notification.Partition is not { } study || study == IwrsTable.SystemPartition)
+        {
+            return null;
+        }
+
+        var held = (await roles.ForUserAsync(study, notification.RecipientUserId, ct)).Select(a => a.Assignment.Role).ToList();
+        return held.Contains(role) && !(role.IsUnblinded() && SeparationOfDuties.Mixes(held));
     }
 
     /// <summary>

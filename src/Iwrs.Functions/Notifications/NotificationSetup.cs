@@ -39,6 +39,7 @@ public static class NotificationSetup
         });
 
         services.AddSingleton<NotificationDispatch>();
+        services.AddSingleton<NoticeRecipients>();
         return services;
     }
 

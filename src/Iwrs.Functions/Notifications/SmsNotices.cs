@@ -1,5 +1,4 @@
 using System.Globalization;
-using Iwrs.Domain.Access;
 using Iwrs.Domain.Notifications;
 using Iwrs.Storage.Stores;
 
@@ -16,15 +15,16 @@ public static class SmsNotices
 
     /// <summary>
     /// Queues one SMS per recipient in the event's own transaction. Ids derive from the audit sequence, so the
-    /// same event can never queue twice. Each keeps its recipient's role, which is all a log line says about whom it was for.
+    /// same event can never queue twice. Each keeps its recipient's role, which is all a log line says about whom it was
+    /// for, and no number: it goes to the phone the recipient verified, looked up when it is sent.
     /// </summary>
-    public static void Queue(StudyChange actions, string partition, long sequence, IEnumerable<(Role Role, string UserId, string Phone)> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
+    public static void Queue(StudyChange actions, string partition, long sequence, IEnumerable<NoticeRecipient> recipients, string text, string eventName, DateTimeOffset now, int offset = 0)
     {
         var i = offset;
-        foreach (var (role, userId, phone) in recipients)
+        foreach (var (role, userId) in recipients)
         {
             var id = $"{sequence.ToString("D12", CultureInfo.InvariantCulture)}-{i++}";
-            var notification = Notification.Create(id, userId, phone, Shorten(text), eventName, role);
+            var notification = Notification.ToOwnPhone(id, userId, Shorten(text), eventName, role);
             if (notification.IsSuccess)
             {
                 Outbox.Add(actions, partition, notification.Value, now);

@@ -135,7 +135,9 @@ public sealed class TwilioSmsSender : ISmsSender
             // The SDK reads TWILIO_LOG_LEVEL and then writes requests to the console: ours are logged (redacted) by HttpClient.
             LogLevel = null,
         };
-        var message = new CreateMessageOptions(new PhoneNumber(notification.To)) { Body = notification.Body };
+        // The dispatcher resolves a notice's number (the recipient's verified phone) before it reaches a sender.
+        var to = notification.To ?? throw new ArgumentException("A notice reaches the sender with its recipient's verified phone as To.", nameof(notification));
+        var message = new CreateMessageOptions(new PhoneNumber(to)) { Body = notification.Body };
         if (StatusCallbackFor(notification) is { } callback)
         {
             message.StatusCallback = callback;

@@ -2,6 +2,7 @@ using System.Globalization;
 using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Notifications;
+using Iwrs.Domain.Sms;
 using Azure;
 using Azure.Data.Tables;
 
@@ -244,6 +245,7 @@ public static class Outbox
         var e = Rows.New(r.Partition, RecordKey(r.Notification.Id));
         e.Set("NotificationId", r.Notification.Id);
         e.Set("RecipientUserId", r.Notification.RecipientUserId);
+        e.Set("Address", r.Notification.ToVerifiedPhone ? AddressOwnPhone : AddressNumber);
         e.Set("To", r.Notification.To);
         e.Set("Body", r.Notification.Body);
         e.Set("Event", r.Notification.Event);
@@ -267,8 +269,9 @@ public static class Outbox
         ArgumentNullException.ThrowIfNull(e);
         var id = e.GetString("NotificationId") ?? e.RowKey[RecordPrefix.Length..];
         // RecipientRole came later: a record written before it, or with a role this version does not know, reads as unknown.
+        var @event = e.GetString("Event") ?? string.Empty;
         var notification = new Notification(
-            id, e.GetString("RecipientUserId") ?? string.Empty, e.GetString("To") ?? string.Empty, e.GetString("Body") ?? string.Empty, e.GetString("Event") ?? string.Empty,
+            id, e.GetString("RecipientUserId") ?? string.Empty, NumberOf(e, @event), e.GetString("Body") ?? string.Empty, @event,
             Roles.TryParse(e.GetString("RecipientRole"), out var role) ? role : null);
         return new OutboxRecord(
             e.PartitionKey,
@@ -286,6 +289,24 @@ public static class Outbox
             e.GetDateTimeOffset("FailedAt"),
             e.Tag());
     }
+
+    /// <summary>The record's <c>Address</c>: sent to its <c>To</c> number (the phone verification code only).</summary>
+    public const string AddressNumber = "number";
+
+    /// <summary>The record's <c>Address</c>: sent to the recipient's own verified phone, looked up when it is sent.</summary>
+    public const string AddressOwnPhone = "own-phone";
+
+    /// <summary>
+    /// The number a record is addressed to, or null for its recipient's own verified phone. Records from before
+    /// <c>Address</c> existed carried the phone of a role grant in <c>To</c>, which anyone granting could set: those
+    /// are read as addressed to the recipient's verified phone, except the verification code, whose number is its point.
+    /// </summary>
+    private static string? NumberOf(TableEntity e, string @event) => e.GetString("Address") switch
+    {
+        AddressNumber => e.GetString("To") ?? string.Empty,
+        null when @event == PhoneVerification.CodeEvent => e.GetString("To") ?? string.Empty,
+        _ => null,
+    };
 
     public static string StatusName(DeliveryStatus status) => status switch
     {

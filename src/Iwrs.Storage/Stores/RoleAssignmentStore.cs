@@ -5,8 +5,11 @@ using Azure.Data.Tables;
 namespace Iwrs.Storage.Stores;
 
 /// <summary>A role assignment as stored, with who granted it and the ETag a revoke must match.</summary>
-/// <remarks><see cref="Phone"/> (E.164) is where SMS notices for this role go, when the user gave one.</remarks>
-public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag, string? Phone = null);
+/// <remarks>
+/// Rows written by earlier versions may hold a <c>Phone</c> (where that role's notices went, set by whoever granted).
+/// It is read by nobody: notices go only to the phone the user verified themselves (<see cref="SmsRows.VerifiedPhoneAsync"/>).
+/// </remarks>
+public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag);
 
 /// <summary>
 /// Role assignments live in the partition of the study they apply to (administrators in the system
@@ -102,14 +105,9 @@ public sealed class RoleAssignmentStore(IwrsTable table)
         return row is null ? null : FromEntity(row);
     }
 
-    public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at, string? phone = null)
+    public static TableTransactionAction Insert(RoleAssignment a, string grantedBy, DateTimeOffset at)
     {
         var e = Rows.New(Partition(a), RowKey(a));
-        if (phone is not null)
-        {
-            e.Set("Phone", phone);
-        }
-
         e.Set("UserId", a.UserId);
         e.Set("Role", a.Role.Name());
         if (a.SiteId is not null)
@@ -149,6 +147,6 @@ public sealed class RoleAssignmentStore(IwrsTable table)
 
         var studyId = row.PartitionKey == IwrsTable.SystemPartition ? null : row.PartitionKey;
         var assignment = new RoleAssignment(row.GetString("UserId") ?? string.Empty, role, studyId, row.GetString("SiteId"));
-        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.Tag(), row.GetString("Phone"));
+        return new StoredRoleAssignment(assignment, row.GetString("GrantedBy") ?? string.Empty, row.GetDateTimeOffset("GrantedAt") ?? DateTimeOffset.MinValue, row.Tag());
     }
 }

@@ -119,6 +119,17 @@ public static class SmsRows
         return (await table.GetRowAsync(Partition, OwnerPrefix + phone, ct))?.GetString("UserId");
     }
 
+    /// <summary>
+    /// The phone <paramref name="userId"/> verified, while it is still theirs: their phone row names it as verified
+    /// and its owner row names them (two point reads). Null otherwise: no phone, one removed or given up, or a number
+    /// whose owner row now names someone else.
+    /// </summary>
+    public static async Task<string?> VerifiedPhoneAsync(TableClient table, string userId, CancellationToken ct)
+    {
+        var state = (await GetPhoneAsync(table, userId, ct)).State;
+        return state is { Phone: { } phone, VerifiedAt: not null } && await GetOwnerAsync(table, phone, ct) == userId ? phone : null;
+    }
+
     /// <summary>Makes <paramref name="userId"/> the owner of <paramref name="phone"/>: an insert, which fails (409) if it has one.</summary>
     public static TableTransactionAction AddOwner(string phone, string userId, DateTimeOffset at)
     {

@@ -3,7 +3,7 @@ namespace Iwrs.Web.Api;
 // The API's answers as the web app reads them (README "API"). Only what the API returns is ever shown: a blinded
 // caller's answers carry no arm, kit type or block size, so no page can show one.
 
-public sealed record Assignment(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt, string? Phone);
+public sealed record Assignment(string UserId, string Role, string? StudyId, string? SiteId, string GrantedBy, DateTimeOffset GrantedAt);
 
 public sealed record Me(string UserId, string? Name, bool Administrator, IReadOnlyList<Assignment> Assignments);
 
@@ -57,6 +57,9 @@ public sealed record Verification(
 
 public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null);
 
-public sealed record PinStatus(string UserId, bool PinSet, int Failures, bool Locked);
+public sealed record PinStatus(string UserId, bool PinSet, int Failures, bool Locked, bool? PhoneVerified);
 
 public sealed record TokenAnswer(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, string UserId);
+
+/// <summary>Your SMS phone: the verified number (null until one is) and a number waiting for the code texted to it.</summary>
+public sealed record SmsPhone(string UserId, string? Phone, DateTimeOffset? VerifiedAt, string? PendingPhone, DateTimeOffset? CodeExpiresAt, int? AttemptsLeft);

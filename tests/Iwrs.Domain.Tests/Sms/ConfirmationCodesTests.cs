@@ -1,4 +1,5 @@
 using Iwrs.Domain.Sms;
+using Iwrs.Domain.Supply;
 using Iwrs.Testing;
 
 namespace Iwrs.Domain.Tests.Sms;
@@ -21,6 +22,33 @@ public sealed class ConfirmationCodesTests
         Assert.All(codes, c => Assert.True(ConfirmationCodes.IsCode(c), c));
         Assert.All(codes, c => Assert.DoesNotContain(c, ch => ch is '0' or 'O' or '1' or 'I'));
         Assert.True(codes.Distinct().Count() > 195);
+    }
+
+    /// <summary>Draws the characters of <paramref name="text"/>, in order, from <see cref="ConfirmationCodes.Alphabet"/>.</summary>
+    private sealed class Scripted(string text) : IRandomSource
+    {
+        private int _next;
+
+        public int Next(int maxExclusive) => ConfirmationCodes.Alphabet.IndexOf(text[_next++ % text.Length], StringComparison.Ordinal);
+    }
+
+    /// <summary>The 6-letter keywords that the code alphabet can spell (no O, no I): CANCEL and STATUS.</summary>
+    [Theory]
+    [InlineData("CANCEL")]
+    [InlineData("STATUS")]
+    public void New_AKeywordDrawn_IsDrawnAgain(string keyword)
+    {
+        Assert.Equal("K7M4PX", ConfirmationCodes.New(new Scripted(keyword + "K7M4PX")));
+    }
+
+    [Theory]
+    [InlineData("cancel")]
+    [InlineData("Status")]
+    public void IsCode_AKeyword_IsNoCode(string word)
+    {
+        Assert.True(word.All(c => ConfirmationCodes.Alphabet.Contains(char.ToUpperInvariant(c), StringComparison.Ordinal)));
+        Assert.False(ConfirmationCodes.IsCode(word));
+        Assert.IsNotType<SmsCommand.Confirm>(SmsCommands.Parse(word));
     }
 
     [Theory]

@@ -353,7 +353,7 @@ public sealed class NotificationDispatchTests
     public async Task Add_RecipientRole_StoredAndReadBack_AndARecordWithoutOneReadsAsUnknownAndIsStillSent()
     {
         await using var h = await StartAsync();
-        var withRole = Notification.Create("evt-0001-r0", "pharm-1", "+8613800100001", "Kit list.", "shipment.created", Iwrs.Domain.Access.Role.Pharmacist).Value;
+        var withRole = Notification.ToNumber("evt-0001-r0", "pharm-1", "+8613800100001", "Kit list.", "shipment.created", Iwrs.Domain.Access.Role.Pharmacist).Value;
         await h.EnqueueAsync(Study, withRole);
         var table = await h.TableAsync();
         Assert.Equal("pharmacist", (await table.GetRowAsync(Study, "outbox|evt-0001-r0"))!.GetString("RecipientRole"));
@@ -370,6 +370,10 @@ public sealed class NotificationDispatchTests
 
         Assert.Null((await h.RecordAsync(Study, Message(2))).Notification.RecipientRole);
         Assert.Null((await h.RecordAsync(Study, Message(3))).Notification.RecipientRole);
+
+        // A notice for a role is sent while its recipient holds that role in the study (checked at sending).
+        await new StudyChange { RoleAssignmentStore.Insert(new Iwrs.Domain.Access.RoleAssignment("pharm-1", Iwrs.Domain.Access.Role.Pharmacist, Study, "CN01"), "admin", h.Now) }
+            .SubmitAsync(table, CancellationToken.None);
         Assert.Equal("sent 3, retry 0, failed 0", (await h.RunAsync())[0]);
     }
 

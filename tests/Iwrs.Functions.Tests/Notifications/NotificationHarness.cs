@@ -77,7 +77,7 @@ public sealed class NotificationHarness : IAsyncDisposable
     }
 
     public static Notification Message(int i, string prefix = "evt") =>
-        Notification.Create($"{prefix}-{i:D4}-r0", $"user-{i}", $"+86138001{i:D5}", $"Message {prefix} {i}:\nkit ready at site CN01.", "test.event").Value;
+        Notification.ToNumber($"{prefix}-{i:D4}-r0", $"user-{i}", $"+86138001{i:D5}", $"Message {prefix} {i}:\nkit ready at site CN01.", "test.event").Value;
 
     public async Task<TableClient> TableAsync() => await App.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
 

@@ -133,7 +133,7 @@ public sealed class BlindRun : IAsyncDisposable
         async Task Grant(string user, string role, string? site, bool blinded)
         {
             var number = $"+1555010{phone++:D4}";
-            await app.Grant(Study, user, role, site, number);
+            await app.Grant(Study, user, role, site);
             run._phones[user] = number;
             if (blinded)
             {
@@ -152,11 +152,14 @@ public sealed class BlindRun : IAsyncDisposable
             await Grant(Coordinator(site), "site-coordinator", site, blinded: true);
         }
 
-        // Site staff may act by SMS as well: each registers and verifies their phone and sets a PIN.
+        // Everyone registers and verifies their own phone (notices go only there); site staff may act by SMS as well and set a PIN.
+        foreach (var (user, number) in run._phones)
+        {
+            await SmsHarness.RegisterPhone(app, twilio, await run.Trial.Client(user), number);
+        }
+
         foreach (var site in Sites)
         {
-            await SmsHarness.RegisterPhone(app, twilio, await run.Trial.Client(Pharmacist(site)), run._phones[Pharmacist(site)]);
-            await SmsHarness.RegisterPhone(app, twilio, await run.Trial.Client(Coordinator(site)), run._phones[Coordinator(site)]);
             await run.Trial.Ok(Pharmacist(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
             await run.Trial.Ok(Coordinator(site), HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         }

@@ -31,15 +31,22 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         _app = new IwrsFactory(settings: settings, services: _logs.AddTo);
         await _app.LoadSeedStudies();
         _trial = new TrialDriver(_app, Study);
-        await _app.Grant(Study, "depot", "depot-manager", phone: "+15550000001");
-        await _app.Grant(Study, "pharm-cn01", "pharmacist", "CN01", phone: "+15550000002");
-        await _app.Grant(Study, "pharm-cn02", "pharmacist", "CN02", phone: "+15550000004");
-        await _app.Grant(Study, "coord-cn01", "site-coordinator", "CN01", phone: "+15550000005");
+        await _app.Grant(Study, "depot", "depot-manager");
+        await _app.Grant(Study, "pharm-cn01", "pharmacist", "CN01");
+        await _app.Grant(Study, "pharm-cn02", "pharmacist", "CN02");
+        await _app.Grant(Study, "coord-cn01", "site-coordinator", "CN01");
         await _app.Grant(Study, "coord-cn02", "site-coordinator", "CN02");
         await _app.Grant(Study, "inv-cn01", "unblinding-investigator", "CN01");
-        await _app.Grant(Study, "monitor", "medical-monitor", phone: "+15550000003");
+        await _app.Grant(Study, "monitor", "medical-monitor");
         await _app.Grant(Study, "manager", "study-manager");
         await _app.Grant(Study, "stat", "unblinded-statistician");
+
+        // Notices go to the phones their recipients verified themselves.
+        foreach (var (user, phone) in new[] { ("depot", "+15550000001"), ("pharm-cn01", "+15550000002"), ("monitor", "+15550000003"), ("pharm-cn02", "+15550000004"), ("coord-cn01", "+15550000005") })
+        {
+            await SmsHarness.RegisterPhone(_app, _twilio, await _trial.Client(user), phone);
+        }
+
         foreach (var blinded in new[] { "pharm-cn01", "pharm-cn02", "coord-cn01", "coord-cn02", "monitor", "manager" })
         {
             _trial.BlindedUsers.Add(blinded);
@@ -146,8 +153,6 @@ public sealed class BlindedStudyScenarioTests : IAsyncLifetime
         Assert.True(asCoordinator.GetProperty("unblinded").GetBoolean());
 
         // By SMS: the same people's commands, every reply kept for the scan below (S-003 is the unblinded subject).
-        await SmsHarness.RegisterPhone(_app, _twilio, await _trial.Client("coord-cn01"), "+15550000005");
-        await SmsHarness.RegisterPhone(_app, _twilio, await _trial.Client("pharm-cn01"), "+15550000002");
         await _trial.Ok("coord-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         await _trial.Ok("pharm-cn01", HttpMethod.Put, "/api/sms/pin", new { pin = SmsHarness.Pin });
         var replies = new List<string>();

@@ -19,11 +19,11 @@ public sealed class SingleArmStudyScenarioTests : IAsyncLifetime
     {
         await _app.LoadSeedStudies();
         _trial = new TrialDriver(_app, Study);
-        await _app.Grant(Study, "depot", "depot-manager", phone: "+15550000011");
-        await _app.Grant(Study, "pharm", "pharmacist", "CN01", phone: "+15550000012");
+        await _app.Grant(Study, "depot", "depot-manager");
+        await _app.Grant(Study, "pharm", "pharmacist", "CN01");
         await _app.Grant(Study, "coord", "site-coordinator", "CN01");
         await _app.Grant(Study, "inv", "unblinding-investigator", "CN01");
-        await _app.Grant(Study, "monitor", "medical-monitor", phone: "+15550000013");
+        await _app.Grant(Study, "monitor", "medical-monitor");
         await _app.Grant(Study, "manager", "study-manager");
         await _app.Grant(Study, "stat", "unblinded-statistician");
     }

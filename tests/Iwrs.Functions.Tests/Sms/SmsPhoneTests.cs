@@ -44,10 +44,14 @@ public sealed class SmsPhoneTests : IAsyncLifetime
         [.. (await _h.AuditAsync(IwrsTable.SystemPartition)).Where(r => r.Target == $"user:{user}").Select(r => r.Action)];
 
     [Fact]
-    public async Task GrantPhone_ManagersOwnNumberOnAUsersGrant_ActsAsNobodyAndCannotLockTheUser()
+    public async Task GrantPhone_ManagersOwnNumberOnAUsersGrant_IsRefusedActsAsNobodyAndCannotLockTheUser()
     {
         // The attack: a manager grants the victim another role with the manager's own phone on it, then sends wrong PINs from it.
-        await _h.App.Grant(Lj, "victim", "pharmacist", "CN01", ManagerPhone);
+        var (status, problem) = await Send("manager", HttpMethod.Post, "role-assignments", new { userId = "victim", role = "pharmacist", siteId = "CN01", phone = ManagerPhone });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("validation-failed", problem.GetProperty("code").GetString());
+        Assert.Equal("phone", problem.GetProperty("errors")[0].GetProperty("field").GetString());
+        await _h.App.Grant(Lj, "victim", "pharmacist", "CN01");
         for (var i = 1; i <= 6; i++)
         {
             Assert.Equal("Iwrs: this number is not registered for SMS. Ask your study manager.", await _h.Reply(ManagerPhone, $"STATUS {Lj} S-001 {1350 + i}"));

@@ -25,7 +25,8 @@ public sealed partial class SmsFunctions(
 {
     public sealed record PinRequest(string? Pin);
 
-    public sealed record PinView(string UserId, bool PinSet, int Failures, bool Locked);
+    /// <summary>A user's SMS standing: their PIN, its lock, and whether they have a verified phone (never its number).</summary>
+    public sealed record PinView(string UserId, bool PinSet, int Failures, bool Locked, bool? PhoneVerified = null);
 
     public sealed record PhoneRequest(string? Phone);
 
@@ -221,7 +222,7 @@ public sealed partial class SmsFunctions(
     public async Task<IResult> RemovePhone([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "sms/phone")] HttpRequest req, CancellationToken ct)
     {
         var caller = Caller.From(req.HttpContext);
-        var removed = await phones.RemoveAsync(caller.UserId, ct);
+        var removed = await phones.RemoveAsync(caller.UserId, (caller.UserId, "user"), null, ct);
         return removed.IsSuccess ? TypedResults.Ok(View(caller.UserId, removed.Value)) : Problems.From(removed.Error!);
     }
 
@@ -256,38 +257,48 @@ public sealed partial class SmsFunctions(
     }
 
     [Function("GetSmsPin")]
-    [Description("Study manager: whether a user of the study has an SMS PIN, its wrong PINs in a row and whether SMS is locked.")]
+    [Description("Study manager: whether a user of the study has an SMS PIN, its wrong PINs in a row, whether SMS is locked and whether they have a verified SMS phone.")]
     public async Task<IResult> GetPin([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "studies/{studyId}/sms/users/{userId}")] HttpRequest req, string studyId, string userId, CancellationToken ct)
     {
         var (_, refusal) = await ResolveManagerAsync(studyId, userId, req.HttpContext, ct);
-        return refusal ?? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct)));
+        return refusal ?? TypedResults.Ok(await StandingAsync(userId, ct));
     }
 
     [Function("UnlockSms")]
-    [Description("Study manager: unlock SMS for a user of the study after five wrong PINs in a row (audited).")]
+    [Description("Administrator, or a study manager of every study the user holds a role in: unlock SMS after five wrong PINs in a row (audited).")]
     public async Task<IResult> Unlock([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/sms/users/{userId}/unlock")] HttpRequest req, string studyId, string userId, CancellationToken ct)
     {
-        var (context, refusal) = await ResolveManagerAsync(studyId, userId, req.HttpContext, ct);
+        var (context, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "unlocks SMS", req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        // One PIN and one lock serve every study the user works in: a manager unlocks only a user all of whose studies
-        // they manage. Otherwise a manager of one study could grant anyone a role there, with their own phone, and
-        // guess that user's PIN five at a time, unlocking after each five (an administrator unlocks the others).
-        var access = req.HttpContext.RequestServices.GetRequiredService<AccessResolver>();
-        foreach (var other in (await roles.InEveryStudyAsync(userId, ct)).Select(a => a.Assignment.StudyId).OfType<string>().Distinct(StringComparer.Ordinal))
+        var unlocked = await pins.UnlockAsync(userId, context!.Caller.UserId, context.ActingAs.Name(), studyId, ct);
+        return unlocked.IsSuccess ? TypedResults.Ok(await StandingAsync(userId, ct)) : Problems.From(unlocked.Error!);
+    }
+
+    [Function("RemoveUsersSmsPhone")]
+    [Description("Administrator, or a study manager of every study the user holds a role in (administrator only for depot managers, medical monitors and unblinded users): remove a user's SMS phone (a lost phone); it then acts as nobody and gets no notices (audited).")]
+    public async Task<IResult> RemoveUsersPhone([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/sms/users/{userId}/phone")] HttpRequest req, string studyId, string userId, CancellationToken ct)
+    {
+        var (context, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "removes their SMS phone", req.HttpContext, ct);
+        if (refusal is not null)
         {
-            if (other != studyId && !(await access.ForStudyAsync(context!.Caller, other, ct)).Authorize(StudyAction.ManageRoles, null).IsSuccess)
-            {
-                return Problems.From(new DomainError("not-authorized",
-                    "This user also works in a study you do not manage; an administrator, or a manager of every study of theirs, unlocks SMS."));
-            }
+            return refusal;
         }
 
-        var unlocked = await pins.UnlockAsync(userId, context!.Caller.UserId, context.ActingAs.Name(), studyId, ct);
-        return unlocked.IsSuccess ? TypedResults.Ok(View(userId, await pins.GetAsync(userId, ct))) : Problems.From(unlocked.Error!);
+        // The phones that unblinded notices and emergency-unblinding notices go to are an administrator's to remove: a
+        // study manager could otherwise silence the depot or the medical monitors.
+        if (context!.ActingAs != Role.Administrator &&
+            (await roles.InEveryStudyAsync(userId, ct)).Any(a => a.Assignment.Role.IsUnblinded() || a.Assignment.Role == Role.MedicalMonitor))
+        {
+            return Problems.From(new DomainError("not-authorized",
+                "This user is a depot manager, medical monitor or unblinded user somewhere: an administrator removes their SMS phone."));
+        }
+
+        var removed = await phones.RemoveAsync(userId, (context!.Caller.UserId, context.ActingAs.Name()), studyId, ct);
+        return removed.IsSuccess ? TypedResults.Ok(await StandingAsync(userId, ct)) : Problems.From(removed.Error!);
     }
 
     /// <summary>The posted form when Twilio signed it over <paramref name="url"/>; otherwise the refusal. Nothing of an unsigned request is looked at, let alone logged.</summary>
@@ -322,6 +333,39 @@ public sealed partial class SmsFunctions(
         return Identifiers.IsValid(userId, 128) && (await roles.ForUserAsync(studyId, userId, ct)).Count > 0
             ? (context, null)
             : (null, Problems.From(new DomainError("sms-user-not-found", $"'{(userId.Length > 64 ? userId[..64] : userId)}' holds no role in this study.")));
+    }
+
+    /// <summary>
+    /// <see cref="ResolveManagerAsync"/>, for acts on what serves every study the user works in (their PIN's lock, their
+    /// phone): a study manager may do them only for a user all of whose studies they manage; an administrator for anyone.
+    /// Otherwise a manager of one study could grant anyone a role there and then unlock that user's PIN after each five
+    /// guesses, or cut off the phone another study's depot or monitors are reached on.
+    /// </summary>
+    private async Task<(StudyContext? Context, IResult? Refusal)> ResolveEveryStudyManagerAsync(string studyId, string userId, string what, HttpContext http, CancellationToken ct)
+    {
+        var (context, refusal) = await ResolveManagerAsync(studyId, userId, http, ct);
+        if (refusal is not null)
+        {
+            return (null, refusal);
+        }
+
+        var access = http.RequestServices.GetRequiredService<AccessResolver>();
+        foreach (var other in (await roles.InEveryStudyAsync(userId, ct)).Select(a => a.Assignment.StudyId).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            if (other != studyId && !(await access.ForStudyAsync(context!.Caller, other, ct)).Authorize(StudyAction.ManageRoles, null).IsSuccess)
+            {
+                return (null, Problems.From(new DomainError("not-authorized",
+                    $"This user also works in a study you do not manage; an administrator, or a manager of every study of theirs, {what}.")));
+            }
+        }
+
+        return (context, null);
+    }
+
+    private async Task<PinView> StandingAsync(string userId, CancellationToken ct)
+    {
+        var pin = View(userId, await pins.GetAsync(userId, ct));
+        return pin with { PhoneVerified = await SmsRows.VerifiedPhoneAsync(await table.GetAsync(ct), userId, ct) is not null };
     }
 
     private static PhoneView View(string userId, PhoneRegistration state) => new(

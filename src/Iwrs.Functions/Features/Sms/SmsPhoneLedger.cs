@@ -17,8 +17,6 @@ namespace Iwrs.Functions.Features.Sms;
 /// </summary>
 public sealed class SmsPhoneLedger(IwrsTable table, RoleAssignmentStore roles, TimeProvider time, IRandomSource random)
 {
-    public const string VerificationEvent = "sms.phone-verification";
-
     /// <summary>What a typed code came to, and the state now stored.</summary>
     public sealed record Verification(PhoneCodeOutcome Outcome, PhoneRegistration State);
 
@@ -67,7 +65,7 @@ public sealed class SmsPhoneLedger(IwrsTable table, RoleAssignmentStore roles, T
                 (sequence, actions) =>
                 {
                     var id = sequence.ToString("D12", CultureInfo.InvariantCulture) + "-0";
-                    Outbox.Add(actions, IwrsTable.SystemPartition, Notification.Create(id, userId, phone, PhoneVerification.Message(code), VerificationEvent).Value, now);
+                    Outbox.Add(actions, IwrsTable.SystemPartition, Notification.ToNumber(id, userId, phone, PhoneVerification.Message(code), PhoneVerification.CodeEvent).Value, now);
                 });
             return Result<PhoneRegistration>.Ok(started.Value);
         }, ct);
@@ -135,8 +133,13 @@ public sealed class SmsPhoneLedger(IwrsTable table, RoleAssignmentStore roles, T
         }, ct);
     }
 
-    /// <summary>The user gives up their phone: SMS from it no longer acts as them. Nothing to do when they have none.</summary>
-    public async Task<Result<PhoneRegistration>> RemoveAsync(string userId, CancellationToken ct)
+    /// <summary>
+    /// The user gives up their phone, or an administrator or manager removes it for them (a lost phone): SMS from it no
+    /// longer acts as them and no notice goes to it; a number waiting for its code is dropped too. Nothing to do when
+    /// they have none. <paramref name="by"/> is who removed it and in which role (the user themselves: <c>user</c>), and
+    /// <paramref name="studyId"/> the study a manager did it through.
+    /// </summary>
+    public async Task<Result<PhoneRegistration>> RemoveAsync(string userId, (string UserId, string Role) by, string? studyId, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
         return await OptimisticWrite.RunAsync(time, async attemptCt =>
@@ -154,9 +157,14 @@ public sealed class SmsPhoneLedger(IwrsTable table, RoleAssignmentStore roles, T
                 actions.Add(SmsRows.DeleteOwner(old));
             }
 
+            List<AuditChange> changes = [new("phone", read.State.Phone, null), new("pendingPhone", read.State.Pending?.Phone, null)];
+            if (studyId is not null)
+            {
+                changes.Add(new AuditChange("studyId", null, studyId));
+            }
+
             await AuditTrail.SubmitAsync(client, IwrsTable.SystemPartition, actions, time.GetUtcNow(), new AuditEntry(
-                userId, "user", Channel.Http, "sms.phone-removed", $"user:{userId}",
-                [new AuditChange("phone", read.State.Phone, null), new AuditChange("pendingPhone", read.State.Pending?.Phone, null)]), attemptCt);
+                by.UserId, by.Role, Channel.Http, "sms.phone-removed", $"user:{userId}", changes), attemptCt);
             return Result<PhoneRegistration>.Ok(state);
         }, ct);
     }
