@@ -336,8 +336,9 @@ public sealed class BlindAdversaryTests
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C2/dispense");
             var beforeHold = await ShelfAsync(run);
 
-            // ARM-1's type is gone, ARM-2's is not: both subjects, and a new one, are answered alike.
+            // ARM-1's type is gone, ARM-2's is not: both subjects, and a new one, are answered alike, by HTTP and by SMS.
             var refusals = new List<string>();
+            var smsRefusals = new List<string>();
             for (var round = 0; round < 2; round++)
             {
                 foreach (var path in new[] { "subjects/ARM-2/visits/C2/dispense", "subjects/ARM-1/visits/C3/dispense" })
@@ -348,6 +349,12 @@ public sealed class BlindAdversaryTests
 
                 var (s3, b3) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-3/randomize", Randomization());
                 refusals.Add($"{(int)s3} {b3.GetProperty("code").GetString()} {b3.GetProperty("detail").GetString()}");
+
+                // The same three by SMS (a RAND is refused at its confirmation): one reply, whichever arm.
+                smsRefusals.Add(await run.Sms(BlindRun.Coordinator(Site), $"DISP {BlindRun.Study} ARM-2 C2 {Sms.SmsHarness.Pin}"));
+                smsRefusals.Add(await run.Sms(BlindRun.Coordinator(Site), $"DISP {BlindRun.Study} ARM-1 C3 {Sms.SmsHarness.Pin}"));
+                var randomized = await run.SmsRandomize(BlindRun.Coordinator(Site), $"RAND {BlindRun.Study} ARM-3 {Site} ecog=0 liver-mets=yes {Sms.SmsHarness.Pin}");
+                Assert.Contains("supply-hold", randomized, StringComparison.Ordinal);
                 if (round == 0)
                 {
                     // The hold's urgent shipment arrives; one kit received is not a release.
@@ -360,6 +367,8 @@ public sealed class BlindAdversaryTests
 
             Assert.Single(refusals.Distinct());
             Assert.StartsWith("409 supply-hold", refusals[0], StringComparison.Ordinal);
+            Assert.Single(smsRefusals.Distinct());
+            Assert.Contains("supply-hold", smsRefusals[0], StringComparison.Ordinal);
             await run.ReceiveAllAsync(Site);
 
             // Review H3: the kit left from before the hold is of the type that was not short, so dispensed after it,
