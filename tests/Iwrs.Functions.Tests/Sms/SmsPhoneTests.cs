@@ -67,6 +67,18 @@ public sealed class SmsPhoneTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Register_ByAUserWithNoRole_403NoCodeSent()
+    {
+        var sent = _h.Twilio.Delivered.Count;
+        var (status, body) = await Send("nobody", HttpMethod.Put, "/api/sms/phone", new { phone = "+15550300077" });
+
+        Assert.Equal((HttpStatusCode.Forbidden, "not-authorized"), (status, body.GetProperty("code").GetString()));
+        await _h.App.Services.GetRequiredService<Iwrs.Functions.Notifications.NotificationDispatch>().RunAsync(new TimerInvocation(Iwrs.Functions.Notifications.NotificationDispatch.FunctionName, _h.Clock.GetUtcNow(), false), CancellationToken.None);
+        Assert.Equal(sent, _h.Twilio.Delivered.Count);
+        Assert.DoesNotContain("sms.phone-code-sent", await SystemActions("nobody"));
+    }
+
+    [Fact]
     public async Task Register_AnotherUsersVerifiedPhone_RefusedNoCodeSentAndOwnerKept()
     {
         var sent = _h.Twilio.Delivered.Count;

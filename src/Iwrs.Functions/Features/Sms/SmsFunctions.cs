@@ -158,7 +158,7 @@ public sealed partial class SmsFunctions(
     }
 
     [Function("RegisterSmsPhone")]
-    [Description("Register the caller's own SMS phone (E.164): a 6-digit code is sent to it by SMS; the phone acts as the caller only once the code is typed back.")]
+    [Description("Register the caller's own SMS phone (E.164; callers with a study role or administrators): a 6-digit code is sent to it by SMS; the phone acts as the caller only once the code is typed back.")]
     public async Task<IResult> RegisterPhone([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "sms/phone")] HttpRequest req, CancellationToken ct)
     {
         var read = await body.ReadAsync<PhoneRequest>(req, ct);
@@ -167,7 +167,15 @@ public sealed partial class SmsFunctions(
             return Problems.From(read.Error!);
         }
 
+        // A code is an SMS to a number of the caller's choosing: only people who work in a study (or administer) send one,
+        // so that any account the identity provider signs in cannot use the app's Twilio number to text strangers.
         var caller = Caller.From(req.HttpContext);
+        if ((await roles.InEveryStudyAsync(caller.UserId, ct)).Count == 0 &&
+            !await req.HttpContext.RequestServices.GetRequiredService<AccessResolver>().IsAdministratorAsync(caller, ct))
+        {
+            return Problems.From(new DomainError("not-authorized", "Only users who hold a role in a study, or administrators, register an SMS phone."));
+        }
+
         var registered = await phones.RegisterAsync(caller.UserId, read.Value.Phone ?? string.Empty, ct);
         if (!registered.IsSuccess)
         {
