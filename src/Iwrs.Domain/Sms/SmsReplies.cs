@@ -136,8 +136,10 @@ public static class SmsReplies
     public static string CodeUsed(string code) => Fit($"Iwrs: code {code} was already used. Nothing more was done.");
 
     /// <summary>
-    /// Makes a text fit: characters outside printable ASCII become their nearest ASCII (or '?'), so the text stays in
-    /// GSM-7 (an accented letter becomes '?'), and anything past two segments is cut with "...".
+    /// Makes a text fit: characters outside printable ASCII become their nearest ASCII (or '?'), and the backtick, the
+    /// one printable ASCII character GSM-7 lacks, becomes an apostrophe, so the text stays in GSM-7 (an accented letter
+    /// becomes '?'); anything past two segments (<see cref="MaxLength"/> septets, where each of <c>[ \ ] ^ { | } ~</c>
+    /// takes two, an escape and itself) is cut with "...".
     /// </summary>
     public static string Fit(string text)
     {
@@ -146,7 +148,11 @@ public static class SmsReplies
         // No Unicode normalization to strip accents: the app runs with invariant globalization, which has none.
         foreach (var c in text)
         {
-            if (c is >= ' ' and <= '~')
+            if (c == '`')
+            {
+                ascii.Append('\'');
+            }
+            else if (c is >= ' ' and <= '~')
             {
                 ascii.Append(c);
             }
@@ -168,8 +174,28 @@ public static class SmsReplies
         }
 
         var fitted = ascii.ToString();
-        return fitted.Length <= MaxLength ? fitted : fitted[..(MaxLength - 3)] + "...";
+        if (Septets(fitted) <= MaxLength)
+        {
+            return fitted;
+        }
+
+        var cut = 0;
+        for (var used = 0; cut < fitted.Length && used + Septets(fitted[cut]) <= MaxLength - 3; cut++)
+        {
+            used += Septets(fitted[cut]);
+        }
+
+        return fitted[..cut] + "...";
     }
+
+    /// <summary>The GSM-7 septets of printable ASCII: two for the characters of its extension table, one for the rest.</summary>
+    public static int Septets(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Sum(Septets);
+    }
+
+    private static int Septets(char c) => c is '[' or '\\' or ']' or '^' or '{' or '|' or '}' or '~' ? 2 : 1;
 
     private static string Kits(IReadOnlyList<Dispensation> dispensations) => string.Join(", ", dispensations.Select(d => d.KitNumber));
 

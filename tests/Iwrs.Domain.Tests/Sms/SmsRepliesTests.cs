@@ -48,9 +48,23 @@ public sealed class SmsRepliesTests
     {
         foreach (var reply in AllReplies(Lj).Concat(AllReplies(Akk)))
         {
-            Assert.InRange(reply.Length, 1, SmsReplies.MaxLength);
+            Assert.InRange(SmsReplies.Septets(reply), 1, SmsReplies.MaxLength);
             Assert.All(reply, c => Assert.InRange(c, ' ', '~'));
+            Assert.DoesNotContain('`', reply);
         }
+    }
+
+    [Fact]
+    public void Fit_BacktickAndGsmExtensionCharacters_StayInTwoGsm7Segments()
+    {
+        Assert.Equal("it's", SmsReplies.Fit("it`s"));
+        Assert.Equal(9, SmsReplies.Septets("a|b[c]"));
+
+        // 200 '|' take 400 septets: cut at 151 of them and "..." (302 + 3), not at 303 characters.
+        var cut = SmsReplies.Fit(new string('|', 200));
+        Assert.Equal(new string('|', 151) + "...", cut);
+        Assert.True(SmsReplies.Septets(cut) <= SmsReplies.MaxLength);
+        Assert.Equal(new string('a', SmsReplies.MaxLength), SmsReplies.Fit(new string('a', SmsReplies.MaxLength)));
     }
 
     [Fact]
