@@ -380,6 +380,11 @@ public sealed class BlindAdversaryTests
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-2/visits/C2/dispense");
             await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/ARM-1/visits/C3/dispense");
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+
+            // The blinded study manager's view of the study's SMS: which notices, for which roles, and how they went.
+            await run.DispatchAllAsync();
+            Assert.NotEmpty((await run.Ok(BlindRun.Manager, HttpMethod.Get, "sms/messages")).GetProperty("messages").EnumerateArray());
+            await run.Ok(BlindRun.Manager, HttpMethod.Get, $"sms/users/{BlindRun.Coordinator(Site)}");
         }
 
         await using var runA = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(seedA), numbers, 41));
