@@ -6,6 +6,38 @@ public sealed class StorageCounter
     private long _reads;
     private long _writes;
     private long _batches;
+    private readonly List<(bool Batch, double Milliseconds)> _timings = [];
+
+    /// <summary>How long each storage request took, in the order they finished, from <paramref name="from"/> on.</summary>
+    public IReadOnlyList<(bool Batch, double Milliseconds)> Timings(int from)
+    {
+        lock (_timings)
+        {
+            return _timings.Skip(from).ToList();
+        }
+    }
+
+    public int TimingCount
+    {
+        get
+        {
+            lock (_timings)
+            {
+                return _timings.Count;
+            }
+        }
+    }
+
+    public void Time(HttpRequestMessage request, double milliseconds)
+    {
+        lock (_timings)
+        {
+            _timings.Add((IsBatch(request), milliseconds));
+        }
+    }
+
+    private static bool IsBatch(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Post && request.RequestUri is { } uri && uri.AbsolutePath.EndsWith("/$batch", StringComparison.Ordinal);
 
     public StorageSnapshot Snapshot() => new(Interlocked.Read(ref _reads), Interlocked.Read(ref _writes), Interlocked.Read(ref _batches));
 
@@ -18,7 +50,7 @@ public sealed class StorageCounter
         }
 
         Interlocked.Increment(ref _writes);
-        if (request.Method == HttpMethod.Post && request.RequestUri is { } uri && uri.AbsolutePath.EndsWith("/$batch", StringComparison.Ordinal))
+        if (IsBatch(request))
         {
             Interlocked.Increment(ref _batches);
         }
@@ -40,9 +72,12 @@ public readonly record struct StorageSnapshot(long Reads, long Writes, long Batc
 /// </summary>
 public sealed class CountingHandler(StorageCounter counter) : DelegatingHandler
 {
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         counter.Count(request);
-        return base.SendAsync(request, cancellationToken);
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var response = await base.SendAsync(request, cancellationToken);
+        counter.Time(request, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        return response;
     }
 }

@@ -13,12 +13,19 @@ public static class LocalFunctionsHost
 {
     public const string RunTimersSetting = "Timers:RunLocally";
 
+    /// <summary>The Host header values the local host answers (ASP.NET Core host filtering); any other name gets a 400.</summary>
+    public const string LoopbackHosts = "localhost;127.0.0.1;[::1]";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
 
         // Lowest precedence: a setting from anywhere else wins over these defaults.
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = TimerSchedules.Defaults.Select(d => KeyValuePair.Create(d.Key, (string?)d.Value)) });
+        // Only loopback names: a web page whose name an attacker rebinds to 127.0.0.1 must not reach /api/dev/token.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = TimerSchedules.Defaults.Select(d => KeyValuePair.Create(d.Key, (string?)d.Value)).Append(KeyValuePair.Create("AllowedHosts", (string?)LoopbackHosts)),
+        });
         configure?.Invoke(builder);
         builder.Services.AddIwrs(builder.Configuration);
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LocalTimers>(sp, FunctionCatalog.TimerFunctions.ToList()));

@@ -6,13 +6,13 @@ namespace Iwrs.Functions.Auth;
 
 /// <summary>
 /// Loads what a caller may do in a study: their assignments there (one bounded range read) and whether they are
-/// an administrator (configured bootstrap administrators, or one more range read in the system partition).
+/// an administrator (configured bootstrap administrators, or one point read in the system partition).
 /// </summary>
 public sealed class AccessResolver(RoleAssignmentStore roles, IOptions<AuthOptions> options)
 {
     public async Task<bool> IsAdministratorAsync(Caller caller, CancellationToken ct) =>
         options.Value.BootstrapAdministrators.Contains(caller.UserId, StringComparer.Ordinal) ||
-        (await roles.ForUserAsync(null, caller.UserId, ct)).Any(a => a.Assignment.Role == Role.Administrator);
+        await roles.IsAdministratorAsync(caller.UserId, ct);
 
     public async Task<StudyAccess> ForStudyAsync(Caller caller, string studyId, CancellationToken ct)
     {

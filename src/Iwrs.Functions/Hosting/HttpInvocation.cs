@@ -13,6 +13,10 @@ public static class HttpInvocation
     /// <summary>Sets <see cref="HttpContext.User"/> from the bearer token; returns the refusal, or null to go on.</summary>
     public static async Task<IResult?> AuthenticateAsync(HttpContext http, FunctionDescriptor function)
     {
+        // Answers name arms, kit types and lists to whoever may see them: no browser or proxy keeps a copy (a blinded
+        // colleague on the same workstation could read it from the disk cache after sign-out).
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
         var outcome = await BearerAuthentication.AuthenticateAsync(http);
         if (outcome.Problem is { } refusal)
         {

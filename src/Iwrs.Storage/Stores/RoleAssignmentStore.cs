@@ -25,6 +25,14 @@ public sealed class RoleAssignmentStore(IwrsTable table)
     public async Task<IReadOnlyList<StoredRoleAssignment>> ForUserAsync(string? studyId, string userId, CancellationToken ct) =>
         await QueryAsync(studyId ?? IwrsTable.SystemPartition, $"{Prefix}{userId}|", ct);
 
+    /// <summary>
+    /// Whether <paramref name="userId"/> is an administrator: one point read of the row that grant writes. A user id no
+    /// grant could name holds no role.
+    /// </summary>
+    public async Task<bool> IsAdministratorAsync(string userId, CancellationToken ct) =>
+        RoleAssignment.Create(userId, Role.Administrator.Name(), null, null) is { IsSuccess: true } grant
+        && await GetAsync(grant.Value, ct) is not null;
+
     /// <summary>Everyone's roles in one study (null: administrators).</summary>
     public async Task<IReadOnlyList<StoredRoleAssignment>> AllAsync(string? studyId, CancellationToken ct) =>
         await QueryAsync(studyId ?? IwrsTable.SystemPartition, Prefix, ct);

@@ -28,6 +28,36 @@ public sealed class AccessTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
+    [Theory]
+    [InlineData(IwrsFactory.Admin, "/api/studies/LJ-MCRC")]
+    [InlineData("depot-1", "/api/studies/LJ-MCRC/shipments")]
+    [InlineData("coord-cn01", "/api/studies/LJ-MCRC/sites/CN01/subjects")]
+    [InlineData("coord-cn01", "/api/studies/LJ-MCRC/configuration")]
+    public async Task Responses_AreNeverStoredByABrowser(string user, string path)
+    {
+        var client = await _app.ClientFor(user);
+        using var response = await client.GetAsync(path);
+        Assert.True(response.Headers.CacheControl?.NoStore, $"{path} as {user}: {response.StatusCode}, Cache-Control '{response.Headers.CacheControl}'");
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
+    public async Task DevelopmentToken_UnderAnotherHostName_IsRefused()
+    {
+        // A page whose name an attacker rebinds to 127.0.0.1 sends its own name as Host.
+        var client = _app.CreateClient();
+        using var rebound = new HttpRequestMessage(HttpMethod.Post, "/api/dev/token") { Content = JsonContent.Create(new { userId = IwrsFactory.Admin }) };
+        rebound.Headers.Host = "attacker.example:7071";
+        using var refused = await client.SendAsync(rebound);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.DoesNotContain("accessToken", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var loopback = new HttpRequestMessage(HttpMethod.Post, "/api/dev/token") { Content = JsonContent.Create(new { userId = IwrsFactory.Admin }) };
+        loopback.Headers.Host = "127.0.0.1:7071";
+        using var served = await client.SendAsync(loopback);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
     [Fact]
     public async Task GetSite_UserOfSiteA_IsRefusedAtSiteB()
     {
