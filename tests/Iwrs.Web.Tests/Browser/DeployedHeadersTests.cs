@@ -7,7 +7,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Iwrs.Web.Tests.Browser;
 
 /// <summary>The app under the headers the Static Web App sends (staticwebapp.config.json's globalHeaders, which the
-/// local host sends too): the CSP is there and nothing the app does breaks it; the OIDC library's script is served; the development sign-out still works.</summary>
+/// local host sends too): the CSP is there and nothing the app does breaks it; API answers are not kept in the
+/// browser's cache; the OIDC library's script is served; the development sign-out still works.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class DeployedHeadersTests(WebAppServer web)
 {
@@ -56,5 +57,18 @@ public sealed class DeployedHeadersTests(WebAppServer web)
         Assert.Null(await page.EvaluateAsync<string?>("window.sessionStorage.getItem('iwrs.dev-token')"));
 
         Assert.Empty(await Violations(page));
+    }
+
+    [Fact]
+    public async Task ApiRequests_AreFetchedWithNoStore_TheBrowserAddsNoCache()
+    {
+        var page = await web.PageFor("coordinator-cn01");
+        var me = page.WaitForRequestAsync(r => r.Url.EndsWith("/api/me", StringComparison.Ordinal));
+        await WebAppServer.Open(page, "");
+        var headers = await (await me).AllHeadersAsync();
+        // fetch(…, { cache: 'no-store' }) is sent with Cache-Control: no-cache and Pragma: no-cache (Fetch standard).
+        Assert.Equal("no-cache", headers.GetValueOrDefault("cache-control"));
+        Assert.Equal("no-cache", headers.GetValueOrDefault("pragma"));
+        Assert.StartsWith("Bearer ", headers["authorization"], StringComparison.Ordinal);
     }
 }
