@@ -21,17 +21,9 @@ public sealed class PublishedWebApp : IDisposable
                 "publish", Path.Combine(root, "src", "Iwrs.Web", "Iwrs.Web.csproj"), "-c", "Release", "--nologo",
                 "-o", Path.Combine(_directory.FullName, "out"), "--artifacts-path", Path.Combine(_directory.FullName, "build"),
             },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        ExitCode = process.ExitCode;
-        Log = stdout.GetAwaiter().GetResult() + stderr.GetAwaiter().GetResult();
+        (ExitCode, Log) = ChildProcess.Run(start);
         WwwRoot = Path.Combine(_directory.FullName, "out", "wwwroot");
     }
 
