@@ -13,20 +13,9 @@ public sealed class FlexPackage : IDisposable
     public FlexPackage()
     {
         ZipPath = Path.Combine(_directory.FullName, "iwrs-functions.zip");
-        var start = new ProcessStartInfo("bash")
-        {
-            ArgumentList = { Path.Combine(AzuriteServer.RepositoryRoot(), "tools", "package.sh"), ZipPath },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("bash") { ArgumentList = { Path.Combine(AzuriteServer.RepositoryRoot(), "tools", "package.sh"), ZipPath } };
         start.Environment["IWRS_BUILD_DIR"] = Path.Combine(_directory.FullName, "build");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        ExitCode = process.ExitCode;
-        Log = stdout.GetAwaiter().GetResult() + stderr.GetAwaiter().GetResult();
+        (ExitCode, Log) = ChildProcess.Run(start);
         Entries = File.Exists(ZipPath) ? ReadEntries(ZipPath) : new Dictionary<string, byte[]>();
     }
 

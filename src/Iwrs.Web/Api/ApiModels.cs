@@ -47,7 +47,8 @@ public sealed record Unblinding(string SubjectId, string Number, string Arm, str
 
 public sealed record KitImportResult(int Imported, int AlreadyPresent, int Total);
 
-public sealed record AuditChange(string Field, string? From, string? To);
+/// <summary>One changed field of an audit record, as the API sends it (<c>field</c>, <c>before</c>, <c>after</c>).</summary>
+public sealed record AuditChange(string Field, string? Before, string? After);
 
 public sealed record AuditRecord(long Sequence, DateTimeOffset At, string UserId, string Role, string Channel, string Action, string Target, IReadOnlyList<AuditChange> Changes, string? Reason, string? PreviousHash, string? Hash);
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Iwrs.Web.Auth;
+using Microsoft.AspNetCore.Components.WebAssembly.Http;
 
 namespace Iwrs.Web.Api;
 
@@ -41,6 +42,9 @@ public sealed class IwrsApi(HttpClient http, IAccessTokenSource tokens)
     private async Task<HttpResponseMessage> RawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, "api/" + path) { Content = content };
+        // Answers hold subjects, kits and audit records: the browser keeps none of them in its HTTP cache, where a
+        // later user of the same browser profile could read them.
+        request.SetBrowserRequestCache(BrowserRequestCache.NoStore);
         var token = await tokens.GetAsync();
         if (token is not null)
         {

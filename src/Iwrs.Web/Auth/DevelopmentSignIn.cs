@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Iwrs.Web.Api;
+using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 
 namespace Iwrs.Web.Auth;
@@ -18,6 +19,8 @@ public sealed class DevelopmentSignIn(HttpClient http, IJSRuntime js) : IAccessT
     public string SignInPath => "signin";
 
     public string SignOutPath => "signout";
+
+    public void SignOut(NavigationManager navigation) => navigation.NavigateTo(SignOutPath);
 
     public async ValueTask<string?> GetAsync()
     {

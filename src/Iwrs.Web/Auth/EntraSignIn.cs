@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.WebAssembly.Authentication;
 
 namespace Iwrs.Web.Auth;
@@ -9,6 +10,8 @@ public sealed class EntraSignIn(IAccessTokenProvider provider, WebSettings setti
     public string SignInPath => "authentication/login";
 
     public string SignOutPath => "authentication/logout";
+
+    public void SignOut(NavigationManager navigation) => navigation.NavigateToLogout(SignOutPath);
 
     public async ValueTask<string?> GetAsync()
     {

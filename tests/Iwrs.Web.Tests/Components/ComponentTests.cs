@@ -1,6 +1,10 @@
+using System.Text.Json;
 using Bunit;
+using Bunit.TestDoubles;
 using Iwrs.Web.Api;
+using Iwrs.Web.Auth;
 using Iwrs.Web.Shared;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Web.Tests.Components;
 
@@ -84,5 +88,28 @@ public sealed class ComponentTests : BunitContext
         var at = new DateTimeOffset(2026, 12, 1, 20, 30, 0, TimeSpan.Zero);
         Assert.Equal("2026-12-02 04:30 (Asia/Shanghai)", SiteTime.Format(at, "Asia/Shanghai"));
         Assert.Equal("2026-12-01 20:30:00 UTC", SiteTime.Utc(at));
+    }
+
+    [Fact]
+    public void EntraSignOut_GoesToTheLogoutWithTheLibrarysSignOutState()
+    {
+        var navigation = Services.GetRequiredService<BunitNavigationManager>();
+        new EntraSignIn(null!, new WebSettings(new Uri("https://api.example/"), "https://login.example/t/v2.0", "client", "api://x/.default")).SignOut(navigation);
+
+        var entry = Assert.Single(navigation.History);
+        Assert.Equal("authentication/logout", entry.Uri);
+        // RemoteAuthenticatorView refuses a logout without this state ("the logout was not initiated from within the page").
+        var state = JsonDocument.Parse(entry.Options.HistoryEntryState!).RootElement;
+        Assert.Equal("SignOut", state.GetProperty("interaction").GetString());
+    }
+
+    [Fact]
+    public void DevelopmentSignOut_OpensItsOwnSignOutPage()
+    {
+        var navigation = Services.GetRequiredService<BunitNavigationManager>();
+        using var http = new HttpClient();
+        new DevelopmentSignIn(http, JSInterop.JSRuntime).SignOut(navigation);
+        Assert.Equal("signout", navigation.History.First().Uri);
+        Assert.Null(navigation.History.First().Options.HistoryEntryState);
     }
 }
