@@ -33,8 +33,7 @@ public sealed record AzuriteOptions
 /// <summary>
 /// Azurite's table and blob services started from the npm package pinned in the repository (package.json) on
 /// loopback, or ones that already answered on their ports. Disposing kills the node process trees it started (and
-/// nothing it did not start), and a node process it started also exits by itself when its owner does. The blob
-/// service holds the signed audit checkpoints.
+/// nothing it did not start). The blob service holds the signed audit checkpoints.
 /// </summary>
 public sealed class AzuriteEmulator : IDisposable
 {
@@ -44,15 +43,6 @@ public sealed class AzuriteEmulator : IDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// Loaded into each node process before Azurite (<c>node --import</c>, Node 18.18 or later): it exits when its
-    /// standard input ends. The owner holds the only write end of that pipe, so the pipe ends when the owner ends,
-    /// however it ends: a test host the test runner kills before its exit handlers have run (vstest waits about
-    /// 100 ms), a launcher stopped with Ctrl+C or killed. Disposing alone cannot cover those.
-    /// </summary>
-    private const string ExitWithOwner =
-        "data:text/javascript,process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>process.exit(0));process.stdin.resume();";
 
     private readonly Process? _process;
     private readonly Process? _blobProcess;
@@ -165,35 +155,11 @@ public sealed class AzuriteEmulator : IDisposable
 
     public void Dispose()
     {
-        // Both are told first, then waited for: an owner cut short after the first kill still stops the second.
-        Kill(_process);
-        Kill(_blobProcess);
-        Reap(_process);
-        Reap(_blobProcess);
+        Stop(_process);
+        Stop(_blobProcess);
     }
 
     private static void Stop(Process? process)
-    {
-        Kill(process);
-        Reap(process);
-    }
-
-    private static void Kill(Process? process)
-    {
-        try
-        {
-            if (process is not null && !process.HasExited)
-            {
-                // node may have children; the whole tree goes so no emulator outlives its owner.
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-        }
-    }
-
-    private static void Reap(Process? process)
     {
         if (process is null)
         {
@@ -202,7 +168,12 @@ public sealed class AzuriteEmulator : IDisposable
 
         try
         {
-            process.WaitForExit(5000);
+            if (!process.HasExited)
+            {
+                // node may have children; the whole tree goes so no emulator outlives its owner.
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
         }
         catch (InvalidOperationException)
         {
@@ -249,14 +220,13 @@ public sealed class AzuriteEmulator : IDisposable
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = root,
-            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (var arg in new[]
                  {
-                     "--import", ExitWithOwner, Entry(root, service), $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(CultureInfo.InvariantCulture),
+                     Entry(root, service), $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(CultureInfo.InvariantCulture),
                      "--skipApiVersionCheck", "--disableProductStyleUrl",
                  })
         {
