@@ -276,7 +276,7 @@ public sealed partial class SmsFunctions(
     [Description("Administrator, or a study manager of every study the user holds a role in: unlock SMS after five wrong PINs in a row (audited).")]
     public async Task<IResult> Unlock([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "studies/{studyId}/sms/users/{userId}/unlock")] HttpRequest req, string studyId, string userId, CancellationToken ct)
     {
-        var (context, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "unlocks SMS", req.HttpContext, ct);
+        var (context, _, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "unlocks SMS", req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -290,7 +290,7 @@ public sealed partial class SmsFunctions(
     [Description("Administrator, or a study manager of every study the user holds a role in (administrator only for depot managers, medical monitors and unblinded users): remove a user's SMS phone (a lost phone); it then acts as nobody and gets no notices (audited).")]
     public async Task<IResult> RemoveUsersPhone([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "studies/{studyId}/sms/users/{userId}/phone")] HttpRequest req, string studyId, string userId, CancellationToken ct)
     {
-        var (context, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "removes their SMS phone", req.HttpContext, ct);
+        var (context, held, refusal) = await ResolveEveryStudyManagerAsync(studyId, userId, "removes their SMS phone", req.HttpContext, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -299,7 +299,7 @@ public sealed partial class SmsFunctions(
         // The phones that unblinded notices and emergency-unblinding notices go to are an administrator's to remove: a
         // study manager could otherwise silence the depot or the medical monitors.
         if (context!.ActingAs != Role.Administrator &&
-            (await roles.InEveryStudyAsync(userId, ct)).Any(a => a.Assignment.Role.IsUnblinded() || a.Assignment.Role == Role.MedicalMonitor))
+            held.Any(a => a.Assignment.Role.IsUnblinded() || a.Assignment.Role == Role.MedicalMonitor))
         {
             return Problems.From(new DomainError("not-authorized",
                 "This user is a depot manager, medical monitor or unblinded user somewhere: an administrator removes their SMS phone."));
@@ -349,25 +349,26 @@ public sealed partial class SmsFunctions(
     /// Otherwise a manager of one study could grant anyone a role there and then unlock that user's PIN after each five
     /// guesses, or cut off the phone another study's depot or monitors are reached on.
     /// </summary>
-    private async Task<(StudyContext? Context, IResult? Refusal)> ResolveEveryStudyManagerAsync(string studyId, string userId, string what, HttpContext http, CancellationToken ct)
+    private async Task<(StudyContext? Context, IReadOnlyList<StoredRoleAssignment> Held, IResult? Refusal)> ResolveEveryStudyManagerAsync(string studyId, string userId, string what, HttpContext http, CancellationToken ct)
     {
         var (context, refusal) = await ResolveManagerAsync(studyId, userId, http, ct);
         if (refusal is not null)
         {
-            return (null, refusal);
+            return (null, [], refusal);
         }
 
         var access = http.RequestServices.GetRequiredService<AccessResolver>();
-        foreach (var other in (await roles.InEveryStudyAsync(userId, ct)).Select(a => a.Assignment.StudyId).OfType<string>().Distinct(StringComparer.Ordinal))
+        var held = await roles.InEveryStudyAsync(userId, ct);
+        foreach (var other in held.Select(a => a.Assignment.StudyId).OfType<string>().Distinct(StringComparer.Ordinal))
         {
             if (other != studyId && !(await access.ForStudyAsync(context!.Caller, other, ct)).Authorize(StudyAction.ManageRoles, null).IsSuccess)
             {
-                return (null, Problems.From(new DomainError("not-authorized",
+                return (null, held, Problems.From(new DomainError("not-authorized",
                     $"This user also works in a study you do not manage; an administrator, or a manager of every study of theirs, {what}.")));
             }
         }
 
-        return (context, null);
+        return (context, held, null);
     }
 
     private async Task<PinView> StandingAsync(string userId, CancellationToken ct)
