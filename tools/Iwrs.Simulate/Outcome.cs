@@ -27,8 +27,8 @@ internal sealed class RunOutcome
     /// <summary>Holds started by a stock-out: a type short for one visit at a randomization or dispensing. The levels decide these.</summary>
     public int StockOutHolds { get; set; }
 
-    /// <summary>Holds started by releasing a shipment with damaged kits: the site waits for their replacement.</summary>
-    public int LostKitHolds { get; set; }
+    /// <summary>Kits set aside after losses (damaged kits in a released shipment) until their replacement is released: a loss holds no site.</summary>
+    public int KitsSetAside { get; set; }
 
     public int StockOutHoldDays { get; set; }
 
@@ -81,7 +81,7 @@ internal sealed class Summary(string policy)
     public long UrgentShipments { get; private set; }
     public long Holds { get; private set; }
     public long StockOutHolds { get; private set; }
-    public long LostKitHolds { get; private set; }
+    public long KitsSetAside { get; private set; }
     public long StockOutHoldDays { get; private set; }
     public long ReplacementShipments { get; private set; }
     public long HoldsAfterExpiry { get; private set; }
@@ -111,7 +111,7 @@ internal sealed class Summary(string policy)
         UrgentShipments += run.UrgentShipments;
         Holds += run.Holds;
         StockOutHolds += run.StockOutHolds;
-        LostKitHolds += run.LostKitHolds;
+        KitsSetAside += run.KitsSetAside;
         StockOutHoldDays += run.StockOutHoldDays;
         ReplacementShipments += run.ReplacementShipments;
         HoldsAfterExpiry += run.HoldsAfterExpiry;

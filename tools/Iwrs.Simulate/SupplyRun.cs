@@ -139,13 +139,10 @@ internal sealed class SupplyRun
                 {
                     Close(site, day);
                 }
-                else if (site.Owed.Any(n => n > 0))
+                else if (site.Losses.FirstOrDefault(l => l.Replacement is null) is { } unreplaced)
                 {
-                    // A hold for lost kits: their replacement is ordered again while nothing is on the way.
-                    if (site.Open.Count == 0)
-                    {
-                        Ship(site, day, today, Replacement(site.Owed), urgent: false, replacement: true);
-                    }
+                    // A loss whose replacement the depot could not ship at once: the check orders it first, as the product's timer does.
+                    unreplaced.Replacement = Ship(site, day, today, Replacement(unreplaced.Lost), urgent: false, replacement: true);
                 }
                 else
                 {
@@ -167,9 +164,11 @@ internal sealed class SupplyRun
 
     /// <summary>
     /// Receipt and release, as the product does them: a shipment whose kits are all ok goes on the shelf at once;
-    /// one with a damaged kit waits for the depot manager's release. Releasing it puts its ok kits on the shelf and the
-    /// site on hold until a replacement for the lost kits (their types plus one kit of every type) is released; the
-    /// replacement is ordered at the release. Any other release lifts a stock-out hold.
+    /// one with a damaged kit waits for the depot manager's release. A loss's replacement, released, returns the kits
+    /// set aside for that loss. Releasing a shipment with damaged kits puts its ok kits on the shelf and, blinded, sets
+    /// aside kits so every type falls by the number lost (<see cref="SetAside"/>); their replacement (their types plus
+    /// one kit of every type) is ordered at the release. If a type is then short, the stock-out hold starts. A release
+    /// lifts a stock-out hold.
     /// </summary>
     private void Receive(SiteState site, int day, DateOnly today)
     {
@@ -198,46 +197,74 @@ internal sealed class SupplyRun
             }
 
             site.Open.RemoveAt(i--);
+            foreach (var loss in site.Losses.Where(l => l.Replacement == shipment).ToList())
+            {
+                foreach (var (type, expiry) in loss.Aside)
+                {
+                    site.Shelf[type].Add(expiry);
+                }
+
+                site.Losses.Remove(loss);
+            }
+
             var lost = new int[_types.Length];
+            var lostKits = new List<ShippedKit>();
             foreach (var kit in shipment.Kits)
             {
                 if (kit.Damaged)
                 {
                     lost[kit.Type]++;
+                    lostKits.Add(kit);
                 }
                 else
                 {
                     site.Shelf[kit.Type].Add(kit.Expiry);
                 }
-
-                // A replacement pays off one owed kit of its type per kit it carries, lost ones included.
-                site.Owed[kit.Type] -= shipment.Replacement ? 1 : 0;
             }
 
-            for (var t = 0; t < _types.Length; t++)
-            {
-                site.Owed[t] = Math.Max(0, site.Owed[t] + lost[t]);
-            }
-
-            if (site.Owed.Any(n => n > 0))
-            {
-                if (!site.OnHold)
-                {
-                    StartHold(site, day, "lost kits");
-                    _outcome.LostKitHolds++;
-                }
-
-                if (lost.Any(n => n > 0))
-                {
-                    Ship(site, day, today, Replacement(lost), urgent: false, replacement: true);
-                }
-            }
-            else if (site.OnHold)
+            if (site.OnHold)
             {
                 _outcome.HoldDays += day - site.HoldSince;
                 _outcome.StockOutHoldDays += site.HoldIsStockOut ? day - site.HoldSince : 0;
                 site.OnHold = false;
             }
+
+            if (lostKits.Count > 0)
+            {
+                Lose(site, day, today, lost, lostKits);
+            }
+        }
+    }
+
+    /// <summary>A loss, as the product records it: kits set aside with <see cref="SetAside"/>, the replacement ordered, a stock-out hold if a type is now short.</summary>
+    private void Lose(SiteState site, int day, DateOnly today, int[] lost, List<ShippedKit> lostKits)
+    {
+        var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
+        var usableLost = lostKits.Where(k => k.Expiry >= usableFrom).GroupBy(k => _types[k.Type]).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var counts = SetAside.Counts(_study, lostKits.Count, usableLost);
+        var near = SetAside.Near(lostKits.Select(k => k.Expiry));
+        var loss = new Loss(lost);
+        var left = new Dictionary<string, int>(_types.Length, StringComparer.Ordinal);
+        for (var t = 0; t < _types.Length; t++)
+        {
+            var shelf = site.Shelf[t];
+            var usable = Enumerable.Range(0, shelf.Count).Where(j => shelf[j] >= usableFrom).ToList();
+            var chosen = SetAside.Choose(usable, j => shelf[j], counts.GetValueOrDefault(_types[t]), near);
+            foreach (var j in chosen.OrderDescending())
+            {
+                loss.Aside.Add((t, shelf[j]));
+                shelf.RemoveAt(j);
+            }
+
+            left[_types[t]] = usable.Count - chosen.Count;
+            _outcome.KitsSetAside += chosen.Count;
+        }
+
+        site.Losses.Add(loss);
+        loss.Replacement = Ship(site, day, today, Replacement(lost), urgent: false, replacement: true);
+        if (_study.IsBlinded && SupplyHold.IsShort(_study, left, _types[0]))
+        {
+            StockOut(site, day, today, left, 0);
         }
     }
 
@@ -363,32 +390,7 @@ internal sealed class SupplyRun
 
         if (SupplyHold.IsShort(_study, counts, _types[type]))
         {
-            StartHold(site, day, "stock-out");
-            _outcome.StockOutHolds++;
-
-            // A hold that follows kits of a short type passing the do-not-dispense limit within a lead time and a
-            // release wait (today included: those kits are still on the shelf, dropped at the end of the day) is put
-            // down to expiry.
-            var window = Math.Max(1, supply.LeadTimeDays) + _scenario.ReleaseDelayMaxDays + 1;
-            var afterExpiry = Enumerable.Range(0, _types.Length).Any(t =>
-                counts[_types[t]] < _study.VisitSchedule.KitsPerVisit &&
-                (day - site.LastExpiry[t] <= window || site.Shelf[t].Any(e => e < usableFrom)));
-            _outcome.HoldsAfterExpiry += afterExpiry ? 1 : 0;
-            _holdLog?.WriteLine(FormattableString.Invariant(
-                $"hold: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId} (a {_types[type]} subject): usable [{string.Join(",", counts.Values)}], on the way [{string.Join(";", site.Open.Select(o => string.Join(",", Enumerable.Range(0, _types.Length).Select(t => o.Kits.Count(k => k.Type == t)))))}], on treatment [{string.Join(",", site.OnTreatment)}], {_outcome.Randomized} randomized{(afterExpiry ? ", after expiry" : "")}"));
-            // A blinded site's shelf is quarantined with the hold, as the product does (its kits would tell arms).
-            if (SupplyHold.Quarantines(_study))
-            {
-                foreach (var kits in site.Shelf)
-                {
-                    _outcome.KitsQuarantined += kits.Count;
-                    kits.Clear();
-                }
-            }
-
-            // The product orders at once: urgently (above the trigger too) when nothing is on the way.
-            var urgent = site.Open.Count == 0;
-            Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), urgent), urgent);
+            StockOut(site, day, today, counts, type);
             return false;
         }
 
@@ -405,6 +407,45 @@ internal sealed class SupplyRun
 
         _outcome.KitsDispensed += count;
         return true;
+    }
+
+    /// <summary>A stock-out hold, as the product starts it: the shelf quarantined (blinded), kits set aside too, and the urgent order placed at once.</summary>
+    private void StockOut(SiteState site, int day, DateOnly today, Dictionary<string, int> counts, int type)
+    {
+        var supply = site.Site.Supply;
+        var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, supply);
+        StartHold(site, day, "stock-out");
+        _outcome.StockOutHolds++;
+
+        // A hold that follows kits of a short type passing the do-not-dispense limit within a lead time and a
+        // release wait (today included: those kits are still on the shelf, dropped at the end of the day) is put
+        // down to expiry.
+        var window = Math.Max(1, supply.LeadTimeDays) + _scenario.ReleaseDelayMaxDays + 1;
+        var afterExpiry = Enumerable.Range(0, _types.Length).Any(t =>
+            counts[_types[t]] < _study.VisitSchedule.KitsPerVisit &&
+            (day - site.LastExpiry[t] <= window || site.Shelf[t].Any(e => e < usableFrom)));
+        _outcome.HoldsAfterExpiry += afterExpiry ? 1 : 0;
+        _holdLog?.WriteLine(FormattableString.Invariant(
+            $"hold: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId} (a {_types[type]} subject): usable [{string.Join(",", counts.Values)}], on the way [{string.Join(";", site.Open.Select(o => string.Join(",", Enumerable.Range(0, _types.Length).Select(t => o.Kits.Count(k => k.Type == t)))))}], on treatment [{string.Join(",", site.OnTreatment)}], {_outcome.Randomized} randomized{(afterExpiry ? ", after expiry" : "")}"));
+        // A blinded site's shelf is quarantined with the hold, as the product does (its kits would tell arms).
+        if (SupplyHold.Quarantines(_study))
+        {
+            foreach (var kits in site.Shelf)
+            {
+                _outcome.KitsQuarantined += kits.Count;
+                kits.Clear();
+            }
+
+            foreach (var loss in site.Losses)
+            {
+                _outcome.KitsQuarantined += loss.Aside.Count;
+                loss.Aside.Clear();
+            }
+        }
+
+        // The product orders at once: urgently (above the trigger too) when nothing is on the way.
+        var urgent = site.Open.Count == 0;
+        Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), urgent), urgent);
     }
 
     /// <summary>What the resupply rule reads: usable kits on the shelf, kits on the way (all kits of shipments not yet released, less those reported damaged), subjects on treatment.</summary>
@@ -427,7 +468,9 @@ internal sealed class SupplyRun
 
             // The shelf holds only kits usable today (DropUnusable runs before every check; kits only get older).
             // Counted at arrival, kits that pass the limit before a shipment ordered now could replace them are not stock.
-            var available = _policy.Count == StockCount.Today ? site.Shelf[t].Count : CountFrom(site.Shelf[t], countedFrom);
+            // Kits set aside for a loss count as the product counts them: on the shelf, back with the replacement.
+            var aside = site.Losses.Sum(l => l.Aside.Count(k => k.Type == t && (_policy.Count == StockCount.Today || k.Expiry >= countedFrom)));
+            var available = aside + (_policy.Count == StockCount.Today ? site.Shelf[t].Count : CountFrom(site.Shelf[t], countedFrom));
             stock.Add(new StockLevel(_types[t], available, inTransit, _policy.CompositionSeesOnTreatment ? site.OnTreatment[t] : 0));
         }
 
@@ -464,11 +507,11 @@ internal sealed class SupplyRun
     }
 
     /// <summary>The depot picks first-expiry-first among kits still shippable; if a type is short the whole shipment waits for the next check, as the product refuses it.</summary>
-    private void Ship(SiteState site, int day, DateOnly today, IReadOnlyDictionary<string, int> need, bool urgent, bool replacement = false)
+    private InTransit? Ship(SiteState site, int day, DateOnly today, IReadOnlyDictionary<string, int> need, bool urgent, bool replacement = false)
     {
         if (need.Count == 0)
         {
-            return;
+            return null;
         }
 
         var earliest = ShipFrom(site, today);
@@ -476,7 +519,7 @@ internal sealed class SupplyRun
         if (wanted.Any(w => _depot.Shippable(w.Type, day, earliest) < w.Count))
         {
             _outcome.DepotShortfalls++;
-            return;
+            return null;
         }
 
         var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement);
@@ -493,11 +536,12 @@ internal sealed class SupplyRun
         _outcome.UrgentShipments += urgent ? 1 : 0;
         _outcome.ReplacementShipments += replacement ? 1 : 0;
         _outcome.KitsShipped += shipment.Kits.Count;
+        return shipment;
     }
 
     private void Close(SiteState site, int day)
     {
-        _outcome.KitsLeft += site.Shelf.Sum(s => s.Count) + site.Open.Sum(o => o.Kits.Count(k => !k.Damaged));
+        _outcome.KitsLeft += site.Shelf.Sum(s => s.Count) + site.Losses.Sum(l => l.Aside.Count) + site.Open.Sum(o => o.Kits.Count(k => !k.Damaged));
         if (site.OnHold)
         {
             _outcome.HoldDays += day - site.HoldSince;
@@ -529,6 +573,14 @@ internal sealed class SupplyRun
 
     private sealed record ShippedKit(int Type, DateOnly Expiry, bool Damaged);
 
+    /// <summary>A loss: kits lost per type, the kits set aside for it, and its replacement once shipped.</summary>
+    private sealed class Loss(int[] lost)
+    {
+        public int[] Lost { get; } = lost;
+        public List<(int Type, DateOnly Expiry)> Aside { get; } = [];
+        public InTransit? Replacement { get; set; }
+    }
+
     private sealed class InTransit(int arrivalDay, bool replacement)
     {
         public int ArrivalDay { get; } = arrivalDay;
@@ -557,8 +609,8 @@ internal sealed class SupplyRun
         /// <summary>The hold began with a stock-out (not with lost kits).</summary>
         public bool HoldIsStockOut { get; set; }
 
-        /// <summary>Per type, kits lost (damaged) in released shipments and not yet replaced: the site is on hold while any are owed.</summary>
-        public int[] Owed { get; } = new int[types];
+        /// <summary>Losses (damaged kits in released shipments) whose replacement is not yet released, with the kits set aside for them.</summary>
+        public List<Loss> Losses { get; } = [];
         public bool Closed { get; set; }
 
         /// <summary>Per type, the last day kits of the type passed the do-not-dispense limit on the shelf.</summary>

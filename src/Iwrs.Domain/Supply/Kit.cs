@@ -3,8 +3,11 @@ using System.Globalization;
 namespace Iwrs.Domain.Supply;
 
 /// <summary>Where a kit is in its life: made at the depot, shipped, received at a site, handed to a subject.</summary>
-/// <remarks><see cref="Quarantined"/>: on a blinded site's shelf when a stock-out hold started there; never dispensed (see <see cref="SupplyHold"/>).</remarks>
-public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined }
+/// <remarks>
+/// <see cref="Quarantined"/>: on a blinded site's shelf when a stock-out hold started there; never dispensed (see <see cref="SupplyHold"/>).
+/// <see cref="SetAside"/>: on a blinded site's shelf, held back after a loss until its replacement is released (see <see cref="Supply.SetAside"/>).
+/// </remarks>
+public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined, SetAside }
 
 /// <summary>
 /// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
@@ -32,6 +35,7 @@ public sealed record Kit(
         KitStatus.Dispensed => "dispensed",
         KitStatus.Damaged => "damaged",
         KitStatus.Quarantined => "quarantined",
+        KitStatus.SetAside => "set-aside",
         _ => "missing",
     };
 
@@ -44,6 +48,7 @@ public sealed record Kit(
         "damaged" => KitStatus.Damaged,
         "missing" => KitStatus.Missing,
         "quarantined" => KitStatus.Quarantined,
+        "set-aside" => KitStatus.SetAside,
         _ => throw new FormatException($"Unknown kit status '{name}'."),
     };
 

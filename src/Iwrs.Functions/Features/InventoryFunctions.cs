@@ -13,7 +13,12 @@ public sealed class InventoryFunctions
     /// <summary>Type and expiry for unblinded roles only: types usually come from different lots, so an expiry can tell a type.</summary>
     public sealed record InventoryKit(string KitNumber, string? KitType, DateOnly? Expiry);
 
-    public sealed record InventoryView(string SiteId, int Available, IReadOnlyList<InventoryKit> Kits, IReadOnlyDictionary<string, int>? AvailableByKitType, int InTransit, IReadOnlyList<string> OpenShipments);
+    /// <summary>
+    /// <paramref name="Available"/> and <paramref name="Kits"/>: for blinded roles every kit on the shelf, those set aside
+    /// after a loss among them (which ones are set aside would tell types); for unblinded roles the dispensable kits,
+    /// with the set-aside ones in <paramref name="SetAside"/>.
+    /// </summary>
+    public sealed record InventoryView(string SiteId, int Available, IReadOnlyList<InventoryKit> Kits, IReadOnlyDictionary<string, int>? AvailableByKitType, int InTransit, IReadOnlyList<string> OpenShipments, IReadOnlyList<InventoryKit>? SetAside = null);
 
     [Function("GetInventory")]
     [Description("A site's available kits and kits on the way; per-type counts for unblinded roles only.")]
@@ -30,15 +35,24 @@ public sealed class InventoryFunctions
             return Problems.From(new DomainError("site-not-found", $"Study '{studyId}' has no site '{siteId}'."));
         }
 
-        var kits = await KitRows.AllAsync(context.Table, studyId, $"{KitRows.AvailablePrefix}{siteId}|", ct);
-        var typed = kits.Select(k => (Entry: k, Type: k.RowKey.Split('|')[2])).ToList();
-        var open = await ShipmentRows.OpenForSiteAsync(context.Table, studyId, siteId, ct);
+        var shelfRead = KitRows.ShelfAsync(context.Table, studyId, siteId, ct);
+        var asideRead = KitRows.AsideAsync(context.Table, studyId, siteId, ct);
+        var openRead = ShipmentRows.OpenForSiteAsync(context.Table, studyId, siteId, ct);
+        var shelf = (await shelfRead).Select(k => (k.Entry, Type: k.KitType));
+        var aside = (await asideRead).Select(k => (k.Entry, Type: k.KitType)).ToList();
+        var open = await openRead;
+        var unblinded = context.Unblinded;
+        var typed = (unblinded ? shelf : shelf.Concat(aside)).ToList();
         return TypedResults.Ok(new InventoryView(
             siteId,
-            kits.Count,
-            typed.OrderBy(k => k.Entry.KitNumber, StringComparer.Ordinal).Select(k => new InventoryKit(k.Entry.KitNumber, context.Unblinded ? k.Type : null, context.Unblinded ? k.Entry.Expiry : null)).ToList(),
-            context.Unblinded ? typed.GroupBy(k => k.Type).ToDictionary(g => g.Key, g => g.Count()) : null,
+            typed.Count,
+            View(typed),
+            unblinded ? typed.GroupBy(k => k.Type).ToDictionary(g => g.Key, g => g.Count()) : null,
             open.Sum(o => o.InTransit.Values.Sum()),
-            open.Select(o => o.ShipmentId).ToList()));
+            open.Select(o => o.ShipmentId).ToList(),
+            unblinded ? View(aside) : null));
+
+        List<InventoryKit> View(IEnumerable<(KitRows.IndexEntry Entry, string Type)> kits) =>
+            [.. kits.OrderBy(k => k.Entry.KitNumber, StringComparer.Ordinal).Select(k => new InventoryKit(k.Entry.KitNumber, unblinded ? k.Type : null, unblinded ? k.Entry.Expiry : null))];
     }
 }

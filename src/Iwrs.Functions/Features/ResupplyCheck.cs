@@ -40,7 +40,11 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 Result<Shipment>? created;
                 try
                 {
-                    created = holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0 } owed
+                    // A loss whose replacement was not ordered (the depot was short, or the order failed) is ordered first.
+                    var unreplaced = (await LossRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct)).FirstOrDefault(l => l.ReplacementId is null);
+                    created = unreplaced is not null
+                        ? await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, unreplaced.Lost), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, replacing: unreplaced)
+                        : holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0 } owed
                         ? await ReplaceAsync(client, study, site, owed.ToReplace, ct)
                         : await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
                 }
@@ -92,7 +96,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
             recompute: () => NeedAsync(client, study, site, onHold, subjects, ct));
     }
 
-    /// <summary>A site on hold for lost kits with nothing on the way: their replacement is ordered again.</summary>
+    /// <summary>A site on a hold from before losses were set aside, with nothing on the way: its lost kits' replacement is ordered again.</summary>
     private async Task<Result<Shipment>?> ReplaceAsync(TableClient client, StudyConfiguration study, Site site, IReadOnlyDictionary<string, int> owed, CancellationToken ct)
     {
         if ((await ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct)).Count > 0)
@@ -110,8 +114,12 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         var usableFrom = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
         var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var shelfRead = KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
+        var asideRead = KitRows.AsideAsync(client, study.StudyId, site.SiteId, ct);
         var open = await openRead;
-        var shelf = (await shelfRead).Where(k => k.Entry.Expiry >= usableFrom).ToList();
+
+        // Kits set aside for a loss are on the shelf as blinded staff count it, and return with the loss's replacement.
+        var shelf = (await shelfRead).Select(k => (k.KitType, k.Entry)).Concat((await asideRead).Select(k => (k.KitType, k.Entry)))
+            .Where(k => k.Entry.Expiry >= usableFrom).ToList();
         var stock = study.KitTypes.Select(type => new StockLevel(
             type.Code,
             shelf.Count(k => k.KitType == type.Code),

@@ -233,7 +233,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var lifted = shipment.Status == ShipmentStatus.Received && (await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt)).Lifted;
+            var lifted = shipment.Status == ShipmentStatus.Received && (await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt)).Lifted;
             var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), context.Channel, "shipment.received", $"shipment:{shipmentId}",
@@ -268,6 +268,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         }
 
         Shipment? committed = null;
+        SupplyHolds.Lossage? loss = null;
         var answer = await context!.WriteAsync(async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
@@ -289,13 +290,14 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var (lifted, lostNow) = await SupplyHolds.ReleaseAsync(context.Table, studyId, shipment, now, actions, attemptCt);
+            var release = await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt);
+            loss = release.Loss;
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.released", $"shipment:{shipmentId}",
                 [
                     new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
-                    .. Lifted(lifted),
-                    .. lostNow.Count > 0 ? [new AuditChange("supplyHold", null, "until replaced")] : Array.Empty<AuditChange>(),
+                    .. Lifted(release.Lifted),
+                    .. SetAsideChange(release.Loss),
                 ]), attemptCt);
             return shipment;
         }, s =>
@@ -305,12 +307,37 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         }, ct);
         if (committed is not null)
         {
-            // Released: the kits it lost are owed to the site.
-            await holds.ReplaceAsync(context.Table, context.Study.Configuration, committed.SiteId, SupplyHolds.Lost(committed), ct);
+            await AfterLossAsync(context, committed.SiteId, loss, "kits lost in a shipment", ct);
         }
 
         return answer;
     }
+
+    /// <summary>
+    /// After a loss committed: its replacement is ordered, and if a kit type is now short at the site (every type fell
+    /// by the same count, so whichever kits were lost) the stock-out hold starts, quarantining the shelf.
+    /// </summary>
+    private async Task AfterLossAsync(StudyContext context, string siteId, SupplyHolds.Lossage? loss, string because, CancellationToken ct)
+    {
+        if (loss is null)
+        {
+            return;
+        }
+
+        // Short, the hold quarantines the shelf and settles the loss: the urgent order replaces it, rebalancing the types.
+        if (loss.Short)
+        {
+            await holds.EnterAsync(context, context.Study.Configuration.FindSite(siteId)!, because, ct);
+        }
+        else
+        {
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, loss.Loss, ct);
+        }
+    }
+
+    /// <summary>How many kits a loss set aside: unblinded (it differs when a lost kit was no longer usable, which an expiry, and so a type, could tell).</summary>
+    private static IEnumerable<AuditChange> SetAsideChange(SupplyHolds.Lossage? loss) =>
+        loss is null ? [] : [new AuditChange("setAside", null, loss.SetAside.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Unblinded: true)];
 
     public sealed record KitReportRequest(string? Condition, string? Reason);
 
@@ -348,24 +375,51 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
 
         var status = condition == KitCondition.Damaged ? KitStatus.Damaged : KitStatus.Missing;
         var depot = await shipping.DepotManagersAsync(studyId, ct);
-        Kit? reported = null;
-        var answer = await context!.WriteAsync(async attemptCt =>
+        var study = context!.Study.Configuration;
+        SupplyHolds.Lossage? loss = null;
+        var reported = false;
+        var answer = await context.WriteAsync(async attemptCt =>
         {
-            var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context!.Table, studyId, kitNumber, attemptCt) : null;
+            var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context.Table, studyId, kitNumber, attemptCt) : null;
             if (current is null || current.Kit.Location != siteId)
             {
                 return Result<Kit>.Fail(new DomainError("kit-not-found", $"Site '{siteId}' has no kit '{kitNumber}'."));
             }
 
-            if (current.Kit.Status != KitStatus.Available)
+            // A kit set aside after a loss is on the shelf as blinded staff see it, so it is reported like any other.
+            if (current.Kit.Status is not (KitStatus.Available or KitStatus.SetAside))
             {
                 return Result<Kit>.Fail(new DomainError("kit-not-on-shelf", $"Kit '{kitNumber}' is not on the shelf at site '{siteId}' (it is {Kit.Name(current.Kit.Status)})."));
             }
 
+            var shelfRead = KitRows.ShelfAsync(context.Table, studyId, siteId, attemptCt);
+            var asideRead = KitRows.AsideAsync(context.Table, studyId, siteId, attemptCt);
+            var shelf = await shelfRead;
+            var aside = current.Kit.Status == KitStatus.SetAside ? (await asideRead).FirstOrDefault(k => k.Entry.KitNumber == kitNumber) : null;
+            var index = current.Kit.Status == KitStatus.Available ? shelf.FirstOrDefault(k => k.Entry.KitNumber == kitNumber)?.Entry : aside?.Entry;
+            if (index is null)
+            {
+                // The kit row and its index disagree: a change to it is under way; decide again.
+                throw new ConcurrentChangeException("The kit changed while it was read.");
+            }
+
             var now = time.GetUtcNow();
+            var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, study.FindSite(siteId)!.Supply);
             var actions = new StudyChange();
-            actions.AddRange(KitRows.RemoveFromShelf(studyId, current, status));
-            await SupplyHolds.LoseAsync(context.Table, studyId, siteId, new Dictionary<string, int> { [current.Kit.KitType] = 1 }, now, actions, attemptCt);
+            actions.AddRange(KitRows.Report(studyId, current, index, status));
+            var usable = current.Kit.Status == KitStatus.Available && current.Kit.Expiry >= usableFrom;
+            var pool = shelf.Where(k => k.Entry.KitNumber != kitNumber && k.Entry.Expiry >= usableFrom)
+                .Select(k => new SupplyHolds.Candidate(k.KitType, k.Entry.KitNumber, k.Entry.Expiry, k)).ToList();
+            if (aside is not null && SetAside.Choose([.. pool.Where(k => k.KitType == current.Kit.KitType)], k => k.Expiry, 1, current.Kit.Expiry) is [var stand])
+            {
+                // A set-aside kit lost: a usable kit of its type takes its place in its loss's set-aside kits, so that
+                // loss still returns what it set aside, and this loss counts as the loss of a usable kit.
+                actions.AddRange(KitRows.SetAsideFromShelf(studyId, stand.OnShelf!, aside.LossId));
+                pool.Remove(stand);
+                usable = true;
+            }
+
+            loss = SupplyHolds.Lose(study, siteId, [new SupplyHolds.LostKit(current.Kit.KitType, current.Kit.Expiry, usable)], pool, now, actions);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [
@@ -373,22 +427,21 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                     new AuditChange("status", "available", Kit.Name(status)),
                     new AuditChange("reason", null, read.Value.Reason),
                     new AuditChange("kitType", null, current.Kit.KitType, Unblinded: true),
-                    new AuditChange("supplyHold", null, "until replaced"),
+                    .. SetAsideChange(loss),
                 ]), attemptCt, (sequence, list) =>
             {
-                var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release.";
+                var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release; a replacement is being ordered.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
             });
             return Result<Kit>.Ok(current.Kit with { Status = status });
         }, kit =>
         {
-            reported = kit;
+            reported = true;
             return TypedResults.Ok(new { kitNumber, siteId, status = Kit.Name(kit.Status) });
         }, ct);
-        if (reported is not null)
+        if (reported)
         {
-            // Committed: the kit is owed to the site.
-            await holds.ReplaceAsync(context.Table, context.Study.Configuration, siteId, new Dictionary<string, int> { [reported.KitType] = 1 }, ct);
+            await AfterLossAsync(context, siteId, loss, "a kit reported lost", ct);
         }
 
         return answer;

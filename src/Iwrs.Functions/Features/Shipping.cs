@@ -22,7 +22,8 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
 
     public async Task<Result<Shipment>> CreateAsync(
         TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
-        string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null)
+        string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null,
+        LossRows.Loss? replacing = null)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
@@ -32,7 +33,10 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             // another run (or a manual shipment) shipped meanwhile, less or nothing is needed.
             var head = await AuditTrail.ReadHeadAsync(table, study.StudyId, attemptCt);
             var wanted = recompute is null ? kits : await recompute();
-            if (wanted.Count == 0)
+
+            // A loss's replacement is linked to it under the loss row's ETag: a loss is replaced once, however many orders race.
+            var loss = replacing is null ? null : await LossRows.GetAsync(table, study.StudyId, replacing.SiteId, replacing.LossId, attemptCt);
+            if (wanted.Count == 0 || (replacing is not null && (loss is null || loss.ReplacementId is not null)))
             {
                 return Result<Shipment>.Fail(new DomainError("no-longer-needed", "Another check already ordered these kits."));
             }
@@ -67,6 +71,10 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             var actions = new StudyChange();
             actions.AddRange(ShipmentRows.Insert(study.StudyId, shipment));
             actions.Add(counter.Advance(study.StudyId));
+            if (loss is not null)
+            {
+                actions.Add(LossRows.Link(study.StudyId, loss, shipment.ShipmentId));
+            }
             foreach (var (entry, _) in picked)
             {
                 actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId));

@@ -19,6 +19,7 @@ public static class KitRows
     public const string KitPrefix = "kit|";
     public const string DepotPrefix = "depot|";
     public const string AvailablePrefix = "avail|";
+    public const string AsidePrefix = "aside|";
 
     public sealed record StoredKit(Kit Kit, string SortKey, string ETag);
 
@@ -111,11 +112,14 @@ public static class KitRows
         e.Tag());
 
     /// <summary>The index row: it carries the kit number and expiry so a reader need not open the kit.</summary>
-    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit)
+    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null);
+
+    private static TableEntity IndexEntity(string studyId, string rowKey, string kitNumber, DateOnly expiry, string? lossId)
     {
         var e = Rows.New(studyId, rowKey);
-        e.Set("KitNumber", kit.KitNumber);
-        e.Set("Expiry", kit.Expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        e.Set("KitNumber", kitNumber);
+        e.Set("Expiry", expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        e.Set("Loss", lossId);
         return e;
     }
 
@@ -165,15 +169,61 @@ public static class KitRows
         return result;
     }
 
+    /// <summary>One kit set aside at a site: its type, its index entry and the loss it is set aside for.</summary>
+    public sealed record AsideEntry(string KitType, IndexEntry Entry, string LossId);
+
     /// <summary>
-    /// A kit on a site's shelf reported damaged or missing after its shipment was released: the kit row under the ETag
-    /// it was read with, and its shelf index row, whose deletion claims the kit against a concurrent dispensing.
+    /// A kit on the shelf set aside for a loss: its shelf index row is deleted under the ETag it was read with (which
+    /// claims it against a dispensing), the kit row merged, and its set-aside row added.
     /// </summary>
-    public static IEnumerable<TableTransactionAction> RemoveFromShelf(string studyId, StoredKit current, KitStatus status) =>
+    public static IEnumerable<TableTransactionAction> SetAsideFromShelf(string studyId, ShelfEntry kit, string lossId) =>
     [
-        new(TableTransactionActionType.Delete, Rows.New(studyId, AvailableKey(current.Kit.Location, current.Kit, current.SortKey)), ETag.All),
+        .. Take(studyId, kit.Entry, KitStatus.SetAside, null, null, null),
+        new(TableTransactionActionType.Add, IndexEntity(studyId, AsidePrefix + kit.Entry.RowKey[AvailablePrefix.Length..], kit.Entry.KitNumber, kit.Entry.Expiry, lossId)),
+    ];
+
+    /// <summary>A kit of a shipment being released that is set aside at once instead of reaching the shelf index.</summary>
+    public static IEnumerable<TableTransactionAction> ReceiveSetAside(string studyId, StoredKit current, string siteId, string lossId)
+    {
+        var sort = NewSortKey();
+        var kit = current.Kit with { Status = KitStatus.SetAside, Location = siteId };
+        yield return new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, kit, sort), new ETag(current.ETag));
+        yield return new(TableTransactionActionType.Add, IndexEntity(studyId, AsidePrefix + AvailableKey(siteId, kit, sort)[AvailablePrefix.Length..], kit.KitNumber, kit.Expiry, lossId));
+    }
+
+    /// <summary>A set-aside kit back on the shelf (its loss's replacement was released): claimed by deleting its set-aside row under its ETag.</summary>
+    public static IEnumerable<TableTransactionAction> ReturnToShelf(string studyId, AsideEntry kit) =>
+    [
+        .. Take(studyId, kit.Entry, KitStatus.Available, null, null, null),
+        new(TableTransactionActionType.Add, IndexEntity(studyId, AvailablePrefix + kit.Entry.RowKey[AsidePrefix.Length..], kit.Entry.KitNumber, kit.Entry.Expiry, null)),
+    ];
+
+    /// <summary>
+    /// A kit reported damaged or missing at a site, from the shelf or set aside: its index row is deleted under the
+    /// ETag it was read with (a concurrent dispensing, set-aside or report of it fails the transaction), and the kit
+    /// row replaced under its own.
+    /// </summary>
+    public static IEnumerable<TableTransactionAction> Report(string studyId, StoredKit current, IndexEntry index, KitStatus status) =>
+    [
+        new(TableTransactionActionType.Delete, Rows.New(studyId, index.RowKey), new ETag(index.ETag)),
         new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, current.Kit with { Status = status }, current.SortKey), new ETag(current.ETag)),
     ];
+
+    /// <summary>Every kit set aside at a site, in one range read (a few kits: losses not yet replaced).</summary>
+    public static async Task<IReadOnlyList<AsideEntry>> AsideAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var prefix = $"{AsidePrefix}{siteId}|";
+        var result = new List<AsideEntry>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, prefix, ct))
+        {
+            var rest = row.RowKey.AsSpan(prefix.Length);
+            var bar = rest.IndexOf('|');
+            result.Add(new AsideEntry(bar < 0 ? string.Empty : rest[..bar].ToString(), IndexFromEntity(row), row.GetString("Loss") ?? string.Empty));
+        }
+
+        return result;
+    }
 
     /// <summary>Every entry under a prefix (a site's shelf of one type: bounded by the maximum stock level).</summary>
     public static async Task<IReadOnlyList<IndexEntry>> AllAsync(TableClient table, string studyId, string prefix, CancellationToken ct)

@@ -79,12 +79,19 @@ public sealed class BlindAdversaryTests
         Assert.Contains(a, o => o.Contains("ORA-100/randomize -> 201", StringComparison.Ordinal));
     }
 
+    /// <summary>The depot manager's (unblinded) per-type count of dispensable kits at the site: what a stock-out would follow.</summary>
+    private static async Task<string> PerType(BlindRun run) =>
+        (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("availableByKitType").GetRawText();
+
     /// <summary>
-    /// Attack 2: the pharmacist reports four chosen kits damaged (or missing), the rest ok, and the coordinator tries to
-    /// randomize. Under the old rules the ok kits went on the shelf at once, so whether randomizations succeeded told
-    /// whether the reported kits were all of one type. The secrets differ exactly there. Now the shipment waits for the
-    /// depot manager; released, it puts the site on hold until the reported kits are replaced (their types plus one of
-    /// each, a public count), so even after release no subset the site chose is ever dispensable on its own.
+    /// Attack 2: the pharmacist reports two chosen kits damaged (or missing), the rest ok, and the coordinator tries to
+    /// randomize. Under the first rules the ok kits went on the shelf at once, so whether randomizations succeeded told
+    /// whether the reported kits were of one type. The secrets differ exactly there: both reported kits are probiotic in
+    /// one, one of each in the other. The shipment waits for the depot manager; released, its ok kits (2 + 4 in one
+    /// secret, 3 + 3 in the other) reach the shelf with kits set aside so that each type falls by the two lost (2 + 2 in
+    /// both). Without the set-aside the next stock-out would come for the probiotic first in one secret only, and the
+    /// replacement (the lost kits' types plus one of each, four kits: a public count) would leave the types uneven; with
+    /// it, it returns the set-aside kits and the types are level in both.
     /// </summary>
     [Theory]
     [InlineData("damaged")]
@@ -93,63 +100,70 @@ public sealed class BlindAdversaryTests
     {
         var numbers = BlindSecret.Numbers(8);
         var spare = BlindSecret.Drawn([], BlindSecret.Numbers(24), 5).Kits;
+        var perType = new List<List<string>>();
         async Task Attack(BlindRun run)
         {
-            var (id, _) = await ShipAndReport(run, spare, 4, condition);
-            for (var i = 0; i < 4; i++)
+            var counts = new List<string>();
+            perType.Add(counts);
+            var (id, _) = await ShipAndReport(run, spare, 2, condition);
+            for (var i = 0; i < 2; i++)
             {
                 await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DMG-{i:D3}/randomize", Randomization());
                 await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
             }
 
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
-
-            // The depot releases it: the four ok kits are on the shelf, the site on hold until the replacement is in.
             await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{id}/release");
+            counts.Add(await PerType(run));
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
             await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/DMG-010/randomize", Randomization());
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
             await run.DispatchAllAsync();
-            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/DMG-011/randomize", Randomization());
             await run.ReceiveAllAsync(Site);
-            for (var i = 20; i < 24; i++)
+            counts.Add(await PerType(run));
+            for (var i = 20; i < 26; i++)
             {
                 await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, $"subjects/DMG-{i:D3}/randomize", Randomization());
+                await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
             }
 
-            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
         }
 
-        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(2), numbers, "LLLLPPPP"), Attack);
+        var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(2), numbers, "LLPPLPPL"), Attack);
         var b = await Observe(BlindSecret.Spelled(BlindSecret.Seed(2), numbers, "LPLPLPLP"), Attack);
 
         BlindAssert.SameObservations(a, b);
+        Assert.Equal(perType[0], perType[1]);
+        Assert.Equal("{\"LJ-CAPS\":2,\"PBO-CAPS\":2}", perType[0][0]);
         Assert.Contains(a, o => o.Contains("awaiting-release", StringComparison.Ordinal));
-        Assert.Contains(a, o => o.Contains("DMG-011/randomize -> 409", StringComparison.Ordinal));
-        Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":6", StringComparison.Ordinal));
-        Assert.Contains(a, o => o.Contains("DMG-023/randomize -> 201", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("DMG-010/randomize -> 201", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":4", StringComparison.Ordinal));
     }
 
     /// <summary>
-    /// Lift timing with two replacements on the way (attacker review). The pharmacist reports two chosen kits damaged
-    /// on receipt (released by the depot: replacement 1, 2 + 2 kits owed) and then a third, from the shelf, missing
+    /// Two losses with their replacements on the way (attacker review). The pharmacist reports two chosen kits damaged
+    /// on receipt (released by the depot: replacement 1, 2 + 2 kits) and then a third, from the shelf, missing
     /// (replacement 2, 1 + 2 kits). Replacement 2 is received first. The secrets differ in the lost kits' types: in one
-    /// both damaged kits are probiotic and the missing one placebo, in the other one of each and a probiotic. When the
-    /// hold counted kits owed per type, replacement 2 (the missing kit's type plus one of each) paid everything off in
-    /// the second secret only, so the hold lifted there — a blinded randomization told the lost kits' types. Now the
-    /// hold counts replacement shipments: it lifts when both are released, in both secrets.
+    /// both damaged kits are probiotic and the missing one placebo, in the other one of each and a probiotic. Each
+    /// replacement returns only its own loss's set-aside kits, so the types are level after each release in both
+    /// secrets, and everything the site sees is the same.
     /// </summary>
     [Fact]
-    public async Task OverlappingReplacements_HoldLiftsOnTheSameRelease()
+    public async Task OverlappingReplacements_EachReturnsItsOwnSetAsideKits()
     {
         var numbers = BlindSecret.Numbers(8);
         var spare = BlindSecret.Drawn([], BlindSecret.Numbers(24), 7).Kits;
+        var perType = new List<List<string>>();
         async Task Attack(BlindRun run)
         {
+            var counts = new List<string>();
+            perType.Add(counts);
             var (id, kits) = await ShipAndReport(run, spare, 2, "damaged");
             await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{id}/release");
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"sites/{Site}/kits/{kits[2]}/report", new { condition = "missing", reason = "not in the fridge" });
+            counts.Add(await PerType(run));
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
 
             // The depot dispatches the second replacement first (the unblinded depot's choice, the same in both runs).
@@ -160,11 +174,13 @@ public sealed class BlindAdversaryTests
             Assert.Equal(2, replacements.Count);
             await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{replacements[1]}/dispatch");
             await run.ReceiveAllAsync(Site);
+            counts.Add(await PerType(run));
             await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/OVR-001/randomize", Randomization());
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
 
             await run.DispatchAllAsync();
             await run.ReceiveAllAsync(Site);
+            counts.Add(await PerType(run));
             await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/OVR-002/randomize", Randomization());
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
         }
@@ -173,7 +189,8 @@ public sealed class BlindAdversaryTests
         var b = await Observe(BlindSecret.Spelled(BlindSecret.Seed(3), numbers, "LPLLPPLP"), Attack);
 
         BlindAssert.SameObservations(a, b);
-        Assert.Contains(a, o => o.Contains("OVR-001/randomize -> 409", StringComparison.Ordinal) && o.Contains("supply-hold", StringComparison.Ordinal));
+        Assert.Equal(perType[0], perType[1]);
+        Assert.Contains(a, o => o.Contains("OVR-001/randomize -> 201", StringComparison.Ordinal));
         Assert.Contains(a, o => o.Contains("OVR-002/randomize -> 201", StringComparison.Ordinal));
     }
 

@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+
+namespace Iwrs.Storage.Stores;
+
+/// <summary>
+/// A loss at a site not yet replaced: <c>loss|{site}|{id}</c>, written in the transaction that records the loss. It
+/// carries the lost kits per type (unblinded: only the replacement's order reads it) and, once ordered, the
+/// replacement shipment's id, written under the row's ETag in the shipment's own transaction, so a loss is replaced
+/// once however many orders race. Releasing that shipment returns the kits set aside for the loss
+/// (<see cref="KitRows.AsidePrefix"/> rows name it) and deletes the row; a stock-out hold at the site quarantines them
+/// and deletes it too.
+/// </summary>
+public static class LossRows
+{
+    public const string Prefix = "loss|";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public sealed record Loss(string SiteId, string LossId, IReadOnlyDictionary<string, int> Lost, string? ReplacementId, DateTimeOffset At, string? ETag = null);
+
+    public static string Key(string siteId, string lossId) => $"{Prefix}{siteId}|{lossId}";
+
+    /// <summary>A new loss id: its time first (losses list in order), then a random part.</summary>
+    public static string NewId(DateTimeOffset now) =>
+        now.UtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+
+    public static TableTransactionAction Insert(string studyId, Loss loss) => new(TableTransactionActionType.Add, ToEntity(studyId, loss));
+
+    /// <summary>The loss's replacement is ordered: written under the ETag it was read with.</summary>
+    public static TableTransactionAction Link(string studyId, Loss loss, string shipmentId) =>
+        new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, loss with { ReplacementId = shipmentId }), new ETag(loss.ETag!));
+
+    public static TableTransactionAction Delete(string studyId, Loss loss) =>
+        new(TableTransactionActionType.Delete, Rows.New(studyId, Key(loss.SiteId, loss.LossId)), new ETag(loss.ETag!));
+
+    private static TableEntity ToEntity(string studyId, Loss loss)
+    {
+        var e = Rows.New(studyId, Key(loss.SiteId, loss.LossId));
+        e.Set("Lost", JsonSerializer.Serialize(loss.Lost, Json));
+        e.Set("ReplacementId", loss.ReplacementId);
+        e.Set("At", loss.At);
+        return e;
+    }
+
+    private static Loss FromEntity(TableEntity e)
+    {
+        var rest = e.RowKey[Prefix.Length..];
+        var bar = rest.LastIndexOf('|');
+        var lost = e.GetString("Lost") is { } json ? JsonSerializer.Deserialize<Dictionary<string, int>>(json, Json) ?? [] : new Dictionary<string, int>();
+        return new(rest[..bar], rest[(bar + 1)..], lost, e.GetString("ReplacementId"), e.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue, e.Tag());
+    }
+
+    public static async Task<Loss?> GetAsync(TableClient table, string studyId, string siteId, string lossId, CancellationToken ct) =>
+        await table.GetRowAsync(studyId, Key(siteId, lossId), ct) is { } row ? FromEntity(row) : null;
+
+    /// <summary>The site's losses not yet replaced, oldest first.</summary>
+    public static async Task<IReadOnlyList<Loss>> ForSiteAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var result = new List<Loss>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, $"{Prefix}{siteId}|", ct))
+        {
+            result.Add(FromEntity(row));
+        }
+
+        return result;
+    }
+}
