@@ -81,6 +81,36 @@ public sealed class SiteScenarioTests(WebAppServer web)
     }
 
     [Fact]
+    public async Task Pharmacist_ReportsAShelfKitMissing_ReasonRequired_TheKitLeavesTheShelf()
+    {
+        // Stock of its own first (2 + 2), so the site is no shorter for the other tests.
+        var (shipmentId, kits) = await web.DispatchShipment(2);
+        await web.Api("pharmacist-cn01", HttpMethod.Post, $"studies/{Study}/shipments/{shipmentId}/receive", new { kits = kits.Select(n => new { kitNumber = n, condition = "ok" }) });
+        var reported = kits[0];
+        var page = await web.PageFor("pharmacist-cn01");
+        await WebAppServer.Open(page, $"studies/{Study}/sites/CN01/pharmacy");
+        var form = page.Locator("form").Filter(new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "Report a kit on the shelf damaged or missing" }) });
+        await form.GetByLabel("Kit", new() { Exact = true }).SelectOptionAsync(reported);
+        await form.GetByLabel("Condition").SelectOptionAsync("missing");
+
+        // Without a reason the API refuses it, and the page says why next to the field.
+        await form.GetByRole(AriaRole.Button, new() { Name = "Report the kit" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("reason");
+        Assert.Contains((await web.Api("pharmacist-cn01", HttpMethod.Get, $"studies/{Study}/sites/CN01/inventory")).GetProperty("kits").EnumerateArray(), k => k.GetProperty("kitNumber").GetString() == reported);
+
+        await form.GetByLabel("Reason").FillAsync("not in the fridge at the count");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Report the kit" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Kit " + reported + " recorded as missing" })).ToBeVisibleAsync();
+
+        var inventory = await web.Api("pharmacist-cn01", HttpMethod.Get, $"studies/{Study}/sites/CN01/inventory");
+        Assert.DoesNotContain(inventory.GetProperty("kits").EnumerateArray(), k => k.GetProperty("kitNumber").GetString() == reported);
+        var kit = (await web.Api("depot-manager", HttpMethod.Get, $"studies/{Study}/sites/CN01/inventory")).GetProperty("setAside").EnumerateArray().ToList();
+        Assert.NotEmpty(kit);
+        var audit = await web.Api("study-manager", HttpMethod.Get, $"studies/{Study}/audit");
+        Assert.Contains(audit.EnumerateArray(), r => r.GetProperty("action").GetString() == "kit.reported" && r.GetProperty("target").GetString() == "kit:" + reported);
+    }
+
+    [Fact]
     public async Task Investigator_UnblindsAfterTypingTheSubjectAgain_SeesTheArmTheListGave()
     {
         await web.Api("coordinator-cn01", HttpMethod.Post, $"studies/{Study}/subjects/WEB-UNB/randomize",
