@@ -139,13 +139,15 @@ internal sealed class SupplyRun
                 {
                     Close(site, day);
                 }
-                else if (site.Losses.FirstOrDefault(l => l.Replacement is null) is { } unreplaced)
-                {
-                    // A loss whose replacement the depot could not ship at once: the check orders it first, as the product's timer does.
-                    unreplaced.Replacement = Ship(site, day, today, Replacement(unreplaced.Lost), urgent: false, replacement: true);
-                }
                 else
                 {
+                    // A loss whose replacement the depot could not ship at once: the check orders it first, as the
+                    // product's timer does, and then the site's own order.
+                    if (site.Losses.FirstOrDefault(l => l.Replacement is null) is { } unreplaced)
+                    {
+                        unreplaced.Replacement = Ship(site, day, today, Replacement(unreplaced.Lost), urgent: false, replacement: true);
+                    }
+
                     // A site on hold with nothing on the way orders urgently (above the trigger too).
                     var urgent = site.OnHold && site.Open.Count == 0;
                     Ship(site, day, today, _policy.Rule.Need(_study, site.Site.Supply, Stock(site, today), urgent), urgent);
@@ -164,10 +166,9 @@ internal sealed class SupplyRun
 
     /// <summary>
     /// Receipt and release, as the product does them: a shipment whose kits are all ok goes on the shelf at once;
-    /// one with a damaged kit waits for the depot manager's release. A loss's replacement, released, returns the kits
-    /// set aside for that loss. Releasing a shipment with damaged kits puts its ok kits on the shelf and, blinded, sets
-    /// aside kits so every type falls by the number lost (<see cref="SetAside"/>); their replacement (their types plus
-    /// one kit of every type) is ordered at the release. If a type is then short, the stock-out hold starts. A release
+    /// one with a damaged kit waits for the depot manager's release. Released, its ok kits are set aside in a blinded
+    /// study (<see cref="SetAside.AtRelease"/>) and its replacement (the lost kits' types plus one kit of every type) is
+    /// ordered; the replacement, released, brings them to the shelf with it. A release that puts kits on the shelf
     /// lifts a stock-out hold.
     /// </summary>
     private void Receive(SiteState site, int day, DateOnly today)
@@ -189,6 +190,20 @@ internal sealed class SupplyRun
                 shipment.ReleaseDay = shipment.Kits.Any(k => k.Damaged)
                     ? day + _random.Between(_scenario.ReleaseDelayMinDays, _scenario.ReleaseDelayMaxDays)
                     : day;
+
+                // Kits reported lost at receipt: the replacement is ordered with the report, as the product does.
+                if (shipment.Kits.Any(k => k.Damaged))
+                {
+                    var lostAtReceipt = new int[_types.Length];
+                    foreach (var kit in shipment.Kits.Where(k => k.Damaged))
+                    {
+                        lostAtReceipt[kit.Type]++;
+                    }
+
+                    var loss = new Loss(lostAtReceipt) { Source = shipment };
+                    site.Losses.Add(loss);
+                    loss.Replacement = Ship(site, day, today, Replacement(lostAtReceipt), urgent: false, replacement: true);
+                }
             }
 
             if (shipment.ReleaseDay != day)
@@ -197,6 +212,7 @@ internal sealed class SupplyRun
             }
 
             site.Open.RemoveAt(i--);
+            var shelved = 0;
             foreach (var loss in site.Losses.Where(l => l.Replacement == shipment).ToList())
             {
                 foreach (var (type, expiry) in loss.Aside)
@@ -204,67 +220,45 @@ internal sealed class SupplyRun
                     site.Shelf[type].Add(expiry);
                 }
 
+                shelved += loss.Aside.Count;
                 site.Losses.Remove(loss);
             }
 
             var lost = new int[_types.Length];
-            var lostKits = new List<ShippedKit>();
-            foreach (var kit in shipment.Kits)
+            foreach (var kit in shipment.Kits.Where(k => k.Damaged))
             {
-                if (kit.Damaged)
+                lost[kit.Type]++;
+            }
+
+            // Blinded, a shipment that lost kits sets its ok kits aside until its replacement is released (the loss was
+            // recorded at receipt; gone if the replacement came first, and then the kits go on the shelf).
+            var held = SetAside.AtRelease(_study, lost.Sum()) ? site.Losses.FirstOrDefault(l => l.Source == shipment) : null;
+            foreach (var kit in shipment.Kits.Where(k => !k.Damaged))
+            {
+                if (held is not null)
                 {
-                    lost[kit.Type]++;
-                    lostKits.Add(kit);
+                    held.Aside.Add((kit.Type, kit.Expiry));
+                    _outcome.KitsSetAside++;
                 }
                 else
                 {
                     site.Shelf[kit.Type].Add(kit.Expiry);
+                    shelved++;
                 }
             }
 
-            if (site.OnHold)
+            // A stock-out hold lifts at a release that puts kits on the shelf.
+            if (site.OnHold && shelved > 0)
             {
                 _outcome.HoldDays += day - site.HoldSince;
                 _outcome.StockOutHoldDays += site.HoldIsStockOut ? day - site.HoldSince : 0;
                 site.OnHold = false;
             }
 
-            if (lostKits.Count > 0)
+            if (held is null)
             {
-                Lose(site, day, today, lost, lostKits);
+                site.Losses.RemoveAll(l => l.Source == shipment);
             }
-        }
-    }
-
-    /// <summary>A loss, as the product records it: kits set aside with <see cref="SetAside"/>, the replacement ordered, a stock-out hold if a type is now short.</summary>
-    private void Lose(SiteState site, int day, DateOnly today, int[] lost, List<ShippedKit> lostKits)
-    {
-        var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
-        var usableLost = lostKits.Where(k => k.Expiry >= usableFrom).GroupBy(k => _types[k.Type]).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var counts = SetAside.Counts(_study, lostKits.Count, usableLost);
-        var near = SetAside.Near(lostKits.Select(k => k.Expiry));
-        var loss = new Loss(lost);
-        var left = new Dictionary<string, int>(_types.Length, StringComparer.Ordinal);
-        for (var t = 0; t < _types.Length; t++)
-        {
-            var shelf = site.Shelf[t];
-            var usable = Enumerable.Range(0, shelf.Count).Where(j => shelf[j] >= usableFrom).ToList();
-            var chosen = SetAside.Choose(usable, j => shelf[j], counts.GetValueOrDefault(_types[t]), near);
-            foreach (var j in chosen.OrderDescending())
-            {
-                loss.Aside.Add((t, shelf[j]));
-                shelf.RemoveAt(j);
-            }
-
-            left[_types[t]] = usable.Count - chosen.Count;
-            _outcome.KitsSetAside += chosen.Count;
-        }
-
-        site.Losses.Add(loss);
-        loss.Replacement = Ship(site, day, today, Replacement(lost), urgent: false, replacement: true);
-        if (_study.IsBlinded && SupplyHold.IsShort(_study, left, _types[0]))
-        {
-            StockOut(site, day, today, left, 0);
         }
     }
 
@@ -435,12 +429,6 @@ internal sealed class SupplyRun
                 _outcome.KitsQuarantined += kits.Count;
                 kits.Clear();
             }
-
-            foreach (var loss in site.Losses)
-            {
-                _outcome.KitsQuarantined += loss.Aside.Count;
-                loss.Aside.Clear();
-            }
         }
 
         // The product orders at once: urgently (above the trigger too) when nothing is on the way.
@@ -579,6 +567,9 @@ internal sealed class SupplyRun
         public int[] Lost { get; } = lost;
         public List<(int Type, DateOnly Expiry)> Aside { get; } = [];
         public InTransit? Replacement { get; set; }
+
+        /// <summary>The shipment that lost the kits.</summary>
+        public InTransit? Source { get; init; }
     }
 
     private sealed class InTransit(int arrivalDay, bool replacement)

@@ -30,9 +30,13 @@ internal sealed class Trial
     /// <summary>Arm codes per stratum, in list order. A single-arm study has one stratum "all" of its one arm, endless.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ArmsByStratum { get; }
 
-    /// <summary>Everyone arrives from this day: the first shipment ordered on day 0 is on the shelf, even after a release wait.</summary>
+    /// <summary>
+    /// Everyone arrives from this day: the first shipment ordered on day 0 is on the shelf, even when it lost a kit (its
+    /// kits wait for the replacement, ordered at its release: a release wait and a second lead time), as a sponsor
+    /// opens a site once its first kits are there.
+    /// </summary>
     public static int OpeningDay(Scenario scenario, StudyConfiguration study) =>
-        study.Sites.Where(s => s.Active).Select(s => Math.Max(1, s.Supply.LeadTimeDays)).DefaultIfEmpty(1).Max() + scenario.ReleaseDelayMaxDays + 1;
+        (2 * study.Sites.Where(s => s.Active).Select(s => Math.Max(1, s.Supply.LeadTimeDays)).DefaultIfEmpty(1).Max()) + scenario.ReleaseDelayMaxDays + 1;
 
     public static Trial Draw(StudyConfiguration study, Scenario scenario, ulong seed, int run)
     {

@@ -1,65 +1,46 @@
 namespace Iwrs.Domain.Supply;
 
 /// <summary>
-/// What a loss at a blinded site sets aside. When kits are lost (reported damaged or missing at receipt, or from the
-/// shelf after release), the kits left would otherwise tell which were lost: the type they were of now has fewer, and
-/// a later stock-out comes sooner for it. So with L kits lost, of which u of type t were usable, L − u kits of type t are
-/// set aside: every type's usable count falls by L whichever kits were reported, a count blinded staff know. The kits
-/// set aside stay on the shelf, listed like every other kit to blinded staff, are never dispensed, and return to use
-/// when the loss's replacement (the lost kits' types plus one kit of every type) is released; a stock-out hold at the
-/// site quarantines them with the rest of the shelf. A kit that was not usable any more when lost (past its dispensing
-/// limit, or already set aside) counts in L but not in u, so the types still fall evenly (attacker review M1).
+/// What a loss does in a blinded study, so that which kits were lost never shows in what the site can dispense.
+/// <list type="bullet">
+/// <item>A shipment released with kits reported damaged or missing at receipt: all its ok kits are set aside, on the
+/// shelf but never dispensed, until its replacement (the lost kits' types plus one kit of every type) is released; then
+/// they reach the shelf together, ship + 1 kits of every type, whichever were lost. Meanwhile the site works on the shelf
+/// it had, which the loss did not touch: no hold, and nothing the site sees depends on the lost kits' types. (Setting
+/// aside only L − lost kits of each type would have left every type L lower, but whether that left a type short, and
+/// so started a hold, would have told the site how many kits its scarcest type had: attacker review.)</item>
+/// <item>A kit lost from the shelf after release changes what is dispensable at once, so the site goes on hold until
+/// that loss's replacement is released, as before: the hold starts with every such report, whatever the kit.</item>
+/// <item>A set-aside kit reported lost from the shelf: a usable kit of its type stands in for it (<see cref="StandIn{T}"/>),
+/// so its shipment still reaches the shelf whole with its replacement; the report holds the site like any other.</item>
+/// </list>
 /// </summary>
 public static class SetAside
 {
-    /// <summary>How many kits of each type to set aside for a loss of <paramref name="lost"/> kits, of which <paramref name="usableLost"/> (per type) were usable. None in an open study.</summary>
-    public static IReadOnlyDictionary<string, int> Counts(Studies.StudyConfiguration study, int lost, IReadOnlyDictionary<string, int> usableLost)
+    /// <summary>Whether releasing a shipment that lost <paramref name="lost"/> kits sets its ok kits aside until its replacement is released.</summary>
+    public static bool AtRelease(Studies.StudyConfiguration study, int lost)
     {
         ArgumentNullException.ThrowIfNull(study);
-        ArgumentNullException.ThrowIfNull(usableLost);
-        ArgumentOutOfRangeException.ThrowIfNegative(lost);
-        if (!study.IsBlinded)
-        {
-            return new Dictionary<string, int>(StringComparer.Ordinal);
-        }
+        return study.IsBlinded && lost > 0;
+    }
 
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var type in study.KitTypes)
-        {
-            var n = lost - usableLost.GetValueOrDefault(type.Code);
-            if (n < 0)
-            {
-                throw new ArgumentException($"More usable kits of '{type.Code}' lost than kits lost.", nameof(usableLost));
-            }
-
-            if (n > 0)
-            {
-                result[type.Code] = n;
-            }
-        }
-
-        return result;
+    /// <summary>Whether a kit lost from the shelf after release holds the site until its replacement is released.</summary>
+    public static bool HoldsOnShelfLoss(Studies.StudyConfiguration study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        return study.IsBlinded;
     }
 
     /// <summary>
-    /// Which of one type's usable kits to set aside: the <paramref name="count"/> whose expiry is nearest
-    /// <paramref name="near"/> (the lost kits' median expiry), so the types also pass their dispensing limits alike
-    /// while the replacement is on the way; ties keep <paramref name="usable"/>'s order (the shelf index's random
-    /// order). Fewer than <paramref name="count"/> when the type has fewer: the site is then short of it, and the
-    /// stock-out hold that follows quarantines the shelf.
+    /// The kit that takes a lost set-aside kit's place: of <paramref name="usable"/> (the usable kits of its type on
+    /// the shelf), the one whose expiry is nearest <paramref name="expiry"/>, the first in list order (the shelf index's
+    /// random order) among equals; none when the type has none on the shelf.
     /// </summary>
-    public static IReadOnlyList<T> Choose<T>(IReadOnlyList<T> usable, Func<T, DateOnly> expiry, int count, DateOnly near)
+    public static T? StandIn<T>(IReadOnlyList<T> usable, Func<T, DateOnly> expiryOf, DateOnly expiry)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(usable);
-        ArgumentNullException.ThrowIfNull(expiry);
-        return [.. usable.Select((kit, i) => (kit, i)).OrderBy(k => Math.Abs(expiry(k.kit).DayNumber - near.DayNumber)).ThenBy(k => k.i).Take(count).Select(k => k.kit)];
-    }
-
-    /// <summary>The median expiry of the lost kits (the earlier of the middle two).</summary>
-    public static DateOnly Near(IEnumerable<DateOnly> lostExpiries)
-    {
-        ArgumentNullException.ThrowIfNull(lostExpiries);
-        var sorted = lostExpiries.Order().ToList();
-        return sorted.Count == 0 ? DateOnly.MinValue : sorted[(sorted.Count - 1) / 2];
+        ArgumentNullException.ThrowIfNull(expiryOf);
+        return usable.Select((kit, i) => (kit, i)).OrderBy(k => Math.Abs(expiryOf(k.kit).DayNumber - expiry.DayNumber)).ThenBy(k => k.i).Select(k => k.kit).FirstOrDefault();
     }
 }

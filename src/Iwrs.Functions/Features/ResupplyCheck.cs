@@ -17,7 +17,7 @@ namespace Iwrs.Functions.Features;
 /// count, and the decision is taken again inside the write under the audit head's ETag, so running the check twice —
 /// or on two instances at once — never orders twice.
 /// </summary>
-public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, IResupplyRule rule, TimeProvider time, ILogger<ResupplyCheck> log)
+public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, IResupplyRule rule, StudyWrites writes, TimeProvider time, ILogger<ResupplyCheck> log)
 {
     public const string FunctionName = "ResupplyCheck";
 
@@ -40,11 +40,20 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 Result<Shipment>? created;
                 try
                 {
-                    // A loss whose replacement was not ordered (the depot was short, or the order failed) is ordered first.
-                    var unreplaced = (await LossRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct)).FirstOrDefault(l => l.ReplacementId is null);
-                    created = unreplaced is not null
-                        ? await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, unreplaced.Lost), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, replacing: unreplaced)
-                        : holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0 } owed
+                    // Losses first: the rest of a release's set-aside kits, then a replacement not yet ordered (the
+                    // depot was short, or the order failed). Neither stops the site's own order.
+                    var losses = await LossRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
+                    foreach (var returning in losses.Where(l => l.Returning))
+                    {
+                        await SupplyHolds.ReturnRestAsync(writes, time, client, study.StudyId, returning, "system", "system", Channel.Timer, ct);
+                    }
+
+                    if (losses.FirstOrDefault(l => l.ReplacementId is null) is { } unreplaced)
+                    {
+                        Note(lines, study, site, await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, unreplaced.Lost), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, replacing: unreplaced));
+                    }
+
+                    created = holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0, ToReplace.Count: > 0 } owed
                         ? await ReplaceAsync(client, study, site, owed.ToReplace, ct)
                         : await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct);
                 }
@@ -57,26 +66,32 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                     continue;
                 }
 
-                if (created is not { } outcome)
-                {
-                    continue;
-                }
-
-                if (outcome.IsSuccess)
-                {
-                    lines.Add($"{study.StudyId}/{site.SiteId}: shipment {outcome.Value.ShipmentId} with {outcome.Value.Kits.Count} kits");
-                }
-                else if (outcome.Error!.Code != "no-longer-needed")
-                {
-                    // Said without kit types: the log is read by people who may be blinded.
-                    log.LogWarning("Resupply for {Study}/{Site} not ordered: {Code}", study.StudyId, site.SiteId, outcome.Error.Code);
-                    lines.Add($"{study.StudyId}/{site.SiteId}: not ordered ({outcome.Error.Code})");
-                }
+                Note(lines, study, site, created);
             }
         }
 
         lines.Add(lines.Count == 0 ? "no site below its trigger level" : $"{lines.Count} site(s) handled");
         return lines;
+    }
+
+    /// <summary>A line for what one order did (nothing: no line).</summary>
+    private void Note(List<string> lines, StudyConfiguration study, Site site, Result<Shipment>? created)
+    {
+        if (created is not { } outcome)
+        {
+            return;
+        }
+
+        if (outcome.IsSuccess)
+        {
+            lines.Add($"{study.StudyId}/{site.SiteId}: shipment {outcome.Value.ShipmentId} with {outcome.Value.Kits.Count} kits");
+        }
+        else if (outcome.Error!.Code != "no-longer-needed")
+        {
+            // Said without kit types: the log is read by people who may be blinded.
+            log.LogWarning("Resupply for {Study}/{Site} not ordered: {Code}", study.StudyId, site.SiteId, outcome.Error.Code);
+            lines.Add($"{study.StudyId}/{site.SiteId}: not ordered ({outcome.Error.Code})");
+        }
     }
 
     /// <summary>

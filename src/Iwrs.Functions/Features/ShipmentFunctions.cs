@@ -205,7 +205,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             return Problems.From(new DomainError("shipment-not-found", $"There is no shipment '{shipmentId}'."));
         }
 
-        var received = await ReceiveAsync(context!, shipmentId, receipt, shipping, time, ct);
+        var received = await ReceiveAsync(context!, shipmentId, receipt, shipping, holds, time, ct);
         return received.IsSuccess ? TypedResults.Ok(View(received.Value, context!.Unblinded)) : Problems.From(received.Error!);
     }
 
@@ -213,12 +213,15 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
     /// A receipt, for every door (HTTP, SMS): <paramref name="context"/> was authorized at the shipment's site, and its
     /// channel is the audit record's. Kits already received as reported change nothing, so a repeat is harmless.
     /// </summary>
-    public static Task<Result<Shipment>> ReceiveAsync(
-        StudyContext context, string shipmentId, IReadOnlyList<(string KitNumber, KitCondition Condition)> receipt, Shipping shipping, TimeProvider time, CancellationToken ct)
+    public static async Task<Result<Shipment>> ReceiveAsync(
+        StudyContext context, string shipmentId, IReadOnlyList<(string KitNumber, KitCondition Condition)> receipt, Shipping shipping, SupplyHolds holds, TimeProvider time, CancellationToken ct)
     {
         var studyId = context.StudyId;
-        return context.Writes.RunAsync(studyId, async attemptCt =>
+        IReadOnlyList<LossRows.Loss> returning = [];
+        LossRows.Loss? loss = null;
+        var received = await context.Writes.RunAsync(studyId, async attemptCt =>
         {
+            loss = null;
             var stored = await ShipmentRows.GetAsync(context.Table, studyId, shipmentId, attemptCt);
             var now = time.GetUtcNow();
             var applied = stored!.Shipment.Receive(receipt, now);
@@ -233,7 +236,14 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var lifted = shipment.Status == ShipmentStatus.Received && (await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt)).Lifted;
+            var release = shipment.Status == ShipmentStatus.Received ? await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt) : null;
+            var lifted = release?.Lifted ?? false;
+            returning = release?.StillReturning ?? [];
+
+            // Kits reported lost: the replacement is ordered now, with the report, not when the depot releases it.
+            loss = shipment.Status == ShipmentStatus.AwaitingRelease && stored.Shipment.Status != ShipmentStatus.AwaitingRelease
+                ? SupplyHolds.LoseAtReceipt(studyId, shipment, now, actions)
+                : null;
             var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), context.Channel, "shipment.received", $"shipment:{shipmentId}",
@@ -245,11 +255,27 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             {
                 var damaged = shipment.Kits.Count(k => k.Condition == KitCondition.Damaged);
                 var missing = shipment.Kits.Count(k => k.Condition == KitCondition.Missing);
-                var text = $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); its kits reach the shelf when you release it.";
+                var text = $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); a replacement is being ordered. Blinded, its kits reach the shelf with the replacement once you release it.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "shipment.awaiting-release", now);
             });
             return shipment;
         }, ct);
+        if (received.IsSuccess)
+        {
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, loss, ct);
+            await ReturnRestAsync(context, holds, returning, ct);
+        }
+
+        return received;
+    }
+
+    /// <summary>After a release: the set-aside kits that did not fit in its transaction.</summary>
+    private static async Task ReturnRestAsync(StudyContext context, SupplyHolds holds, IReadOnlyList<LossRows.Loss> returning, CancellationToken ct)
+    {
+        foreach (var loss in returning)
+        {
+            await holds.ReturnRestAsync(context.Table, context.StudyId, loss, context.Caller.UserId, context.ActingAs.Name(), context.Channel, ct);
+        }
     }
 
     [Function("ReleaseShipment")]
@@ -268,7 +294,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         }
 
         Shipment? committed = null;
-        SupplyHolds.Lossage? loss = null;
+        SupplyHolds.Released? release = null;
         var answer = await context!.WriteAsync(async attemptCt =>
         {
             var stored = await ShipmentRows.GetAsync(context!.Table, studyId, shipmentId, attemptCt);
@@ -290,14 +316,13 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 ShipmentRows.Replace(studyId, shipment, stored.ETag),
                 ShipmentRows.UpdateOpen(studyId, shipment),
             };
-            var release = await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt);
-            loss = release.Loss;
+            release = await SupplyHolds.ReleaseAsync(context.Table, context.Study.Configuration, shipment, now, actions, attemptCt);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "shipment.released", $"shipment:{shipmentId}",
                 [
                     new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
                     .. Lifted(release.Lifted),
-                    .. SetAsideChange(release.Loss),
+                    .. release.SetAside ? [new AuditChange("kits", null, "set aside until the loss is replaced")] : Array.Empty<AuditChange>(),
                 ]), attemptCt);
             return shipment;
         }, s =>
@@ -305,39 +330,14 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             committed = s;
             return TypedResults.Ok(View(s, unblinded: true));
         }, ct);
-        if (committed is not null)
+        if (committed is not null && release is not null)
         {
-            await AfterLossAsync(context, committed.SiteId, loss, "kits lost in a shipment", ct);
+            await holds.ReplaceAsync(context.Table, context.Study.Configuration, release.NewLoss, ct);
+            await ReturnRestAsync(context, holds, release.StillReturning, ct);
         }
 
         return answer;
     }
-
-    /// <summary>
-    /// After a loss committed: its replacement is ordered, and if a kit type is now short at the site (every type fell
-    /// by the same count, so whichever kits were lost) the stock-out hold starts, quarantining the shelf.
-    /// </summary>
-    private async Task AfterLossAsync(StudyContext context, string siteId, SupplyHolds.Lossage? loss, string because, CancellationToken ct)
-    {
-        if (loss is null)
-        {
-            return;
-        }
-
-        // Short, the hold quarantines the shelf and settles the loss: the urgent order replaces it, rebalancing the types.
-        if (loss.Short)
-        {
-            await holds.EnterAsync(context, context.Study.Configuration.FindSite(siteId)!, because, ct);
-        }
-        else
-        {
-            await holds.ReplaceAsync(context.Table, context.Study.Configuration, loss.Loss, ct);
-        }
-    }
-
-    /// <summary>How many kits a loss set aside: unblinded (it differs when a lost kit was no longer usable, which an expiry, and so a type, could tell).</summary>
-    private static IEnumerable<AuditChange> SetAsideChange(SupplyHolds.Lossage? loss) =>
-        loss is null ? [] : [new AuditChange("setAside", null, loss.SetAside.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Unblinded: true)];
 
     public sealed record KitReportRequest(string? Condition, string? Reason);
 
@@ -376,8 +376,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         var status = condition == KitCondition.Damaged ? KitStatus.Damaged : KitStatus.Missing;
         var depot = await shipping.DepotManagersAsync(studyId, ct);
         var study = context!.Study.Configuration;
-        SupplyHolds.Lossage? loss = null;
-        var reported = false;
+        LossRows.Loss? loss = null;
         var answer = await context.WriteAsync(async attemptCt =>
         {
             var current = KitImport.IsKitNumber(kitNumber) ? await KitRows.GetAsync(context.Table, studyId, kitNumber, attemptCt) : null;
@@ -404,22 +403,27 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             }
 
             var now = time.GetUtcNow();
-            var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, study.FindSite(siteId)!.Supply);
             var actions = new StudyChange();
             actions.AddRange(KitRows.Report(studyId, current, index, status));
-            var usable = current.Kit.Status == KitStatus.Available && current.Kit.Expiry >= usableFrom;
-            var pool = shelf.Where(k => k.Entry.KitNumber != kitNumber && k.Entry.Expiry >= usableFrom)
-                .Select(k => new SupplyHolds.Candidate(k.KitType, k.Entry.KitNumber, k.Entry.Expiry, k)).ToList();
-            if (aside is not null && SetAside.Choose([.. pool.Where(k => k.KitType == current.Kit.KitType)], k => k.Expiry, 1, current.Kit.Expiry) is [var stand])
+            string? waitsFor = null;
+            if (aside is not null)
             {
-                // A set-aside kit lost: a usable kit of its type takes its place in its loss's set-aside kits, so that
-                // loss still returns what it set aside, and this loss counts as the loss of a usable kit.
-                actions.AddRange(KitRows.SetAsideFromShelf(studyId, stand.OnShelf!, aside.LossId));
-                pool.Remove(stand);
-                usable = true;
+                // A set-aside kit lost: a usable kit of its type takes its place, so its shipment still reaches the
+                // shelf whole with its replacement (the site is on hold meanwhile, below).
+                var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, study.FindSite(siteId)!.Supply);
+                var ofType = shelf.Where(k => k.KitType == current.Kit.KitType && k.Entry.Expiry >= usableFrom).ToList();
+                if (SetAside.StandIn(ofType, k => k.Entry.Expiry, current.Kit.Expiry) is { } stand)
+                {
+                    actions.AddRange(KitRows.SetAsideFromShelf(studyId, stand, aside.LossId));
+                }
+                else
+                {
+                    // None to stand in: this loss's replacement waits with the set-aside kits for the rest of theirs.
+                    waitsFor = aside.LossId;
+                }
             }
 
-            loss = SupplyHolds.Lose(study, siteId, [new SupplyHolds.LostKit(current.Kit.KitType, current.Kit.Expiry, usable)], pool, now, actions);
+            loss = await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, waitsFor);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [
@@ -427,22 +431,17 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                     new AuditChange("status", "available", Kit.Name(status)),
                     new AuditChange("reason", null, read.Value.Reason),
                     new AuditChange("kitType", null, current.Kit.KitType, Unblinded: true),
-                    .. SetAsideChange(loss),
+                    .. loss.Holds ? [new AuditChange("supplyHold", null, "until replaced")] : Array.Empty<AuditChange>(),
                 ]), attemptCt, (sequence, list) =>
             {
                 var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release; a replacement is being ordered.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
             });
             return Result<Kit>.Ok(current.Kit with { Status = status });
-        }, kit =>
-        {
-            reported = true;
-            return TypedResults.Ok(new { kitNumber, siteId, status = Kit.Name(kit.Status) });
-        }, ct);
-        if (reported)
-        {
-            await AfterLossAsync(context, siteId, loss, "a kit reported lost", ct);
-        }
+        }, kit => TypedResults.Ok(new { kitNumber, siteId, status = Kit.Name(kit.Status) }), ct);
+
+        // The replacement's order reads the loss row again: a loss whose transaction did not commit orders nothing.
+        await holds.ReplaceAsync(context.Table, study, loss, ct);
 
         return answer;
     }

@@ -15,7 +15,7 @@ namespace Iwrs.Functions.Features;
 /// are told which types are short); then an urgent shipment is ordered unless one is already on the way. Releasing a
 /// whole shipment puts its ok kits on the shelf and lifts the site's hold in the same transaction.
 /// </summary>
-public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeProvider time, ILogger<SupplyHolds> log)
+public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, StudyWrites writes, TimeProvider time, ILogger<SupplyHolds> log)
 {
     /// <summary>The reason a replacement shipment carries (public: blinded staff see shipments' reasons).</summary>
     public const string Replacing = "replacement";
@@ -35,12 +35,12 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
 
             // The hold row is read first: once it exists nothing is dispensed here, so the shelf read after it is the
             // shelf the hold starts with (the index rows' ETags guard it against a dispensing already under way).
-            var shelf = quarantines ? await OnShelfAsync(context.Table, study.StudyId, site.SiteId, attemptCt) : [];
+            var shelf = quarantines ? await KitRows.ShelfAsync(context.Table, study.StudyId, site.SiteId, attemptCt) : [];
             var now = time.GetUtcNow();
             var actions = new StudyChange { SupplyHoldRows.Insert(study.StudyId, site.SiteId, now) };
             foreach (var kit in shelf.Take(SupplyHold.QuarantinePerTransaction))
             {
-                actions.AddRange(KitRows.Quarantine(study.StudyId, kit));
+                actions.AddRange(KitRows.Quarantine(study.StudyId, kit.Entry));
             }
 
             await AuditTrail.SubmitAsync(context.Table, study.StudyId, actions, now, new AuditEntry(
@@ -89,9 +89,8 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
         {
             var done = await context.Writes.RunAsync(studyId, async attemptCt =>
             {
-                var shelf = await OnShelfAsync(context.Table, studyId, siteId, attemptCt);
-                var losses = shelf.Count == 0 ? await LossRows.ForSiteAsync(context.Table, studyId, siteId, attemptCt) : [];
-                if ((shelf.Count == 0 && losses.Count == 0) || await SupplyHoldRows.GetAsync(context.Table, studyId, siteId, attemptCt) is not { } hold)
+                var shelf = await KitRows.ShelfAsync(context.Table, studyId, siteId, attemptCt);
+                if (shelf.Count == 0 || await SupplyHoldRows.GetAsync(context.Table, studyId, siteId, attemptCt) is not { } hold)
                 {
                     return Result<bool>.Ok(true);
                 }
@@ -99,24 +98,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
                 var actions = new StudyChange { SupplyHoldRows.Write(studyId, hold) };
                 foreach (var kit in shelf.Take(SupplyHold.QuarantinePerTransaction))
                 {
-                    actions.AddRange(KitRows.Quarantine(studyId, kit));
-                }
-
-                // The shelf quarantined, the site's losses are settled: their set-aside kits went with it, so no
-                // replacement in the lost kits' types is ordered (it would leave the types as uneven as the losses
-                // were), and one already on the way returns nothing. The urgent order rebalances the types.
-                if (shelf.Count == 0)
-                {
-                    var settled = losses.Take(SupplyHold.QuarantinePerTransaction).ToList();
-                    foreach (var loss in settled)
-                    {
-                        actions.Add(LossRows.Delete(studyId, loss));
-                    }
-
-                    await AuditTrail.SubmitAsync(context.Table, studyId, actions, time.GetUtcNow(), new AuditEntry(
-                        context.Caller.UserId, context.ActingAs.Name(), context.Channel, "site.supply-hold", $"site:{siteId}",
-                        [new AuditChange("lossesSettled", null, settled.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))]), attemptCt);
-                    return Result<bool>.Ok(false);
+                    actions.AddRange(KitRows.Quarantine(studyId, kit.Entry));
                 }
 
                 await AuditTrail.SubmitAsync(context.Table, studyId, actions, time.GetUtcNow(), new AuditEntry(
@@ -132,22 +114,11 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
     }
 
     /// <summary>
-    /// Every kit physically on a blinded site's shelf: the dispensable ones and those set aside for a loss. A stock-out
-    /// hold quarantines both: kits set aside after a loss are of the types the lost kits were not, so they too would
-    /// tell arms if dispensed after the hold.
-    /// </summary>
-    private static async Task<IReadOnlyList<KitRows.IndexEntry>> OnShelfAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
-    {
-        var shelf = KitRows.ShelfAsync(table, studyId, siteId, ct);
-        var aside = KitRows.AsideAsync(table, studyId, siteId, ct);
-        return [.. (await shelf).Select(k => k.Entry), .. (await aside).Select(k => k.Entry)];
-    }
-
-    /// <summary>
     /// Orders the replacement for a loss: the lost kits' types plus one kit of every type, so that its size (lost +
-    /// number of types) is a public count and every type is in it. The shipment's transaction links it to the loss under
-    /// the loss row's ETag, so a loss is replaced once; failing to order leaves the loss unlinked, and the timer orders
-    /// it next time.
+    /// number of types) is a public count and every type is in it; in a blinded study a type the depot is short of is
+    /// made up from the others, as for every automatic order, so whether it ships never depends on the lost kits' types.
+    /// The shipment's transaction links it to the loss under the loss row's ETag, so a loss is replaced once; failing to
+    /// order leaves the loss unlinked, and the timer orders it next time.
     /// </summary>
     public async Task ReplaceAsync(TableClient table, StudyConfiguration study, LossRows.Loss? loss, CancellationToken ct)
     {
@@ -170,63 +141,61 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
         study.KitTypes.ToDictionary(t => t.Code, t => lost.GetValueOrDefault(t.Code) + (study.IsBlinded ? 1 : 0), StringComparer.Ordinal)
             .Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
-    /// <summary>A kit that may be set aside for a loss: on the shelf already, or arriving with the shipment being released.</summary>
-    public sealed record Candidate(string KitType, string KitNumber, DateOnly Expiry, KitRows.ShelfEntry? OnShelf);
-
-    /// <summary>A kit lost: its type, its expiry and whether it counted as usable when lost.</summary>
-    public sealed record LostKit(string KitType, DateOnly Expiry, bool Usable);
-
-    /// <summary>What a loss wrote: its row, the kits set aside (by number) and whether a kit type is now short at the site.</summary>
-    public sealed record Lossage(LossRows.Loss Loss, IReadOnlySet<string> SetAside, bool Short);
-
     /// <summary>
-    /// Adds to <paramref name="actions"/> what a loss at <paramref name="siteId"/> writes: the loss row and, in a blinded
-    /// study, the kits set aside for it (<see cref="SetAside"/>), chosen from <paramref name="pool"/> (the site's usable
-    /// kits after the change, the lost ones not among them); shelf kits are taken here, arriving ones are for the caller
-    /// to write as set aside. <see cref="Lossage.Short"/>: some type is now short for a visit, so the caller starts a
-    /// stock-out hold — whichever kits were lost, since every type fell by the same count.
+    /// Adds to <paramref name="actions"/> a kit lost from <paramref name="siteId"/>'s shelf after release: the loss row,
+    /// and in a blinded study (<see cref="SetAside.HoldsOnShelfLoss"/>) the site's hold with one more replacement owed —
+    /// started by the report if the site was not on hold, whatever the kit, so the hold says nothing about its type.
     /// </summary>
-    public static Lossage Lose(StudyConfiguration study, string siteId, IReadOnlyList<LostKit> lost, IReadOnlyList<Candidate> pool, DateTimeOffset now, StudyChange actions, IReadOnlyList<string>? alsoUsable = null)
+    public static async Task<LossRows.Loss> LoseFromShelfAsync(TableClient table, StudyConfiguration study, string siteId, string kitType, DateTimeOffset now, StudyChange actions, CancellationToken ct, string? waitsFor = null)
     {
-        var loss = new LossRows.Loss(siteId, LossRows.NewId(now), lost.GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal), null, now);
+        var holds = SetAside.HoldsOnShelfLoss(study);
+        var loss = new LossRows.Loss(siteId, LossRows.NewId(now), new Dictionary<string, int> { [kitType] = 1 }, null, now, Holds: holds, WaitsFor: waitsFor);
         actions.Add(LossRows.Insert(study.StudyId, loss));
-        var counts = SetAside.Counts(study, lost.Count, lost.Where(k => k.Usable).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal));
-        var near = SetAside.Near(lost.Select(k => k.Expiry));
-        var chosen = new HashSet<string>(StringComparer.Ordinal);
-        var left = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var type in study.KitTypes.Select(t => t.Code))
+        if (holds)
         {
-            var ofType = pool.Where(k => k.KitType == type).ToList();
-            var picked = SetAside.Choose(ofType, k => k.Expiry, counts.GetValueOrDefault(type), near);
-            foreach (var kit in picked)
-            {
-                chosen.Add(kit.KitNumber);
-                if (kit.OnShelf is { } entry)
-                {
-                    actions.AddRange(KitRows.SetAsideFromShelf(study.StudyId, entry, loss.LossId));
-                }
-            }
-
-            left[type] = ofType.Count - picked.Count + (alsoUsable?.Count(t => t == type) ?? 0);
+            var hold = await SupplyHoldRows.GetAsync(table, study.StudyId, siteId, ct) ?? new SupplyHoldRows.Hold(siteId, now, new Dictionary<string, int>(), null);
+            actions.Add(SupplyHoldRows.Write(study.StudyId, hold with { Replacements = hold.Replacements + 1 }));
         }
 
-        return new(loss, chosen, study.IsBlinded && SupplyHold.IsShort(study, left, study.KitTypes[0].Code));
+        return loss;
     }
 
     /// <summary>The kits a released shipment lost (reported damaged or missing), per type.</summary>
     public static IReadOnlyDictionary<string, int> Lost(Shipment shipment) =>
         shipment.Kits.Where(k => k.Condition != KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
-    /// <summary>What releasing a shipment did: whether it lifted a hold, and the loss it recorded (null: none).</summary>
-    public sealed record Released(bool Lifted, Lossage? Loss);
+    /// <summary>
+    /// Adds to <paramref name="actions"/> the loss of a shipment whose receipt reported kits damaged or missing: its row,
+    /// recorded with the receipt so that the replacement is ordered at once, not when the depot releases the shipment.
+    /// </summary>
+    public static LossRows.Loss LoseAtReceipt(string studyId, Shipment shipment, DateTimeOffset now, StudyChange actions)
+    {
+        var loss = new LossRows.Loss(shipment.SiteId, LossRows.NewId(now), Lost(shipment), null, now, ShipmentId: shipment.ShipmentId);
+        actions.Add(LossRows.Insert(studyId, loss));
+        return loss;
+    }
 
     /// <summary>
-    /// Adds to <paramref name="actions"/> what releasing <paramref name="shipment"/> to its site's shelf writes. If it is
-    /// the replacement of a loss, the kits set aside for that loss return to the shelf and the loss row goes. Its kits
-    /// are written as reported: ok kits on the shelf, and, if it lost kits itself, a new loss whose set-aside kits come
-    /// from its own kits and the shelf (<see cref="Lose"/>). A stock-out hold lifts; so does a hold from before losses
-    /// were set aside, once every replacement it counted is released (a count of losses and of releases, both public).
-    /// A loss never holds the site: that cost 3.4 hold-days per site-year in the L. johnsonii simulation.
+    /// What releasing a shipment did: whether it lifted a hold, whether its kits were set aside, and the losses whose
+    /// set-aside kits did not all fit in its transaction (the rest are returned after it).
+    /// </summary>
+    public sealed record Released(bool Lifted, bool SetAside, IReadOnlyList<LossRows.Loss> StillReturning, LossRows.Loss? NewLoss);
+
+    /// <summary>Writes kept free in a release's transaction for its shipment rows, audit record, head and SMS rows.</summary>
+    private const int ReleaseMargin = 20;
+
+    /// <summary>Set-aside kits returned per transaction after a release (3 writes each).</summary>
+    private const int ReturnPerTransaction = 25;
+
+    /// <summary>
+    /// Adds to <paramref name="actions"/> what releasing <paramref name="shipment"/> to its site's shelf writes. In a
+    /// blinded study a loss reaches the shelf whole (<see cref="SetAside"/>): of the shipment that lost kits at receipt
+    /// and its replacement, the one released first has its ok kits set aside for the loss, and the second brings them
+    /// to the shelf with its own (as many as the transaction holds; the rest follow) and the loss row goes. A kit lost
+    /// from the shelf is settled by its replacement's release alone. A replacement that itself lost kits carries the
+    /// losses it replaces over to its own loss, so everything waits for the next replacement. The site's hold: one for
+    /// kits lost from the shelf lifts once every replacement it is owed has brought its kits to the shelf (a count of
+    /// reports and of releases, both public); a stock-out hold lifts at a release that puts kits on the shelf.
     /// </summary>
     public static async Task<Released> ReleaseAsync(TableClient table, StudyConfiguration study, Shipment shipment, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
@@ -236,45 +205,58 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
         var lossesRead = LossRows.ForSiteAsync(table, studyId, siteId, ct);
         var holdRead = SupplyHoldRows.GetAsync(table, studyId, siteId, ct);
         var kits = await kitsRead;
-        var returning = (await lossesRead).Where(l => l.ReplacementId == shipment.ShipmentId).ToList();
-        var returned = new List<KitRows.AsideEntry>();
-        if (returning.Count > 0)
-        {
-            var ids = returning.Select(l => l.LossId).ToHashSet(StringComparer.Ordinal);
-            returned.AddRange((await KitRows.AsideAsync(table, studyId, siteId, ct)).Where(k => ids.Contains(k.LossId)));
-            foreach (var kit in returned)
-            {
-                actions.AddRange(KitRows.ReturnToShelf(studyId, kit));
-            }
+        var losses = await lossesRead;
+        var lostHere = Lost(shipment).Values.Sum();
 
-            foreach (var loss in returning)
-            {
-                actions.Add(LossRows.Delete(studyId, loss));
-            }
+        // This shipment's own loss (recorded at receipt; one from an older receipt is recorded now) and the losses it replaces.
+        var own = losses.FirstOrDefault(l => l.ShipmentId == shipment.ShipmentId);
+        var created = own is null && lostHere > 0;
+        if (created)
+        {
+            own = new LossRows.Loss(siteId, LossRows.NewId(now), Lost(shipment), null, now, ShipmentId: shipment.ShipmentId);
         }
 
-        Lossage? lossage = null;
-        if (shipment.Kits.Any(k => k.Condition != KitCondition.Ok))
+        var paid = losses.Where(l => l.ReplacementId == shipment.ShipmentId && l.LossId != own?.LossId).ToList();
+        var blinded = study.IsBlinded;
+        LossRows.Loss? waitFor = null;
+        var completing = new List<LossRows.Loss>();
+        var merged = new List<LossRows.Loss>();
+        if (blinded && own is not null && SetAside.AtRelease(study, lostHere))
         {
-            var site = study.FindSite(siteId)!;
-            var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, site.Supply);
-            var shelf = await KitRows.ShelfAsync(table, studyId, siteId, ct);
-            var lines = shipment.Kits.Zip(kits, (line, kit) => (line, kit: kit!)).ToList();
-
-            // The shipment's own kits first: set aside, they cost no more writes than shelved (ties keep this order).
-            var pool = lines.Where(l => l.line.Condition == KitCondition.Ok && l.kit.Kit.Expiry >= usableFrom)
-                .Select(l => new Candidate(l.line.KitType, l.line.KitNumber, l.kit.Kit.Expiry, null))
-                .Concat(shelf.Where(k => k.Entry.Expiry >= usableFrom).Select(k => new Candidate(k.KitType, k.Entry.KitNumber, k.Entry.Expiry, k)))
-                .ToList();
-            var lost = lines.Where(l => l.line.Condition != KitCondition.Ok).Select(l => new LostKit(l.line.KitType, l.kit.Kit.Expiry, l.kit.Kit.Expiry >= usableFrom)).ToList();
-            lossage = Lose(study, siteId, lost, pool, now, actions, [.. returned.Where(k => k.Entry.Expiry >= usableFrom).Select(k => k.KitType)]);
+            // Its kits wait for its own replacement, unless that was released first (then both reach the shelf now).
+            if (own.ReplacementReleased)
+            {
+                completing.Add(own);
+                completing.AddRange(paid);
+            }
+            else
+            {
+                waitFor = own with { SourceReleased = true };
+                merged.AddRange(paid);
+            }
+        }
+        else if (blinded && paid.Count == 1 && paid[0].WaitsFor is { } waits && losses.FirstOrDefault(l => l.LossId == waits) is { } group)
+        {
+            // The replacement of a set-aside kit that had no stand-in: its kits wait, with that kit's loss, for the rest.
+            waitFor = group;
+            merged.Add(paid[0]);
+        }
+        else if (blinded && paid.Count == 1 && paid[0].ShipmentId is not null && !paid[0].SourceReleased)
+        {
+            // A replacement released before the shipment it replaces: its kits wait for that one.
+            waitFor = paid[0] with { ReplacementReleased = true };
+        }
+        else
+        {
+            completing.AddRange(paid);
         }
 
+        var shelved = 0;
         foreach (var (line, current) in shipment.Kits.Zip(kits))
         {
-            if (line.Condition == KitCondition.Ok && lossage is not null && lossage.SetAside.Contains(line.KitNumber))
+            if (line.Condition == KitCondition.Ok && waitFor is not null)
             {
-                actions.AddRange(KitRows.ReceiveSetAside(studyId, current!, siteId, lossage.Loss.LossId));
+                actions.AddRange(KitRows.ReceiveSetAside(studyId, current!, siteId, waitFor.LossId));
                 continue;
             }
 
@@ -284,24 +266,116 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, TimeP
                 KitCondition.Damaged => KitStatus.Damaged,
                 _ => KitStatus.Missing,
             };
+            shelved += status == KitStatus.Available ? 1 : 0;
             actions.AddRange(KitRows.Receive(studyId, current!, current!.Kit with { Status = status, Location = siteId }, siteId));
         }
 
-        // A hold from before losses were set aside counts the replacements it is owed; a replacement pays one off.
-        var hold = await holdRead;
-        var replacements = Math.Max(0, (hold?.Replacements ?? 0) - (shipment.Reason == Replacing ? 1 : 0));
-        if (hold is null)
+        var aside = completing.Count + merged.Count > 0 ? await KitRows.AsideAsync(table, studyId, siteId, ct) : [];
+
+        // Losses carried over wait for this shipment's replacement: their kits (and their place in a hold) go with it.
+        foreach (var carried in merged)
         {
-            return new(false, lossage);
+            foreach (var kit in aside.Where(k => k.LossId == carried.LossId))
+            {
+                actions.Add(KitRows.Retag(studyId, kit, waitFor!.LossId));
+            }
+
+            actions.Add(LossRows.Delete(studyId, carried));
+            waitFor = waitFor! with { Holds = waitFor.Holds || carried.Holds };
         }
 
-        if (replacements > 0)
+        if (waitFor is not null)
+        {
+            actions.Add(waitFor.ETag is null ? LossRows.Insert(studyId, waitFor) : LossRows.Replace(studyId, waitFor));
+        }
+        else if (created)
+        {
+            actions.Add(LossRows.Insert(studyId, own!));
+        }
+
+        var still = new List<LossRows.Loss>();
+        var room = Math.Max(0, (StudyChange.MaxActions - ReleaseMargin - actions.Count - completing.Count) / 3);
+        foreach (var done in completing)
+        {
+            var its = aside.Where(k => k.LossId == done.LossId).ToList();
+            foreach (var kit in its.Take(room))
+            {
+                actions.AddRange(KitRows.ReturnToShelf(studyId, kit));
+            }
+
+            shelved += Math.Min(room, its.Count);
+            if (its.Count <= room)
+            {
+                actions.Add(LossRows.Delete(studyId, done));
+            }
+            else
+            {
+                actions.Add(LossRows.Replace(studyId, done with { Returning = true }));
+                still.Add(done);
+            }
+
+            room = Math.Max(0, room - its.Count);
+        }
+
+        var hold = await holdRead;
+        if (hold is null)
+        {
+            return new(false, waitFor is not null, still, created ? own : null);
+        }
+
+        // A shelf loss's place in the hold is paid when its kits are level again; carried over, it waits (counted once more).
+        var paidOff = paid.Count > 0 ? paid.Count(l => l.Holds) : shipment.Reason == Replacing && own is null ? 1 : 0;
+        var owedAgain = merged.Any(l => l.Holds) ? 1 : 0;
+        var replacements = Math.Max(0, hold.Replacements - paidOff + owedAgain);
+        if (replacements > 0 || shelved == 0)
         {
             actions.Add(SupplyHoldRows.Write(studyId, hold with { Replacements = replacements }));
-            return new(false, lossage);
+            return new(false, waitFor is not null, still, created ? own : null);
         }
 
         actions.Add(SupplyHoldRows.Delete(studyId, hold));
-        return new(true, lossage);
+        return new(true, waitFor is not null, still, created ? own : null);
+    }
+
+    /// <summary>
+    /// The set-aside kits of a released replacement's loss that did not fit in the release's transaction: returned to
+    /// the shelf <see cref="ReturnPerTransaction"/> at a time, audited; the loss row goes with the last. Run after the
+    /// release, and by the timer for any loss left returning.
+    /// </summary>
+    public Task ReturnRestAsync(TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct) =>
+        ReturnRestAsync(writes, time, table, studyId, loss, userId, role, channel, ct);
+
+    /// <summary>The rest of a released replacement's set-aside kits, for the timer (which has no <see cref="SupplyHolds"/>).</summary>
+    public static async Task ReturnRestAsync(StudyWrites writes, TimeProvider time, TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct)
+    {
+        while (true)
+        {
+            var done = await writes.RunAsync(studyId, async attemptCt =>
+            {
+                var current = await LossRows.GetAsync(table, studyId, loss.SiteId, loss.LossId, attemptCt);
+                if (current is not { Returning: true })
+                {
+                    return Result<bool>.Ok(true);
+                }
+
+                var its = (await KitRows.AsideAsync(table, studyId, loss.SiteId, attemptCt)).Where(k => k.LossId == loss.LossId).ToList();
+                var actions = new StudyChange();
+                foreach (var kit in its.Take(ReturnPerTransaction))
+                {
+                    actions.AddRange(KitRows.ReturnToShelf(studyId, kit));
+                }
+
+                var last = its.Count <= ReturnPerTransaction;
+                actions.Add(last ? LossRows.Delete(studyId, current) : LossRows.Replace(studyId, current));
+                await AuditTrail.SubmitAsync(table, studyId, actions, time.GetUtcNow(), new AuditEntry(
+                    userId, role, channel, "site.kits-returned", $"site:{loss.SiteId}",
+                    [new AuditChange("returned", null, Math.Min(its.Count, ReturnPerTransaction).ToString(System.Globalization.CultureInfo.InvariantCulture))]), attemptCt);
+                return Result<bool>.Ok(last);
+            }, ct);
+            if (!done.IsSuccess || done.Value)
+            {
+                return;
+            }
+        }
     }
 }

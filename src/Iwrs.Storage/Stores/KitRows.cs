@@ -182,6 +182,14 @@ public static class KitRows
         new(TableTransactionActionType.Add, IndexEntity(studyId, AsidePrefix + kit.Entry.RowKey[AvailablePrefix.Length..], kit.Entry.KitNumber, kit.Entry.Expiry, lossId)),
     ];
 
+    /// <summary>A set-aside kit now waiting for another loss (its own loss merged into it): its row's loss, under its ETag.</summary>
+    public static TableTransactionAction Retag(string studyId, AsideEntry kit, string lossId)
+    {
+        var e = Rows.New(studyId, kit.Entry.RowKey);
+        e.Set("Loss", lossId);
+        return new(TableTransactionActionType.UpdateMerge, e, new ETag(kit.Entry.ETag));
+    }
+
     /// <summary>A kit of a shipment being released that is set aside at once instead of reaching the shelf index.</summary>
     public static IEnumerable<TableTransactionAction> ReceiveSetAside(string studyId, StoredKit current, string siteId, string lossId)
     {

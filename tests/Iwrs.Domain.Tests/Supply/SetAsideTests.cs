@@ -6,63 +6,35 @@ namespace Iwrs.Domain.Tests.Supply;
 public sealed class SetAsideTests
 {
     [Theory]
-    [InlineData(1, 0, 0, 1)]
-    [InlineData(0, 1, 1, 0)]
-    [InlineData(2, 0, 0, 2)]
-    [InlineData(1, 1, 1, 1)]
-    [InlineData(3, 1, 1, 3)]
-    public void Counts_EveryTypeFallsByTheNumberLost(int lostLj, int lostPbo, int asideLj, int asidePbo)
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(5, true)]
+    public void AtRelease_BlindedStudy_SetsAsideExactlyWhenKitsWereLost(int lost, bool expected)
     {
-        var lost = lostLj + lostPbo;
-        var counts = SetAside.Counts(LjStudy, lost, new Dictionary<string, int> { [Lj] = lostLj, [Pbo] = lostPbo });
-        Assert.Equal(asideLj, counts.GetValueOrDefault(Lj));
-        Assert.Equal(asidePbo, counts.GetValueOrDefault(Pbo));
-
-        // Lost plus set aside is the same for every type: the number lost.
-        Assert.Equal(lost, lostLj + asideLj);
-        Assert.Equal(lost, lostPbo + asidePbo);
+        Assert.Equal(expected, SetAside.AtRelease(LjStudy, lost));
     }
 
     [Fact]
-    public void Counts_AKitNoLongerUsable_SetsAsideOneOfEveryType()
+    public void OpenStudy_NeitherSetsAsideNorHolds()
     {
-        // A kit past its dispensing limit left no usable count, so every type gives one (attacker review M1).
-        var counts = SetAside.Counts(LjStudy, 1, new Dictionary<string, int>());
-        Assert.Equal(1, counts[Lj]);
-        Assert.Equal(1, counts[Pbo]);
+        Assert.False(SetAside.AtRelease(AkkStudy, 3));
+        Assert.False(SetAside.HoldsOnShelfLoss(AkkStudy));
+        Assert.True(SetAside.HoldsOnShelfLoss(LjStudy));
     }
 
     [Fact]
-    public void Counts_OpenStudy_SetsNothingAside()
+    public void StandIn_TakesTheKitNearestTheLostKitsExpiry_TiesInListOrder()
     {
-        Assert.Empty(SetAside.Counts(AkkStudy, 2, new Dictionary<string, int> { [Akk] = 2 }));
+        var shelf = new Dictionary<string, DateOnly> { ["A"] = new(2027, 1, 1), ["B"] = new(2027, 6, 1), ["C"] = new(2027, 6, 1), ["D"] = new(2028, 1, 1) };
+        string[] order = ["A", "B", "C", "D"];
+        Assert.Equal("B", SetAside.StandIn(order, k => shelf[k], new DateOnly(2027, 5, 20)));
+        Assert.Equal("D", SetAside.StandIn(order, k => shelf[k], new DateOnly(2029, 1, 1)));
+        Assert.Equal("A", SetAside.StandIn(order, k => shelf[k], new DateOnly(2026, 1, 1)));
     }
 
     [Fact]
-    public void Counts_MoreUsableLostThanLost_Throws()
+    public void StandIn_NoKitOfTheType_IsNone()
     {
-        Assert.Throws<ArgumentException>(() => SetAside.Counts(LjStudy, 1, new Dictionary<string, int> { [Lj] = 2 }));
-    }
-
-    [Fact]
-    public void Choose_TakesTheKitsNearestTheLostKitsExpiry_TiesInListOrder()
-    {
-        DateOnly[] shelf = [new(2027, 1, 1), new(2027, 6, 1), new(2027, 6, 1), new(2028, 1, 1)];
-        var chosen = SetAside.Choose([0, 1, 2, 3], i => shelf[i], 2, new DateOnly(2027, 5, 20));
-        Assert.Equal([1, 2], chosen);
-        Assert.Equal([3], SetAside.Choose([0, 1, 2, 3], i => shelf[i], 1, new DateOnly(2029, 1, 1)));
-    }
-
-    [Fact]
-    public void Choose_FewerKitsThanWanted_TakesThemAll()
-    {
-        Assert.Equal(["A"], SetAside.Choose(["A"], _ => Today, 3, Today));
-    }
-
-    [Fact]
-    public void Near_IsTheMedianExpiry()
-    {
-        Assert.Equal(new DateOnly(2027, 2, 1), SetAside.Near([new(2027, 3, 1), new(2027, 1, 1), new(2027, 2, 1)]));
-        Assert.Equal(new DateOnly(2027, 1, 1), SetAside.Near([new(2027, 3, 1), new(2027, 1, 1)]));
+        Assert.Null(SetAside.StandIn(Array.Empty<string>(), _ => Today, Today));
     }
 }

@@ -87,11 +87,11 @@ public sealed class BlindAdversaryTests
     /// Attack 2: the pharmacist reports two chosen kits damaged (or missing), the rest ok, and the coordinator tries to
     /// randomize. Under the first rules the ok kits went on the shelf at once, so whether randomizations succeeded told
     /// whether the reported kits were of one type. The secrets differ exactly there: both reported kits are probiotic in
-    /// one, one of each in the other. The shipment waits for the depot manager; released, its ok kits (2 + 4 in one
-    /// secret, 3 + 3 in the other) reach the shelf with kits set aside so that each type falls by the two lost (2 + 2 in
-    /// both). Without the set-aside the next stock-out would come for the probiotic first in one secret only, and the
-    /// replacement (the lost kits' types plus one of each, four kits: a public count) would leave the types uneven; with
-    /// it, it returns the set-aside kits and the types are level in both.
+    /// one, one of each in the other. The replacement (the lost kits' types plus one of each, four kits: a public count)
+    /// is ordered with the receipt; the shipment waits for the depot manager, and released, its ok kits (2 + 4 in one
+    /// secret, 3 + 3 in the other) are set aside until the replacement is released, when all ten reach the shelf: 5 + 5
+    /// in both. Had its ok kits reached the shelf at release, the next stock-out would come for the probiotic first in
+    /// one secret only.
     /// </summary>
     [Theory]
     [InlineData("damaged")]
@@ -136,19 +136,20 @@ public sealed class BlindAdversaryTests
 
         BlindAssert.SameObservations(a, b);
         Assert.Equal(perType[0], perType[1]);
-        Assert.Equal("{\"LJ-CAPS\":2,\"PBO-CAPS\":2}", perType[0][0]);
+        Assert.Equal("{}", perType[0][0]);
+        Assert.Contains("\"LJ-CAPS\":5", perType[0][1], StringComparison.Ordinal);
         Assert.Contains(a, o => o.Contains("awaiting-release", StringComparison.Ordinal));
-        Assert.Contains(a, o => o.Contains("DMG-010/randomize -> 201", StringComparison.Ordinal));
         Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":4", StringComparison.Ordinal));
     }
 
     /// <summary>
     /// Two losses with their replacements on the way (attacker review). The pharmacist reports two chosen kits damaged
-    /// on receipt (released by the depot: replacement 1, 2 + 2 kits) and then a third, from the shelf, missing
-    /// (replacement 2, 1 + 2 kits). Replacement 2 is received first. The secrets differ in the lost kits' types: in one
-    /// both damaged kits are probiotic and the missing one placebo, in the other one of each and a probiotic. Each
-    /// replacement returns only its own loss's set-aside kits, so the types are level after each release in both
-    /// secrets, and everything the site sees is the same.
+    /// on receipt (replacement 1, 2 + 2 kits; released by the depot, its six ok kits set aside) and then a third, one of
+    /// the set-aside kits, missing (replacement 2, 1 + 2 kits; the site on hold, no kit on the shelf to stand in).
+    /// Replacement 2 is received first. The secrets differ in the lost kits' types: in one both damaged kits are
+    /// probiotic and the missing one placebo, in the other one of each and a probiotic. Replacement 2's kits wait with
+    /// the set-aside kits, so the hold stands until replacement 1 is released and the types are level after each
+    /// release in both secrets; everything the site sees is the same.
     /// </summary>
     [Fact]
     public async Task OverlappingReplacements_EachReturnsItsOwnSetAsideKits()
@@ -190,8 +191,91 @@ public sealed class BlindAdversaryTests
 
         BlindAssert.SameObservations(a, b);
         Assert.Equal(perType[0], perType[1]);
-        Assert.Contains(a, o => o.Contains("OVR-001/randomize -> 201", StringComparison.Ordinal));
+        Assert.Contains(a, o => o.Contains("OVR-001/randomize -> 409", StringComparison.Ordinal) && o.Contains("supply-hold", StringComparison.Ordinal));
         Assert.Contains(a, o => o.Contains("OVR-002/randomize -> 201", StringComparison.Ordinal));
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions WebJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>The first arms of the site's stratum in the list drawn from seed <paramref name="seed"/>.</summary>
+    private static List<string> FirstArms(int seed, int count)
+    {
+        var study = Iwrs.Domain.Studies.StudyConfiguration.Create(System.Text.Json.JsonSerializer.Deserialize<Iwrs.Domain.Studies.StudyDefinition>(IwrsFactory.StudyFile("lj-mcrc.json"), WebJson)).Value;
+        var stratum = Strata.For(study, Site, Stratum).Value.Key;
+        return [.. ListGenerator.Generate(study, BlindSecret.Seed(seed), 40).Value.Slots.Where(s => s.StratumKey == stratum).Take(count).Select(s => s.ArmCode)];
+    }
+
+    /// <summary>
+    /// Threshold probing with a shelf report (attacker review of the first set-aside rule, where every type fell by the
+    /// number lost and a hold started only if that left a type short). Shelf 3 + 3, two subjects randomized, then the
+    /// pharmacist reports one shelf kit missing. Under that rule the same two arms (1 + 3 left) held the site and two
+    /// different arms (2 + 2) did not, so one report told whether two subjects share an arm. The secrets are two list
+    /// seeds, one of each kind. Now a shelf report holds the site whatever the kit and the stock.
+    /// </summary>
+    [Fact]
+    public async Task ShelfReport_DoesNotTellWhetherTwoSubjectsShareAnArm()
+    {
+        var same = Enumerable.Range(1, 200).First(s => FirstArms(s, 2) is [var x, var y] && x == y);
+        var differ = Enumerable.Range(1, 200).First(s => FirstArms(s, 2) is [var x, var y] && x != y);
+        var numbers = BlindSecret.Numbers(20);
+        var types = string.Concat(Enumerable.Repeat("LP", 10));
+        async Task<List<string>> Run(int seed)
+        {
+            await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(seed), numbers, types));
+            var first = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3, ["PBO-CAPS"] = 3 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{first.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/HLD-001/randomize", Randomization());
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/HLD-002/randomize", Randomization());
+            var shelf = (await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!).ToList();
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"sites/{Site}/kits/{shelf[0]}/report", new { condition = "missing", reason = "not in the fridge" });
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/HLD-003/randomize", Randomization());
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+
+            // The reported kit's number is in a path: placeholders, as in the bodies.
+            return [.. run.Observed.Select(run.Normalize)];
+        }
+
+        var a = await Run(same);
+        var b = await Run(differ);
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("HLD-003/randomize -> 409", StringComparison.Ordinal) && o.Contains("supply-hold", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A loss's replacement at a depot short of one type (attacker review). The depot has 3 probiotic kits and 1 placebo
+    /// left; the pharmacist reports one shelf kit missing, a probiotic in one secret and a placebo in the other. A
+    /// replacement picked as "the lost kit's type plus one of each" could ship only in the first; it is made up from the
+    /// other types like every automatic blinded order, so it ships in both, and an unreplaced loss no longer stops the
+    /// site's own resupply.
+    /// </summary>
+    [Fact]
+    public async Task ReplacementAtADepotShortOfOneType_ShipsWhicheverKitWasLost()
+    {
+        var numbers = BlindSecret.Numbers(12);
+        var secret = BlindSecret.Spelled(BlindSecret.Seed(7), numbers, "LPLPLPLPLLLP");
+        async Task<List<string>> Run(string reportedType)
+        {
+            await using var run = await BlindRun.StartAsync(secret, (8, 10));
+            var first = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 4 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{first.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            var typed = (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("kits").EnumerateArray()
+                .Where(k => k.GetProperty("kitType").GetString() == reportedType).Select(k => k.GetProperty("kitNumber").GetString()!).Order(StringComparer.Ordinal).ToList();
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Post, $"sites/{Site}/kits/{typed[0]}/report", new { condition = "missing", reason = "not in the fridge" });
+            await run.RunTimersAsync();
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            return [.. run.Observed.Select(run.Normalize)];
+        }
+
+        var a = await Run("LJ-CAPS");
+        var b = await Run("PBO-CAPS");
+        BlindAssert.SameObservations(a, b);
+        Assert.Contains(a, o => o.Contains("\"reason\":\"replacement\",\"kitCount\":3", StringComparison.Ordinal));
     }
 
     /// <summary>

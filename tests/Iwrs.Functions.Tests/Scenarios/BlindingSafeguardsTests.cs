@@ -86,9 +86,8 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
         });
         await _trial.Ok("pharm", HttpMethod.Post, $"shipments/{id}/receive", new { kits = receipt });
         await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
-        // Released, the site is short of placebo: the stock-out hold starts at once and quarantines the shelf (the
-        // probiotic kits, and the one set aside for the loss).
-        Assert.Equal(0, (await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
+        // Released, its four kits are set aside until the replacement comes (listed on the shelf, never dispensed).
+        Assert.Equal(4, (await _trial.Ok("pharm", HttpMethod.Get, "sites/CN01/inventory")).GetProperty("available").GetInt32());
         await _trial.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 10 });
 
         for (var i = 0; i < 4; i++)

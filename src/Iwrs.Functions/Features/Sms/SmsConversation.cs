@@ -204,7 +204,7 @@ public sealed class SmsConversation(
         }
 
         var receipt = first.Shipment.Kits.Where(k => k.Condition == KitCondition.Pending).Select(k => (k.KitNumber, KitCondition.Ok)).ToList();
-        var result = await ShipmentFunctions.ReceiveAsync(context!, shipmentId, receipt, shipping, time, ct);
+        var result = await ShipmentFunctions.ReceiveAsync(context!, shipmentId, receipt, shipping, holds, time, ct);
         return result.IsSuccess ? SmsReplies.Received(studyId, result.Value) : SmsReplies.Refused(result.Error!);
     }
 
