@@ -11,8 +11,9 @@ namespace Iwrs.Domain.Supply;
 /// so started a hold, would have told the site how many kits its scarcest type had: attacker review.)</item>
 /// <item>A kit lost from the shelf after release changes what is dispensable at once, so the site goes on hold until
 /// that loss's replacement is released, as before: the hold starts with every such report, whatever the kit.</item>
-/// <item>A set-aside kit reported lost from the shelf: a usable kit of its type stands in for it (<see cref="StandIn{T}"/>),
-/// so its shipment still reaches the shelf whole with its replacement; the report holds the site like any other.</item>
+/// <item>A set-aside kit reported lost from the shelf holds the site like any other report, and its replacement's kits
+/// wait with the other set-aside kits, so everything reaches the shelf level. (A kit of its type standing in from the
+/// shelf was possible or not by the shelf's per-type stock, which the outcome then told: attacker review.)</item>
 /// </list>
 /// </summary>
 public static class SetAside
@@ -29,18 +30,5 @@ public static class SetAside
     {
         ArgumentNullException.ThrowIfNull(study);
         return study.IsBlinded;
-    }
-
-    /// <summary>
-    /// The kit that takes a lost set-aside kit's place: of <paramref name="usable"/> (the usable kits of its type on
-    /// the shelf), the one whose expiry is nearest <paramref name="expiry"/>, the first in list order (the shelf index's
-    /// random order) among equals; none when the type has none on the shelf.
-    /// </summary>
-    public static T? StandIn<T>(IReadOnlyList<T> usable, Func<T, DateOnly> expiryOf, DateOnly expiry)
-        where T : class
-    {
-        ArgumentNullException.ThrowIfNull(usable);
-        ArgumentNullException.ThrowIfNull(expiryOf);
-        return usable.Select((kit, i) => (kit, i)).OrderBy(k => Math.Abs(expiryOf(k.kit).DayNumber - expiry.DayNumber)).ThenBy(k => k.i).Select(k => k.kit).FirstOrDefault();
     }
 }

@@ -322,7 +322,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 [
                     new AuditChange("status", Shipment.Name(stored.Shipment.Status), Shipment.Name(shipment.Status)),
                     .. Lifted(release.Lifted),
-                    .. release.SetAside ? [new AuditChange("kits", null, "set aside until the loss is replaced")] : Array.Empty<AuditChange>(),
+                    .. release.SetAside ? [new AuditChange("kitsSetAside", null, "until the loss is replaced", Unblinded: true)] : Array.Empty<AuditChange>(),
                 ]), attemptCt);
             return shipment;
         }, s =>
@@ -405,24 +405,10 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             var now = time.GetUtcNow();
             var actions = new StudyChange();
             actions.AddRange(KitRows.Report(studyId, current, index, status));
-            string? waitsFor = null;
-            if (aside is not null)
-            {
-                // A set-aside kit lost: a usable kit of its type takes its place, so its shipment still reaches the
-                // shelf whole with its replacement (the site is on hold meanwhile, below).
-                var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, study.FindSite(siteId)!.Supply);
-                var ofType = shelf.Where(k => k.KitType == current.Kit.KitType && k.Entry.Expiry >= usableFrom).ToList();
-                if (SetAside.StandIn(ofType, k => k.Entry.Expiry, current.Kit.Expiry) is { } stand)
-                {
-                    actions.AddRange(KitRows.SetAsideFromShelf(studyId, stand, aside.LossId));
-                }
-                else
-                {
-                    // None to stand in: this loss's replacement waits with the set-aside kits for the rest of theirs.
-                    waitsFor = aside.LossId;
-                }
-            }
-
+            // A set-aside kit lost: this loss's replacement waits with the other set-aside kits for the rest of
+            // theirs, and the hold stands until all of it is on the shelf. (A kit of its type standing in from the shelf
+            // would have been possible or not by the shelf's per-type stock, which the outcome then told: attacker review.)
+            var waitsFor = aside?.LossId;
             loss = await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, waitsFor);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",

@@ -137,9 +137,13 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         }
     }
 
+    /// <summary>The lost kits' types plus one kit of every type (blinded), at most a shipment's worth (<see cref="Shipment.MaxKits"/>).</summary>
     public static Dictionary<string, int> Replacement(StudyConfiguration study, IReadOnlyDictionary<string, int> lost) =>
-        study.KitTypes.ToDictionary(t => t.Code, t => lost.GetValueOrDefault(t.Code) + (study.IsBlinded ? 1 : 0), StringComparer.Ordinal)
-            .Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        Resupply.Cap(
+            study.KitTypes.ToDictionary(t => t.Code, t => lost.GetValueOrDefault(t.Code) + (study.IsBlinded ? 1 : 0), StringComparer.Ordinal)
+                .Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+            Shipment.MaxKits,
+            study.IsBlinded);
 
     /// <summary>
     /// Adds to <paramref name="actions"/> a kit lost from <paramref name="siteId"/>'s shelf after release: the loss row,
@@ -323,10 +327,18 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
             return new(false, waitFor is not null, still, created ? own : null);
         }
 
-        // A shelf loss's place in the hold is paid when its kits are level again; carried over, it waits (counted once more).
-        var paidOff = paid.Count > 0 ? paid.Count(l => l.Holds) : shipment.Reason == Replacing && own is null ? 1 : 0;
-        var owedAgain = merged.Any(l => l.Holds) ? 1 : 0;
-        var replacements = Math.Max(0, hold.Replacements - paidOff + owedAgain);
+        // The hold counts the site's losses from the shelf whose kits are not level yet: the loss rows that hold, after
+        // this release deleted, carried over or kept them, and any count from before losses had rows (a replacement pays
+        // one of those off). Counting rows, not releases, a hold lifts exactly when the last such loss comes back whole.
+        var holding = losses.Where(l => l.Holds).Select(l => l.LossId).ToHashSet(StringComparer.Ordinal);
+        holding.ExceptWith(completing.Concat(merged).Select(l => l.LossId));
+        if (waitFor is { Holds: true })
+        {
+            holding.Add(waitFor.LossId);
+        }
+
+        var legacy = Math.Max(0, hold.Replacements - losses.Count(l => l.Holds)) - (shipment.Reason == Replacing && paid.Count == 0 && own is null ? 1 : 0);
+        var replacements = holding.Count + Math.Max(0, legacy);
         if (replacements > 0 || shelved == 0)
         {
             actions.Add(SupplyHoldRows.Write(studyId, hold with { Replacements = replacements }));

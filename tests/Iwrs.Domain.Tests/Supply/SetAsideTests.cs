@@ -21,20 +21,4 @@ public sealed class SetAsideTests
         Assert.False(SetAside.HoldsOnShelfLoss(AkkStudy));
         Assert.True(SetAside.HoldsOnShelfLoss(LjStudy));
     }
-
-    [Fact]
-    public void StandIn_TakesTheKitNearestTheLostKitsExpiry_TiesInListOrder()
-    {
-        var shelf = new Dictionary<string, DateOnly> { ["A"] = new(2027, 1, 1), ["B"] = new(2027, 6, 1), ["C"] = new(2027, 6, 1), ["D"] = new(2028, 1, 1) };
-        string[] order = ["A", "B", "C", "D"];
-        Assert.Equal("B", SetAside.StandIn(order, k => shelf[k], new DateOnly(2027, 5, 20)));
-        Assert.Equal("D", SetAside.StandIn(order, k => shelf[k], new DateOnly(2029, 1, 1)));
-        Assert.Equal("A", SetAside.StandIn(order, k => shelf[k], new DateOnly(2026, 1, 1)));
-    }
-
-    [Fact]
-    public void StandIn_NoKitOfTheType_IsNone()
-    {
-        Assert.Null(SetAside.StandIn(Array.Empty<string>(), _ => Today, Today));
-    }
 }
