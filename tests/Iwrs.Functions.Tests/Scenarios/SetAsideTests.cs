@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Iwrs.Functions.Features;
+using Iwrs.Functions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
 
@@ -211,5 +214,64 @@ public sealed class SetAsideTests : IAsyncLifetime
         // More kits came back than one transaction holds beside the replacement's own: the rest followed, audited.
         var audit = await _trial.Ok("stat", HttpMethod.Get, "audit");
         Assert.Contains(audit.EnumerateArray(), r => r.GetProperty("action").GetString() == "site.kits-returned");
+    }
+
+    /// <summary>
+    /// Empty shelf; a 4+4 shipment loses 1 kit; its replacement is released FIRST (its kits set aside); the pharmacist
+    /// reports a set-aside kit (no stand-in: the shelf is empty); its replacement arrives (merged into the first loss);
+    /// then the depot releases the damaged shipment. Every loss is replaced and every kit is on the shelf: the hold
+    /// should lift.
+    /// </summary>
+    [Fact]
+    public async Task ReplacementFirst_ThenASetAsideKitReported_TheHoldLiftsOnceEveryKitIsBack()
+    {
+        var (id, _) = await ReceiveWithDamage(4, 1);
+        var first = Assert.Single(await Replacements());
+        await DispatchAndReceive(first);
+        var setAside = (await _trial.Ok("depot", HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("setAside").EnumerateArray().Select(k => k.GetProperty("kitNumber").GetString()!).ToList();
+        Assert.Equal(3, setAside.Count);
+        await _trial.Ok("pharm", HttpMethod.Post, $"sites/{Site}/kits/{setAside[0]}/report", new { condition = "missing", reason = "not in the fridge" });
+        var second = (await Replacements()).Single(r => r != first);
+        await DispatchAndReceive(second);
+        await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+
+        var view = await _trial.Ok("depot", HttpMethod.Get, $"sites/{Site}/inventory");
+        Assert.Empty(view.GetProperty("setAside").EnumerateArray());
+        // The timer, and whatever it orders, received; then the site randomizes.
+        for (var round = 0; round < 2; round++)
+        {
+            await _first.Services.GetRequiredService<ResupplyCheck>().RunAsync(new TimerInvocation(ResupplyCheck.FunctionName, TimeProvider.System.GetUtcNow(), false), CancellationToken.None);
+            foreach (var open in (await _trial.Ok("depot", HttpMethod.Get, "shipments")).EnumerateArray().Where(x => x.GetProperty("status").GetString() == "requested" && x.GetProperty("siteId").GetString() == Site).Select(x => x.GetProperty("shipmentId").GetString()!).ToList())
+            {
+                await DispatchAndReceive(open);
+            }
+        }
+
+        var (status, body) = await Randomize("P1-001");
+        Assert.True(status == HttpStatusCode.Created, $"site still held after every loss was replaced: {(int)status} {body}");
+    }
+
+    /// <summary>A 20 + 20 shipment received with every kit damaged: its replacement is capped at 40 kits (a shipment's most); both release orders work.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AllFortyLost_TheReplacementIsCappedAtAShipment_AndEverythingReachesTheShelf(bool sourceFirst)
+    {
+        var (id, _) = await ReceiveWithDamage(20, 40);
+        var replacement = Assert.Single(await Replacements());
+        if (sourceFirst)
+        {
+            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+            await DispatchAndReceive(replacement);
+        }
+        else
+        {
+            await DispatchAndReceive(replacement);
+            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+        }
+
+        var view = await _trial.Ok("depot", HttpMethod.Get, $"sites/{Site}/inventory");
+        Assert.Empty(view.GetProperty("setAside").EnumerateArray());
+        Assert.Equal(40, view.GetProperty("available").GetInt32());
     }
 }
