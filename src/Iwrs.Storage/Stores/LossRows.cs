@@ -24,8 +24,8 @@ public static class LossRows
     /// <summary>
     /// <paramref name="ShipmentId"/>: the shipment that lost the kits at receipt (null: a kit lost from the shelf).
     /// <paramref name="SourceReleased"/> / <paramref name="ReplacementReleased"/>: which of the two shipments was
-    /// released first, its ok kits set aside for this loss until the other is. <paramref name="WaitsFor"/>: a set-aside kit
-    /// lost with no kit of its type on the shelf to stand in: this loss's replacement waits for that loss.
+    /// released first, its ok kits set aside for this loss until the other is. <paramref name="WaitsFor"/>: the loss of a
+    /// set-aside kit: this loss's replacement waits, set aside, for the loss that kit was set aside for.
     /// </summary>
     public sealed record Loss(
         string SiteId, string LossId, IReadOnlyDictionary<string, int> Lost, string? ReplacementId, DateTimeOffset At, string? ETag = null,
