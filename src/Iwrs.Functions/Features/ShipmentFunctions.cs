@@ -263,19 +263,10 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         if (received.IsSuccess)
         {
             await holds.ReplaceAsync(context.Table, context.Study.Configuration, loss, ct);
-            await ReturnRestAsync(context, holds, returning, ct);
+            await holds.ReturnRestAsync(context, returning, ct);
         }
 
         return received;
-    }
-
-    /// <summary>After a release: the set-aside kits that did not fit in its transaction.</summary>
-    private static async Task ReturnRestAsync(StudyContext context, SupplyHolds holds, IReadOnlyList<LossRows.Loss> returning, CancellationToken ct)
-    {
-        foreach (var loss in returning)
-        {
-            await holds.ReturnRestAsync(context.Table, context.StudyId, loss, context.Caller.UserId, context.ActingAs.Name(), context.Channel, ct);
-        }
     }
 
     [Function("ReleaseShipment")]
@@ -333,7 +324,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         if (committed is not null && release is not null)
         {
             await holds.ReplaceAsync(context.Table, context.Study.Configuration, release.NewLoss, ct);
-            await ReturnRestAsync(context, holds, release.StillReturning, ct);
+            await holds.ReturnRestAsync(context, release.StillReturning, ct);
         }
 
         return answer;
@@ -391,25 +382,17 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                 return Result<Kit>.Fail(new DomainError("kit-not-on-shelf", $"Kit '{kitNumber}' is not on the shelf at site '{siteId}' (it is {Kit.Name(current.Kit.Status)})."));
             }
 
-            var shelfRead = KitRows.ShelfAsync(context.Table, studyId, siteId, attemptCt);
-            var asideRead = KitRows.AsideAsync(context.Table, studyId, siteId, attemptCt);
-            var shelf = await shelfRead;
-            var aside = current.Kit.Status == KitStatus.SetAside ? (await asideRead).FirstOrDefault(k => k.Entry.KitNumber == kitNumber) : null;
-            var index = current.Kit.Status == KitStatus.Available ? shelf.FirstOrDefault(k => k.Entry.KitNumber == kitNumber)?.Entry : aside?.Entry;
-            if (index is null)
-            {
-                // The kit row and its index disagree: a change to it is under way; decide again.
-                throw new ConcurrentChangeException("The kit changed while it was read.");
-            }
-
+            // The kit row and its index disagree when a change to it is under way: decide again.
+            var (index, setAsideFor) = await KitRows.IndexRowAsync(context.Table, studyId, current, attemptCt)
+                ?? throw new ConcurrentChangeException("The kit changed while it was read.");
             var now = time.GetUtcNow();
             var actions = new StudyChange();
             actions.AddRange(KitRows.Report(studyId, current, index, status));
+
             // A set-aside kit lost: this loss's replacement waits with the other set-aside kits for the rest of
             // theirs, and the hold stands until all of it is on the shelf. (A kit of its type standing in from the shelf
             // would have been possible or not by the shelf's per-type stock, which the outcome then told: attacker review.)
-            var waitsFor = aside?.LossId;
-            loss = await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, waitsFor);
+            loss = await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, setAsideFor);
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [

@@ -174,10 +174,13 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     /// </summary>
     public static LossRows.Loss LoseAtReceipt(string studyId, Shipment shipment, DateTimeOffset now, StudyChange actions)
     {
-        var loss = new LossRows.Loss(shipment.SiteId, LossRows.NewId(now), Lost(shipment), null, now, ShipmentId: shipment.ShipmentId);
+        var loss = ReceiptLoss(shipment, Lost(shipment), now);
         actions.Add(LossRows.Insert(studyId, loss));
         return loss;
     }
+
+    private static LossRows.Loss ReceiptLoss(Shipment shipment, IReadOnlyDictionary<string, int> lost, DateTimeOffset now) =>
+        new(shipment.SiteId, LossRows.NewId(now), lost, null, now, ShipmentId: shipment.ShipmentId);
 
     /// <summary>
     /// What releasing a shipment did: whether it lifted a hold, whether its kits were set aside, and the losses whose
@@ -210,15 +213,12 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         var holdRead = SupplyHoldRows.GetAsync(table, studyId, siteId, ct);
         var kits = await kitsRead;
         var losses = await lossesRead;
-        var lostHere = Lost(shipment).Values.Sum();
+        var lost = Lost(shipment);
+        var lostHere = lost.Values.Sum();
 
         // This shipment's own loss (recorded at receipt; one from an older receipt is recorded now) and the losses it replaces.
-        var own = losses.FirstOrDefault(l => l.ShipmentId == shipment.ShipmentId);
-        var created = own is null && lostHere > 0;
-        if (created)
-        {
-            own = new LossRows.Loss(siteId, LossRows.NewId(now), Lost(shipment), null, now, ShipmentId: shipment.ShipmentId);
-        }
+        var newLoss = losses.Any(l => l.ShipmentId == shipment.ShipmentId) || lostHere == 0 ? null : ReceiptLoss(shipment, lost, now);
+        var own = newLoss ?? losses.FirstOrDefault(l => l.ShipmentId == shipment.ShipmentId);
 
         var paid = losses.Where(l => l.ReplacementId == shipment.ShipmentId && l.LossId != own?.LossId).ToList();
         var blinded = study.IsBlinded;
@@ -292,9 +292,9 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         {
             actions.Add(waitFor.ETag is null ? LossRows.Insert(studyId, waitFor) : LossRows.Replace(studyId, waitFor));
         }
-        else if (created)
+        else if (newLoss is not null)
         {
-            actions.Add(LossRows.Insert(studyId, own!));
+            actions.Add(LossRows.Insert(studyId, newLoss));
         }
 
         var still = new List<LossRows.Loss>();
@@ -324,7 +324,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         var hold = await holdRead;
         if (hold is null)
         {
-            return new(false, waitFor is not null, still, created ? own : null);
+            return new(false, waitFor is not null, still, newLoss);
         }
 
         // The hold counts the site's losses from the shelf whose kits are not level yet: the loss rows that hold, after
@@ -342,11 +342,11 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         if (replacements > 0 || shelved == 0)
         {
             actions.Add(SupplyHoldRows.Write(studyId, hold with { Replacements = replacements }));
-            return new(false, waitFor is not null, still, created ? own : null);
+            return new(false, waitFor is not null, still, newLoss);
         }
 
         actions.Add(SupplyHoldRows.Delete(studyId, hold));
-        return new(true, waitFor is not null, still, created ? own : null);
+        return new(true, waitFor is not null, still, newLoss);
     }
 
     /// <summary>
@@ -354,8 +354,13 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     /// the shelf <see cref="ReturnPerTransaction"/> at a time, audited; the loss row goes with the last. Run after the
     /// release, and by the timer for any loss left returning.
     /// </summary>
-    public Task ReturnRestAsync(TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct) =>
-        ReturnRestAsync(writes, time, table, studyId, loss, userId, role, channel, ct);
+    public async Task ReturnRestAsync(StudyContext context, IReadOnlyList<LossRows.Loss> returning, CancellationToken ct)
+    {
+        foreach (var loss in returning)
+        {
+            await ReturnRestAsync(writes, time, context.Table, context.StudyId, loss, context.Caller.UserId, context.ActingAs.Name(), context.Channel, ct);
+        }
+    }
 
     /// <summary>The rest of a released replacement's set-aside kits, for the timer (which has no <see cref="SupplyHolds"/>).</summary>
     public static async Task ReturnRestAsync(StudyWrites writes, TimeProvider time, TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct)

@@ -161,9 +161,7 @@ public static class KitRows
         var result = new List<ShelfEntry>();
         await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, prefix), select: ["RowKey", "KitNumber", "Expiry"], cancellationToken: ct))
         {
-            var rest = row.RowKey.AsSpan(prefix.Length);
-            var bar = rest.IndexOf('|');
-            result.Add(new ShelfEntry(bar < 0 ? string.Empty : rest[..bar].ToString(), IndexFromEntity(row)));
+            result.Add(new ShelfEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row)));
         }
 
         return result;
@@ -225,12 +223,31 @@ public static class KitRows
         var result = new List<AsideEntry>();
         await foreach (var row in table.QueryPrefixAsync(studyId, prefix, ct))
         {
-            var rest = row.RowKey.AsSpan(prefix.Length);
-            var bar = rest.IndexOf('|');
-            result.Add(new AsideEntry(bar < 0 ? string.Empty : rest[..bar].ToString(), IndexFromEntity(row), row.GetString("Loss") ?? string.Empty));
+            result.Add(new AsideEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row), row.GetString("Loss") ?? string.Empty));
         }
 
         return result;
+    }
+
+    /// <summary>The kit type in a site index row's key (<c>{prefix}{type}|…</c>).</summary>
+    private static string TypeIn(string rowKey, string prefix)
+    {
+        var rest = rowKey.AsSpan(prefix.Length);
+        var bar = rest.IndexOf('|');
+        return bar < 0 ? string.Empty : rest[..bar].ToString();
+    }
+
+    /// <summary>
+    /// The index row a kit on a site's shelf is listed under — the shelf's, or the set-aside one with the loss it names
+    /// — read by its key (the kit row carries everything in it); null when it is not there.
+    /// </summary>
+    public static async Task<(IndexEntry Entry, string? LossId)?> IndexRowAsync(TableClient table, string studyId, StoredKit kit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(kit);
+        var available = AvailableKey(kit.Kit.Location, kit.Kit, kit.SortKey);
+        var key = kit.Kit.Status == KitStatus.SetAside ? AsidePrefix + available[AvailablePrefix.Length..] : available;
+        return await table.GetRowAsync(studyId, key, ct) is { } row ? (IndexFromEntity(row), row.GetString("Loss")) : null;
     }
 
     /// <summary>Every entry under a prefix (a site's shelf of one type: bounded by the maximum stock level).</summary>

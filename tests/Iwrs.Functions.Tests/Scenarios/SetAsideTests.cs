@@ -71,6 +71,21 @@ public sealed class SetAsideTests : IAsyncLifetime
         await ReceiveOk(id);
     }
 
+    /// <summary>The depot releases shipment <paramref name="id"/> and its replacement is dispatched and received, in the order given.</summary>
+    private async Task ReleaseBoth(string id, string replacement, bool sourceFirst)
+    {
+        if (sourceFirst)
+        {
+            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+            await DispatchAndReceive(replacement);
+        }
+        else
+        {
+            await DispatchAndReceive(replacement);
+            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
+        }
+    }
+
     private Task<(HttpStatusCode Status, JsonElement Body)> Randomize(string subject) =>
         _trial.Send("coord", HttpMethod.Post, $"subjects/{subject}/randomize", new { siteId = Site, eligibilityConfirmed = true, stratificationFactors = Stratum });
 
@@ -96,16 +111,7 @@ public sealed class SetAsideTests : IAsyncLifetime
         // The replacement is ordered with the receipt, before the depot releases anything: one lost + one of each.
         var replacement = Assert.Single(await Replacements());
         Assert.Equal(3, (await _trial.Ok("depot", HttpMethod.Get, "shipments")).EnumerateArray().Single(s => s.GetProperty("shipmentId").GetString() == replacement).GetProperty("kitCount").GetInt32());
-        if (depotReleasesFirst)
-        {
-            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
-            await DispatchAndReceive(replacement);
-        }
-        else
-        {
-            await DispatchAndReceive(replacement);
-            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
-        }
+        await ReleaseBoth(id, replacement, depotReleasesFirst);
 
         // Between the two releases the first one's kits were set aside and the shelf was the one the site had: 3 + 3.
         // After both, every kit is on the shelf: 3 + (4 + 1) of each type, whichever kit was damaged.
@@ -259,16 +265,7 @@ public sealed class SetAsideTests : IAsyncLifetime
     {
         var (id, _) = await ReceiveWithDamage(20, 40);
         var replacement = Assert.Single(await Replacements());
-        if (sourceFirst)
-        {
-            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
-            await DispatchAndReceive(replacement);
-        }
-        else
-        {
-            await DispatchAndReceive(replacement);
-            await _trial.Ok("depot", HttpMethod.Post, $"shipments/{id}/release");
-        }
+        await ReleaseBoth(id, replacement, sourceFirst);
 
         var view = await _trial.Ok("depot", HttpMethod.Get, $"sites/{Site}/inventory");
         Assert.Empty(view.GetProperty("setAside").EnumerateArray());
