@@ -50,7 +50,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 
                     if (losses.FirstOrDefault(l => l.ReplacementId is null) is { } unreplaced)
                     {
-                        Note(lines, study, site, await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, unreplaced.Lost), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, replacing: unreplaced));
+                        Note(lines, study, site, await shipping.ReplaceAsync(client, study, unreplaced, ct));
                     }
 
                     created = holds.GetValueOrDefault(site.SiteId) is { Replacements: > 0, ToReplace.Count: > 0 } owed

@@ -102,6 +102,10 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
         }, ct);
     }
 
+    /// <summary>A loss's replacement (<see cref="SupplyHolds.Replacement"/>), linked to the loss in its transaction.</summary>
+    public Task<Result<Shipment>> ReplaceAsync(TableClient table, StudyConfiguration study, LossRows.Loss loss, CancellationToken ct) =>
+        CreateAsync(table, study, loss.SiteId, SupplyHolds.Replacement(study, loss.Lost), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, replacing: loss);
+
     /// <summary>The study's depot managers.</summary>
     public Task<IReadOnlyList<NoticeRecipient>> DepotManagersAsync(string studyId, CancellationToken ct) =>
         recipients.InStudyAsync(studyId, a => a.Role == Role.DepotManager, NoticeRecipients.MaxPerEvent, ct);

@@ -129,7 +129,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
 
         try
         {
-            await shipping.CreateAsync(table, study, loss.SiteId, Replacement(study, loss.Lost), Replacing, "system", "system", Channel.Timer, ct, replacing: loss);
+            await shipping.ReplaceAsync(table, study, loss, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

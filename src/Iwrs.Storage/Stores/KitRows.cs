@@ -249,16 +249,4 @@ public static class KitRows
         var key = kit.Kit.Status == KitStatus.SetAside ? AsidePrefix + available[AvailablePrefix.Length..] : available;
         return await table.GetRowAsync(studyId, key, ct) is { } row ? (IndexFromEntity(row), row.GetString("Loss")) : null;
     }
-
-    /// <summary>Every entry under a prefix (a site's shelf of one type: bounded by the maximum stock level).</summary>
-    public static async Task<IReadOnlyList<IndexEntry>> AllAsync(TableClient table, string studyId, string prefix, CancellationToken ct)
-    {
-        var result = new List<IndexEntry>();
-        await foreach (var row in table.QueryPrefixAsync(studyId, prefix, ct))
-        {
-            result.Add(IndexFromEntity(row));
-        }
-
-        return result;
-    }
 }
