@@ -224,15 +224,9 @@ internal sealed class SupplyRun
                 site.Losses.Remove(loss);
             }
 
-            var lost = new int[_types.Length];
-            foreach (var kit in shipment.Kits.Where(k => k.Damaged))
-            {
-                lost[kit.Type]++;
-            }
-
             // Blinded, a shipment that lost kits sets its ok kits aside until its replacement is released (the loss was
             // recorded at receipt; gone if the replacement came first, and then the kits go on the shelf).
-            var held = SetAside.AtRelease(_study, lost.Sum()) ? site.Losses.FirstOrDefault(l => l.Source == shipment) : null;
+            var held = SetAside.AtRelease(_study, shipment.Kits.Count(k => k.Damaged)) ? site.Losses.FirstOrDefault(l => l.Source == shipment) : null;
             foreach (var kit in shipment.Kits.Where(k => !k.Damaged))
             {
                 if (held is not null)
@@ -403,7 +397,7 @@ internal sealed class SupplyRun
         return true;
     }
 
-    /// <summary>A stock-out hold, as the product starts it: the shelf quarantined (blinded), kits set aside too, and the urgent order placed at once.</summary>
+    /// <summary>A stock-out hold, as the product starts it: the dispensable shelf quarantined (blinded; set-aside kits stay for their replacement), and the urgent order placed at once.</summary>
     private void StockOut(SiteState site, int day, DateOnly today, Dictionary<string, int> counts, int type)
     {
         var supply = site.Site.Supply;
