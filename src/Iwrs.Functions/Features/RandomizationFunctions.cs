@@ -267,36 +267,70 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     }
 
     /// <summary>
-    /// What a randomization decides from: the state (read, or this instance's view of it) and, with a view, the shelf
-    /// of <see cref="SiteId"/> and the slot under the request's stratum's pointer. A shelf or slot must be read after the
-    /// head that guards the write: with a view the head is this instance's own last commit, read before anything; with
-    /// fresh state rows they are read after them, in the plan's round.
+    /// What a randomization decides from: the state (read, or this instance's view of it) and, with a view, the shelves
+    /// and read-ahead slots it knows (the view's own, and the request's site's shelf and stratum's slots read beside the
+    /// authorization when the view lacked them). A shelf or slot must be read after the head that guards the write:
+    /// with a view the head is this instance's own last commit, read before anything; with fresh state rows they are
+    /// read after them, in the plan's round.
     /// </summary>
-    internal sealed record Basis(RandomizationState State, string SiteId, IReadOnlyList<KitRows.ShelfEntry>? Shelf, bool FromView, ListRows.StoredSlot? Slot = null);
+    internal sealed record Basis(RandomizationState State, bool FromView)
+    {
+        public IReadOnlyDictionary<string, IReadOnlyList<KitRows.ShelfEntry>> Shelves => State.Shelves;
+
+        public IReadOnlyDictionary<string, IReadOnlyList<ListRows.StoredSlot>> Slots => State.Slots;
+    }
+
+    /// <summary>How many slots of a stratum one read brings: the next randomizations in it need not read their own.</summary>
+    private const int SlotsReadAhead = 8;
 
     /// <summary>
-    /// The state range (one read); or this instance's current view of it, with the site's whole shelf and, when the
-    /// view's study gives the request a stratum with a slot left, the slot under its pointer, read together (one round).
+    /// The state range (one read); or this instance's current view of it, with the request's site's shelf and, when the
+    /// view's study gives the request a stratum with a slot left, the slots from its pointer on, read together (one
+    /// round) unless the view has them already.
     /// </summary>
     private static async Task<Basis> ReadAsync(TableClient table, string studyId, RandomizationRequest request, RandomizationState? view, StudyStore studies, CancellationToken ct)
     {
         var siteId = request.SiteId!;
         if (view is null)
         {
-            return new Basis(await RandomizationState.ReadAsync(table, studyId, ct), siteId, null, false);
+            return new Basis(await RandomizationState.ReadAsync(table, studyId, ct), false);
         }
 
-        var shelf = KitRows.ShelfAsync(table, studyId, siteId, ct);
-        var slot = Task.FromResult<ListRows.StoredSlot?>(null);
+        var shelf = view.Shelves.ContainsKey(siteId) ? null : KitRows.ShelfAsync(table, studyId, siteId, ct);
+        Task<IReadOnlyList<ListRows.StoredSlot>>? slots = null;
+        string? stratumKey = null;
         if (studies.From(view.StudyRow)?.Configuration is { Allocation: Allocation.Randomized } config && view.List is { } list
             && config.FindSite(siteId) is not null && Strata.For(config, siteId, request.StratificationFactors) is { IsSuccess: true } stratum
-            && view.PointerFor(stratum.Value.Key).Next is var next && next <= list.SlotCounts.GetValueOrDefault(stratum.Value.Key))
+            && view.PointerFor(stratum.Value.Key).Next is var next && list.SlotCounts.GetValueOrDefault(stratum.Value.Key) is var last && next <= last
+            && !Knows(view.Slots, stratum.Value.Key, next, 1))
         {
-            slot = ListRows.GetSlotAsync(table, studyId, stratum.Value.Key, next, ct);
+            stratumKey = stratum.Value.Key;
+            slots = ListRows.SlotsFromAsync(table, studyId, stratumKey, next, Math.Min(SlotsReadAhead, last - next + 1), ct);
         }
 
-        return new Basis(view, siteId, await shelf, true, await slot);
+        if (shelf is null && slots is null)
+        {
+            return new Basis(view, true);
+        }
+
+        var shelves = new Dictionary<string, IReadOnlyList<KitRows.ShelfEntry>>(view.Shelves, StringComparer.Ordinal);
+        var ahead = new Dictionary<string, IReadOnlyList<ListRows.StoredSlot>>(view.Slots, StringComparer.Ordinal);
+        if (shelf is not null)
+        {
+            shelves[siteId] = await shelf;
+        }
+
+        if (slots is not null)
+        {
+            ahead[stratumKey!] = await slots;
+        }
+
+        return new Basis(view with { Shelves = shelves, Slots = ahead }, true);
     }
+
+    /// <summary>Whether <paramref name="slots"/> holds a stratum's slots from position <paramref name="next"/> on, at least <paramref name="count"/> of them.</summary>
+    private static bool Knows(IReadOnlyDictionary<string, IReadOnlyList<ListRows.StoredSlot>> slots, string stratumKey, int next, int count) =>
+        slots.TryGetValue(stratumKey, out var known) && known.Count >= count && known[0].Slot.Position == next && known[count - 1].Slot.Position == next + count - 1;
 
     private static async Task<StoredStudy?> StudyOf(Task<Basis> read, StudyStore studies) => studies.From((await read).State.StudyRow);
 
@@ -341,6 +375,15 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         public List<RandomizationQueue.Job> Left { get; } = [];
 
         public Dictionary<string, int> SlotsUsed { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The shelves the plan decided from, by site, as read (or known) before it took anything.</summary>
+        public Dictionary<string, IReadOnlyList<KitRows.ShelfEntry>> Shelves { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The slots the plan decided from, by stratum, from the stratum's pointer on.</summary>
+        public Dictionary<string, IReadOnlyList<ListRows.StoredSlot>> Slots { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The kits the plan's commits take.</summary>
+        public HashSet<string> TakenKits { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Whether every decided randomization commits (none is refused or answered from what is there).</summary>
         public bool CommitsAll => Outcomes.TrueForAll(o => o.Outcome.Created);
@@ -418,11 +461,28 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
                 pointers[stratum] = new ListRows.Pointer(state.PointerFor(stratum).Next + used, pointer);
             }
 
+            // The shelves and slots known to the plan, as its commit left them: the kits it took off, the slots it used
+            // gone. Nothing else in them changed (the commit held the head), and their rows' ETags are as read.
+            var shelves = new Dictionary<string, IReadOnlyList<KitRows.ShelfEntry>>(state.Shelves, StringComparer.Ordinal);
+            foreach (var (site, shelf) in Shelves)
+            {
+                shelves[site] = [.. shelf.Where(k => !TakenKits.Contains(k.Entry.KitNumber))];
+            }
+
+            var slots = new Dictionary<string, IReadOnlyList<ListRows.StoredSlot>>(state.Slots, StringComparer.Ordinal);
+            foreach (var (stratum, ahead) in Slots)
+            {
+                var next = pointers.GetValueOrDefault(stratum)?.Next ?? state.PointerFor(stratum).Next;
+                slots[stratum] = [.. ahead.Where(s => s.Slot.Position >= next)];
+            }
+
             return state with
             {
                 Head = new AuditTrail.Head(last.Sequence, last.Hash, head),
                 SubjectNumbers = state.SubjectNumbers with { Next = state.SubjectNumbers.Next + Entries.Count, ETag = counter },
                 Pointers = pointers,
+                Shelves = shelves,
+                Slots = slots,
             };
         }
     }
@@ -454,24 +514,32 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         // The second round: the slots each stratum's next randomizations would use, and the sites' shelves.
         var studyId = jobs[0].Context.StudyId;
         var list = state.List;
-        var slotReads = new Dictionary<string, List<Task<ListRows.StoredSlot?>>>(StringComparer.Ordinal);
+        var slotReads = new Dictionary<string, Task<IReadOnlyList<ListRows.StoredSlot>>>(StringComparer.Ordinal);
         foreach (var group in checks.Where(c => c.Check.IsSuccess && c.Check.Value is not null).GroupBy(c => c.Check.Value!.Key, StringComparer.Ordinal))
         {
             var next = state.PointerFor(group.Key).Next;
             var last = list is null ? 0 : list.SlotCounts.GetValueOrDefault(group.Key);
-            slotReads[group.Key] = [.. Enumerable.Range(next, Math.Max(0, Math.Min(group.Count(), last - next + 1))).Select(p =>
-                basis.Slot is { } read && read.Slot.StratumKey == group.Key && read.Slot.Position == p
-                    ? Task.FromResult<ListRows.StoredSlot?>(read)
-                    : ListRows.GetSlotAsync(table, studyId, group.Key, p, ct))];
+            var needed = Math.Max(0, Math.Min(group.Count(), last - next + 1));
+            slotReads[group.Key] = needed == 0 ? Task.FromResult<IReadOnlyList<ListRows.StoredSlot>>([])
+                : Knows(basis.Slots, group.Key, next, needed) ? Task.FromResult(basis.Slots[group.Key])
+                : ListRows.SlotsFromAsync(table, studyId, group.Key, next, Math.Min(Math.Max(needed, SlotsReadAhead), last - next + 1), ct);
         }
 
         var shelfReads = checks.Where(c => c.Check.IsSuccess).Select(c => c.Decided.Job.Request.SiteId!).Distinct(StringComparer.Ordinal).ToDictionary(
             s => s,
-            s => basis.Shelf is not null && s == basis.SiteId ? Task.FromResult(basis.Shelf) : KitRows.ShelfAsync(table, studyId, s, ct),
+            s => basis.Shelves.TryGetValue(s, out var known) ? Task.FromResult(known) : KitRows.ShelfAsync(table, studyId, s, ct),
             StringComparer.Ordinal);
-        await Task.WhenAll(slotReads.Values.SelectMany(r => r).Cast<Task>().Concat(shelfReads.Values));
+        await Task.WhenAll(slotReads.Values.Cast<Task>().Concat(shelfReads.Values));
+        foreach (var (site, read) in shelfReads)
+        {
+            plan.Shelves[site] = await read;
+        }
 
-        var takenKits = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (stratum, read) in slotReads)
+        {
+            plan.Slots[stratum] = await read;
+        }
+
         var refused = new List<(Decided Decided, DomainError Error)>();
         var full = false;
         foreach (var (decided, check) in checks)
@@ -492,9 +560,10 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             var config = decided.Context.Study.Configuration;
             var stratum = check.Value;
             ListRows.StoredSlot? slot = null;
-            if (stratum is not null && slotReads[stratum.Key] is var reads && plan.SlotsUsed.GetValueOrDefault(stratum.Key) is var used && used < reads.Count)
+            if (stratum is not null && plan.SlotsUsed.GetValueOrDefault(stratum.Key) is var used
+                && plan.Slots[stratum.Key].FirstOrDefault(s => s.Slot.Position == state.PointerFor(stratum.Key).Next + used) is { } ahead)
             {
-                slot = await reads[used];
+                slot = ahead;
                 if (slot is { SubjectId: not null } && slot.ListId == list!.ListId)
                 {
                     // Read between another randomization's pointer move and ours: decide again from fresh reads.
@@ -506,7 +575,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
 
             var now = time.GetUtcNow();
             var site = config.FindSite(job.Request.SiteId!)!;
-            var shelf = (await shelfReads[job.Request.SiteId!]).Where(k => !takenKits.Contains(k.Entry.KitNumber)).ToList();
+            var shelf = plan.Shelves[job.Request.SiteId!].Where(k => !plan.TakenKits.Contains(k.Entry.KitNumber)).ToList();
             var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], shelf, now);
             var assignment = RandomizationDecision.Decide(
                 config, job.SubjectId, job.Request, stratum, list is not null, slot?.Slot,
@@ -540,7 +609,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             }
 
             plan.Commit(decided, subject, rows);
-            takenKits.UnionWith(assignment.Value.KitNumbers);
+            plan.TakenKits.UnionWith(assignment.Value.KitNumbers);
         }
 
         // A refusal, unless the subject is already randomized: then its allocation is the answer (not looked up for a

@@ -87,6 +87,19 @@ public static class ListRows
         return row is null ? null : FromSlotEntity(stratumKey, position, row);
     }
 
+    /// <summary>
+    /// Up to <paramref name="count"/> slots of a stratum from position <paramref name="from"/> on, in one range read: the
+    /// slots a stratum's next randomizations take, read once for several.
+    /// </summary>
+    public static async Task<IReadOnlyList<StoredSlot>> SlotsFromAsync(TableClient table, string studyId, string stratumKey, int from, int count, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {studyId} and RowKey ge {SlotKey(stratumKey, from)} and RowKey lt {SlotKey(stratumKey, from + count)}");
+        var rows = await table.FirstAsync(filter, count, ct);
+        return [.. rows.Select(r => FromSlotEntity(stratumKey, int.Parse(r.RowKey[(r.RowKey.LastIndexOf('|') + 1)..], CultureInfo.InvariantCulture), r))];
+    }
+
     private static StoredSlot FromSlotEntity(string stratumKey, int position, TableEntity row) => new(
         new ListSlot(stratumKey, position, row.GetInt32("Block") ?? 0, row.GetInt32("BlockSize") ?? 0, row.GetString("Arm") ?? string.Empty),
         row.GetString("ListId") ?? string.Empty,

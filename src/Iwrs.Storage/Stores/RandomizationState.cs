@@ -12,6 +12,16 @@ public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveLis
 {
     public const string Prefix = "state|";
 
+    /// <summary>
+    /// Only in a view: each site's shelf as it stood at <see cref="Head"/>, as this instance read it and then changed
+    /// it with its own commits. Whatever else changes a shelf moves the head, so a decision from it commits only while
+    /// it is still true.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<KitRows.ShelfEntry>> Shelves { get; init; } = new Dictionary<string, IReadOnlyList<KitRows.ShelfEntry>>(StringComparer.Ordinal);
+
+    /// <summary>Only in a view: for a stratum, the slots from its pointer on that this instance read ahead, as they stood at <see cref="Head"/>.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<ListRows.StoredSlot>> Slots { get; init; } = new Dictionary<string, IReadOnlyList<ListRows.StoredSlot>>(StringComparer.Ordinal);
+
     public ListRows.Pointer PointerFor(string stratumKey) => Pointers.GetValueOrDefault(stratumKey) ?? new ListRows.Pointer(1, null);
 
     public static async Task<RandomizationState> ReadAsync(TableClient table, string studyId, CancellationToken ct)
@@ -60,7 +70,8 @@ public sealed record RandomizationState(AuditTrail.Head Head, ListRows.ActiveLis
 
 /// <summary>
 /// Each study's randomization state as this app instance left it with its own last write, with the ETags that write
-/// returned: the next randomization in this instance need not read it again. A view is current only while no other
+/// returned, and the shelves and read-ahead slots it decided from, less what it took: the next randomization in this
+/// instance need not read any of them again. A view is current only while no other
 /// write of this instance has finished since (<see cref="StudyWrites.Version"/>); another instance's write is caught by
 /// the head's ETag in the next transaction, because every change to a study moves its head. So a view only ever
 /// decides something that then commits: a caller that would refuse or answer from it reads fresh rows and decides again.
