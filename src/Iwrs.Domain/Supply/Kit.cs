@@ -73,15 +73,18 @@ public static class Dispensability
     public static DateOnly EarliestShippableExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
         EarliestAllowedExpiry(today.AddDays(supply.LeadTimeDays), schedule, supply);
 
-    /// <summary>The next daily check (1 day) and a release wait (2 days): how much further than the lead time the resupply check looks.</summary>
+    /// <summary>The next daily check (1 day) and a release wait (2 days): how much further than the lead times the resupply check looks.</summary>
     public const int ArrivalMarginDays = 3;
 
     /// <summary>
     /// For the resupply check: a kit counts as stock only if it will still be dispensable when a shipment ordered now
-    /// could replace it (lead time, the next check, a release wait), and the depot ships only such kits. Counting kits
-    /// usable today instead held sites whenever a lot passed its limit with the replacement still on the road (the
-    /// supply simulator: 8.1% of L. johnsonii trials at the chosen levels). Public: counts and dates only.
+    /// could replace it, and the depot ships only such kits. "Could replace it" allows for a kit lost at receipt: in a
+    /// blinded study that shipment's kits then wait, set aside, for the replacement ordered at receipt (a second lead
+    /// time), so the check looks two lead times, the next check and a release wait ahead. Counting kits usable today
+    /// held sites whenever a lot passed its limit with the replacement still on the road (the supply simulator: 8.1% of
+    /// L. johnsonii trials at the chosen levels); looking one lead time ahead still held 0.9% of them, each when the
+    /// shipment that was to replace an expiring lot lost a kit at receipt. Public: counts and dates only.
     /// </summary>
     public static DateOnly EarliestCountedExpiry(DateOnly today, Studies.VisitSchedule schedule, Studies.SupplySettings supply) =>
-        EarliestAllowedExpiry(today.AddDays(Math.Max(1, supply.LeadTimeDays) + ArrivalMarginDays), schedule, supply);
+        EarliestAllowedExpiry(today.AddDays((2 * Math.Max(1, supply.LeadTimeDays)) + ArrivalMarginDays), schedule, supply);
 }

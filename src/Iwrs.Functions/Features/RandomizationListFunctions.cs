@@ -186,6 +186,20 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The answer when the study has an active list already: this list (a repeat), or a refusal; null when it has none.</summary>
+    private static async Task<IResult?> ActiveAnswerAsync(TableClient table, string studyId, RandomizationList list, string? algorithm, CancellationToken ct)
+    {
+        var active = await ListRows.GetActiveAsync(table, studyId, ct);
+        if (active is null)
+        {
+            return null;
+        }
+
+        return active.Commitment == list.Commitment
+            ? TypedResults.Ok(await SummaryOf(table, studyId, active, algorithm, null, ct))
+            : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({(active.Published ?? active.Commitment)[..16]}…); it cannot be replaced."));
+    }
+
     /// <summary>
     /// Writes the slots (several transactions: a list has hundreds of rows) under a staging lock, then activates
     /// the list in one transaction with its audit record. Until that last transaction nobody can randomize
@@ -206,18 +220,24 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
             return Problems.From(new DomainError("write-conflict", "The study configuration changed while the list was being made; make it again."));
         }
 
-        var active = await ListRows.GetActiveAsync(table, studyId, ct);
-        if (active is not null)
+        if (await ActiveAnswerAsync(table, studyId, list, algorithm, ct) is { } answer)
         {
-            return active.Commitment == list.Commitment
-                ? TypedResults.Ok(await SummaryOf(table, studyId, active, algorithm, null, ct))
-                : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({(active.Published ?? active.Commitment)[..16]}…); it cannot be replaced."));
+            return answer;
         }
 
         var staging = await ListRows.TakeStagingLockAsync(table, studyId, listId, time.GetUtcNow(), StagingLease, ct);
         if (!staging.IsSuccess)
         {
             return Problems.From(staging.Error!);
+        }
+
+        // Again under the lock: another upload may have activated (releasing the lock, which this one then took) since
+        // the look above, and the slots below are written at the keys the active list's slots have (attacker review).
+        // Activation inserts the list row and releases the lock in one transaction, so whoever holds the lock and finds
+        // no list row writes over no active list's slots.
+        if (await ActiveAnswerAsync(table, studyId, list, algorithm, ct) is { } late)
+        {
+            return late;
         }
 
         // Each chunk also touches the staging row under its ETag: an upload whose lock was taken over stops at once

@@ -63,10 +63,13 @@ public sealed class DispensabilityTests
         Assert.Equal(a, b);
     }
 
+    // Two lead times (a shipment ordered now, and the replacement it orders if it loses a kit at receipt), the next
+    // check and a release wait; a lead time of 0 counts as 1 day.
     [Theory]
-    [InlineData(5, 8)]
-    [InlineData(0, 4)]
-    public void EarliestCountedExpiry_LooksLeadTimeAndMarginAhead(int leadDays, int aheadDays)
+    [InlineData(5, 13)]
+    [InlineData(0, 5)]
+    [InlineData(10, 23)]
+    public void EarliestCountedExpiry_LooksTwoLeadTimesAndMarginAhead(int leadDays, int aheadDays)
     {
         var study = SupplyStudies.LjStudy;
         var supply = study.Supply with { LeadTimeDays = leadDays };

@@ -102,7 +102,8 @@ public sealed class KnownRowsTests : IAsyncLifetime
 
         Assert.Equal("supply-hold", code);
 
-        // What the first instance knew would still randomize; the chain says it is stale, and the fresh read holds.
+        // What the first instance knew would still randomize; every kit it knew is gone from the shelf (their index
+        // rows' ETags refuse the transaction, as the chain would), and the fresh read holds.
         var (refused, problem) = await _viaFirst.Send("coord", HttpMethod.Post, "subjects/H999/randomize", Request());
         Assert.Equal(HttpStatusCode.Conflict, refused);
         Assert.Equal("supply-hold", problem.GetProperty("code").GetString());
@@ -131,6 +132,50 @@ public sealed class KnownRowsTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Conflict, status);
             Assert.Equal("supply-hold", problem.GetProperty("code").GetString());
         }
+    }
+
+    [Fact]
+    public async Task KitsReceivedThroughTheOtherInstance_AfterTheFirstKnowsTheShelf_AreDispensedByTheFirst()
+    {
+        // Kits added to the shelf change no row the first instance knows: only the chain tells it the shelf grew.
+        await _viaFirst.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 });
+        await _viaFirst.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 40 });
+        await Randomize(_viaFirst, "S001");
+        await _viaSecond.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 6, ["PBO-CAPS"] = 6 });
+
+        var kits = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 2; i <= 8; i++)
+        {
+            await Randomize(_viaFirst, $"S{i:D3}");
+            kits.Add((await _viaFirst.Ok("stat", HttpMethod.Get, $"subjects/S{i:D3}")).GetProperty("dispensations")[0].GetProperty("kitNumber").GetString()!);
+        }
+
+        Assert.Equal(7, kits.Count);
+        var verify = await _viaFirst.Ok("manager", HttpMethod.Get, "audit/verify");
+        Assert.True(verify.GetProperty("intact").GetBoolean(), verify.GetRawText());
+    }
+
+    [Fact]
+    public async Task SlotsReadAheadPastTheListEnd_AreNotThere_TheNextIsRefusedAsExhausted()
+    {
+        await _viaFirst.Stock("depot", "pharm", "CN01", new Dictionary<string, int> { ["LJ-CAPS"] = 10, ["PBO-CAPS"] = 10 });
+        var list = await _viaFirst.Ok("stat", HttpMethod.Post, "randomization-list/generate", new { slotsPerStratum = 4 });
+        var slots = list.GetProperty("slotsPerStratum").GetProperty("ecog=0;liver-mets=yes").GetInt32();
+        for (var i = 1; i <= slots; i++)
+        {
+            await Randomize(_viaFirst, $"E{i:D3}");
+        }
+
+        var (status, problem) = await _viaFirst.Send("coord", HttpMethod.Post, $"subjects/E{slots + 1:D3}/randomize", Request());
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("list-exhausted", problem.GetProperty("code").GetString());
+        var positions = new List<int>();
+        for (var i = 1; i <= slots; i++)
+        {
+            positions.Add((await _viaFirst.Ok("stat", HttpMethod.Get, $"subjects/E{i:D3}")).GetProperty("listPosition").GetInt32());
+        }
+
+        Assert.Equal(Enumerable.Range(1, slots), positions);
     }
 
     private static object Request() => new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = StratumA };
