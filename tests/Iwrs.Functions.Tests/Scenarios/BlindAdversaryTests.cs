@@ -425,7 +425,8 @@ public sealed class BlindAdversaryTests
     [Fact]
     public async Task RefusalsComparedAcrossArms_GainNothing()
     {
-        var numbers = BlindSecret.Numbers(40);
+        // Enough at the depot for the hold's urgent shipment, up to the maximum level (40).
+        var numbers = BlindSecret.Numbers(60);
         var (seedA, seedB) = SeedsWithOppositeFirstTwoArms();
         async Task Attack(BlindRun run)
         {
