@@ -46,9 +46,9 @@ public sealed class SeedStudyTests
             Assert.True(s.Active);
             Assert.Equal("CN", s.Country);
             Assert.Equal("Asia/Shanghai", s.TimeZone);
-            Assert.Equal(new SupplySettings(24, 36, 5, 7), s.Supply);
+            Assert.Equal(new SupplySettings(28, 40, 5, 7), s.Supply);
         });
-        Assert.Equal(new SupplySettings(24, 36, 5, 7), c.Supply);
+        Assert.Equal(new SupplySettings(28, 40, 5, 7), c.Supply);
         Assert.Equal(new VisitSchedule("C", 21, 3, 35, 1), c.VisitSchedule);
         Assert.Equal("C1", c.VisitSchedule.VisitCodes.First());
         Assert.Equal("C35", c.VisitSchedule.VisitCodes.Last());

@@ -126,7 +126,7 @@ public sealed class StudyConfigurationDefinitionTests
     {
         var d = Valid(StudyFiles.Lj).ToDefinition();
 
-        Assert.All(d.Sites!, s => Assert.Equal(Definitions.Supply(24, 36, 5, 7), s!.Supply));
+        Assert.All(d.Sites!, s => Assert.Equal(Definitions.Supply(28, 40, 5, 7), s!.Supply));
     }
 
     [Fact]
