@@ -273,12 +273,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// with a view the head is this instance's own last commit, read before anything; with fresh state rows they are
     /// read after them, in the plan's round.
     /// </summary>
-    internal sealed record Basis(RandomizationState State, bool FromView)
-    {
-        public IReadOnlyDictionary<string, IReadOnlyList<KitRows.ShelfEntry>> Shelves => State.Shelves;
-
-        public IReadOnlyDictionary<string, IReadOnlyList<ListRows.StoredSlot>> Slots => State.Slots;
-    }
+    internal sealed record Basis(RandomizationState State, bool FromView);
 
     /// <summary>How many slots of a stratum one read brings: the next randomizations in it need not read their own.</summary>
     private const int SlotsReadAhead = 8;
@@ -521,13 +516,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             var last = list is null ? 0 : list.SlotCounts.GetValueOrDefault(group.Key);
             var needed = Math.Max(0, Math.Min(group.Count(), last - next + 1));
             slotReads[group.Key] = needed == 0 ? Task.FromResult<IReadOnlyList<ListRows.StoredSlot>>([])
-                : Knows(basis.Slots, group.Key, next, needed) ? Task.FromResult(basis.Slots[group.Key])
+                : Knows(state.Slots, group.Key, next, needed) ? Task.FromResult(state.Slots[group.Key])
                 : ListRows.SlotsFromAsync(table, studyId, group.Key, next, Math.Min(Math.Max(needed, SlotsReadAhead), last - next + 1), ct);
         }
 
         var shelfReads = checks.Where(c => c.Check.IsSuccess).Select(c => c.Decided.Job.Request.SiteId!).Distinct(StringComparer.Ordinal).ToDictionary(
             s => s,
-            s => basis.Shelves.TryGetValue(s, out var known) ? Task.FromResult(known) : KitRows.ShelfAsync(table, studyId, s, ct),
+            s => state.Shelves.TryGetValue(s, out var known) ? Task.FromResult(known) : KitRows.ShelfAsync(table, studyId, s, ct),
             StringComparer.Ordinal);
         await Task.WhenAll(slotReads.Values.Cast<Task>().Concat(shelfReads.Values));
         foreach (var (site, read) in shelfReads)

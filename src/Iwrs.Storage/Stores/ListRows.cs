@@ -81,12 +81,6 @@ public static class ListRows
         return e;
     }
 
-    public static async Task<StoredSlot?> GetSlotAsync(TableClient table, string studyId, string stratumKey, int position, CancellationToken ct)
-    {
-        var row = await table.GetRowAsync(studyId, SlotKey(stratumKey, position), ct);
-        return row is null ? null : FromSlotEntity(stratumKey, position, row);
-    }
-
     /// <summary>
     /// Up to <paramref name="count"/> slots of a stratum from position <paramref name="from"/> on, in one range read: the
     /// slots a stratum's next randomizations take, read once for several.
