@@ -58,6 +58,25 @@ internal sealed class RunOutcome
 
     public int StudyDays { get; set; }
 
+    /// <summary>Dispensings (randomizations and visits) that took kits.</summary>
+    public int Draws { get; set; }
+
+    /// <summary>Dispensings where a shipment on the shelf had usable kits but none of the subject's type.</summary>
+    public int RestrictedDraws { get; set; }
+
+    /// <summary>
+    /// Over blinded dispensings, the sum and the largest of the distance between arms of the kit's shipment
+    /// (<c>SupplyRun.ArmDistance</c>).
+    /// </summary>
+    public double ArmDistanceSum { get; set; }
+
+    public double ArmDistanceMax { get; set; }
+
+    /// <summary>Pairs of kits within one shipment, summed over blinded shipments, and those of one type.</summary>
+    public long KitPairs { get; set; }
+
+    public long KitPairsSameType { get; set; }
+
     public int KitsWasted => KitsShipped - KitsDispensed;
 
     public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft + KitsQuarantined;
@@ -93,7 +112,12 @@ internal sealed class Summary(string policy)
     public long MissedVisits { get; private set; }
     public long DepotShortfalls { get; private set; }
     public long StudyDays { get; private set; }
-
+    public long Draws { get; private set; }
+    public long RestrictedDraws { get; private set; }
+    public double ArmDistanceSum { get; private set; }
+    public double ArmDistanceMax { get; private set; }
+    public long KitPairs { get; private set; }
+    public long KitPairsSameType { get; private set; }
     public void Add(RunOutcome run)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -123,7 +147,24 @@ internal sealed class Summary(string policy)
         MissedVisits += run.MissedVisits;
         DepotShortfalls += run.DepotShortfalls;
         StudyDays += run.StudyDays;
+        Draws += run.Draws;
+        RestrictedDraws += run.RestrictedDraws;
+        ArmDistanceSum += run.ArmDistanceSum;
+        ArmDistanceMax = Math.Max(ArmDistanceMax, run.ArmDistanceMax);
+        KitPairs += run.KitPairs;
+        KitPairsSameType += run.KitPairsSameType;
     }
+
+    /// <summary>
+    /// The mean distance between arms of a dispensed kit's shipment, in percent: someone who knew every kit's type on
+    /// the shelf would guess a subject's arm from it right ½ + ½ × this of the time. 0 when the kit choice hides the arm.
+    /// </summary>
+    public double ArmDistancePercent => Draws == 0 ? 0 : 100.0 * ArmDistanceSum / Draws;
+
+    /// <summary>Of pairs of kits in one shipment, the percentage of one type.</summary>
+    public double SameTypeInShipmentPercent => KitPairs == 0 ? 0 : 100.0 * KitPairsSameType / KitPairs;
+
+    public double RestrictedPercent => Draws == 0 ? 0 : 100.0 * RestrictedDraws / Draws;
 
     /// <summary>Kits shipped to sites and never dispensed, in percent of kits shipped.</summary>
     public double WastePercent => KitsShipped == 0 ? 0 : 100.0 * (KitsShipped - KitsDispensed) / KitsShipped;

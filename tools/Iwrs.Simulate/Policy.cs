@@ -8,6 +8,12 @@ internal enum KitChoiceMode
     /// <summary>The product's rule: uniformly at random (<see cref="KitChoice.Pick{T}"/>), so a kit's shipment says nothing about other kits' types.</summary>
     Random,
 
+    /// <summary>
+    /// The shipment first, in proportion to its usable kits of all types, then a kit of the arm's type in it
+    /// (<see cref="KitChoice.ShipmentFirst{T}"/>): the alternative compared.
+    /// </summary>
+    ShipmentFirst,
+
     /// <summary>First expiry first out: the comparison that shows what random choice costs in expired kits.</summary>
     FirstExpiryFirst,
 }
@@ -38,6 +44,7 @@ internal sealed record Policy(string Name, IResupplyRule Rule, KitChoiceMode Cho
     public static IReadOnlyList<Policy> Compared(bool seesOnTreatment) =>
     [
         new("blind-safe, random kit", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
+        new("blind-safe, by shipment", Resupply.BlindSafe, KitChoiceMode.ShipmentFirst, StockCount.AtArrival, seesOnTreatment),
         new("blind-safe, FEFO kit", Resupply.BlindSafe, KitChoiceMode.FirstExpiryFirst, StockCount.AtArrival, seesOnTreatment),
         new("per-type, random kit", Resupply.PerType, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
         new("blind-safe, stock today", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.Today, seesOnTreatment),

@@ -38,6 +38,18 @@ internal static class Report
             Line($"  {x.Policy,-23} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
         }
 
+        if (study.IsBlinded && study.KitTypes.Count > 1)
+        {
+            var chance = study.KitTypes.Sum(k => Math.Pow(study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / (double)study.Arms.Sum(a => a.Ratio), 2)) * 100;
+            Line($"  kit's shipment vs arm   {"mean",6} {"largest",7} | restricted draws | kit pairs in a shipment of one type (chance {chance:F1}%)");
+            foreach (var x in summaries)
+            {
+                Line($"  {x.Policy,-23} {x.ArmDistancePercent,5:F1}% {100 * x.ArmDistanceMax,6:F1}% | {x.RestrictedPercent,5:F1}% | {x.SameTypeInShipmentPercent,5:F1}%");
+            }
+
+            Line($"  (distance between arms of the shipment a dispensed kit comes from: knowing every kit's type, one guesses the arm from it right 1/2 + 1/2 x this; restricted: dispensings where a shipment on the shelf had none of the subject's type)");
+        }
+
         Line($"  (waste: kits shipped to sites and never dispensed / kits shipped; expiry: stock-out holds right after a type's kits passed their do-not-dispense limit)");
         var blindSafe = summaries[0];
         var perType = summaries.First(x => x.Policy.StartsWith("per-type", StringComparison.Ordinal));

@@ -215,9 +215,9 @@ internal sealed class SupplyRun
             var shelved = 0;
             foreach (var loss in site.Losses.Where(l => l.Replacement == shipment).ToList())
             {
-                foreach (var (type, expiry) in loss.Aside)
+                foreach (var (type, expiry, from) in loss.Aside)
                 {
-                    site.Shelf[type].Add(expiry);
+                    site.Shelf[type].Add(new Stocked(expiry, from));
                 }
 
                 shelved += loss.Aside.Count;
@@ -231,12 +231,12 @@ internal sealed class SupplyRun
             {
                 if (held is not null)
                 {
-                    held.Aside.Add((kit.Type, kit.Expiry));
+                    held.Aside.Add((kit.Type, kit.Expiry, shipment.Id));
                     _outcome.KitsSetAside++;
                 }
                 else
                 {
-                    site.Shelf[kit.Type].Add(kit.Expiry);
+                    site.Shelf[kit.Type].Add(new Stocked(kit.Expiry, shipment.Id));
                     shelved++;
                 }
             }
@@ -383,18 +383,134 @@ internal sealed class SupplyRun
         }
 
         var shelf = site.Shelf[type];
-        var usable = Enumerable.Range(0, shelf.Count).Where(i => shelf[i] >= usableFrom).ToList();
+        var considered = _study.IsBlinded ? _types.Length : 1;
+        var usable = new Dictionary<string, IReadOnlyList<(int Type, int Index)>>(considered, StringComparer.Ordinal);
+
+        // Per shipment on the shelf, its usable kits of each type considered.
+        var tally = new List<(string Shipment, int[] Count)>();
+        for (var c = 0; c < considered; c++)
+        {
+            var t = _study.IsBlinded ? c : type;
+            var kits = new List<(int Type, int Index)>();
+            for (var i = 0; i < site.Shelf[t].Count; i++)
+            {
+                var kit = site.Shelf[t][i];
+                if (kit.Expiry < usableFrom)
+                {
+                    continue;
+                }
+
+                kits.Add((t, i));
+                var at = tally.FindIndex(x => string.Equals(x.Shipment, kit.Shipment, StringComparison.Ordinal));
+                if (at < 0)
+                {
+                    tally.Add((kit.Shipment, new int[_types.Length]));
+                    at = tally.Count - 1;
+                }
+
+                tally[at].Count[t]++;
+            }
+
+            usable[_types[t]] = kits;
+        }
+
+        var ofType = usable[_types[type]];
         var count = _study.VisitSchedule.KitsPerVisit;
-        var chosen = _policy.Choice == KitChoiceMode.Random
-            ? KitChoice.Pick(usable, count, _random)
-            : [.. usable.OrderBy(i => shelf[i]).Take(count)];
-        foreach (var i in chosen.OrderDescending())
+        string ShipmentOf((int Type, int Index) kit) => site.Shelf[kit.Type][kit.Index].Shipment;
+
+        // A draw is restricted when a shipment on the shelf has usable kits but none of this type: there the shipment
+        // first rule cannot follow the public counts alone.
+        _outcome.Draws++;
+        _outcome.RestrictedDraws += tally.Exists(x => x.Count[type] == 0) ? 1 : 0;
+        if (_study.IsBlinded && _types.Length > 1)
+        {
+            var distance = ArmDistance(site, usableFrom, tally);
+            _outcome.ArmDistanceSum += distance;
+            _outcome.ArmDistanceMax = Math.Max(_outcome.ArmDistanceMax, distance);
+        }
+
+        var chosen = _policy.Choice switch
+        {
+            KitChoiceMode.Random => KitChoice.Pick(ofType, count, _random),
+            KitChoiceMode.ShipmentFirst => KitChoice.ShipmentFirst(usable, _types[type], ShipmentOf, count, _random),
+            _ => [.. ofType.OrderBy(k => shelf[k.Index].Expiry).Take(count)],
+        };
+        foreach (var i in chosen.Select(k => k.Index).OrderDescending())
         {
             shelf.RemoveAt(i);
         }
 
         _outcome.KitsDispensed += count;
         return true;
+    }
+
+    /// <summary>
+    /// How far apart, for two subjects of different arms at this dispensing, the policy's distributions of the shipment
+    /// the kit comes from are (total variation, averaged over pairs of kit types). Someone who knew every kit's type on
+    /// the shelf but not the subject's arm would guess the arm from the kit's shipment right with probability
+    /// ½ + ½ × this (two arms, 1:1); 0 means the shipment tells nothing of the arm. Blinded staff know less, so this
+    /// bounds what the kit choice gives them.
+    /// </summary>
+    private double ArmDistance(SiteState site, DateOnly usableFrom, List<(string Shipment, int[] Count)> tally)
+    {
+        // P(shipment | type) for each type with a usable kit; null for the others.
+        var p = new double[_types.Length][];
+        for (var t = 0; t < _types.Length; t++)
+        {
+            var ofType = tally.Sum(x => x.Count[t]);
+            if (ofType == 0)
+            {
+                continue;
+            }
+
+            p[t] = new double[tally.Count];
+            switch (_policy.Choice)
+            {
+                case KitChoiceMode.ShipmentFirst:
+                    var weight = tally.Sum(x => x.Count[t] > 0 ? x.Count.Sum() : 0);
+                    for (var x = 0; x < tally.Count; x++)
+                    {
+                        p[t][x] = tally[x].Count[t] > 0 ? tally[x].Count.Sum() / (double)weight : 0;
+                    }
+
+                    break;
+                case KitChoiceMode.Random:
+                    for (var x = 0; x < tally.Count; x++)
+                    {
+                        p[t][x] = tally[x].Count[t] / (double)ofType;
+                    }
+
+                    break;
+                default:
+                    var first = site.Shelf[t].Where(k => k.Expiry >= usableFrom).MinBy(k => k.Expiry).Shipment;
+                    p[t][tally.FindIndex(x => string.Equals(x.Shipment, first, StringComparison.Ordinal))] = 1;
+                    break;
+            }
+        }
+
+        double sum = 0;
+        var pairs = 0;
+        for (var a = 0; a < _types.Length; a++)
+        {
+            for (var b = a + 1; b < _types.Length; b++)
+            {
+                if (p[a] is null || p[b] is null)
+                {
+                    continue;
+                }
+
+                double distance = 0;
+                for (var x = 0; x < tally.Count; x++)
+                {
+                    distance += Math.Abs(p[a][x] - p[b][x]);
+                }
+
+                sum += distance / 2;
+                pairs++;
+            }
+        }
+
+        return pairs == 0 ? 0 : sum / pairs;
     }
 
     /// <summary>A stock-out hold, as the product starts it: the dispensable shelf quarantined (blinded; set-aside kits stay for their replacement), and the urgent order placed at once.</summary>
@@ -411,7 +527,7 @@ internal sealed class SupplyRun
         var window = Math.Max(1, supply.LeadTimeDays) + _scenario.ReleaseDelayMaxDays + 1;
         var afterExpiry = Enumerable.Range(0, _types.Length).Any(t =>
             counts[_types[t]] < _study.VisitSchedule.KitsPerVisit &&
-            (day - site.LastExpiry[t] <= window || site.Shelf[t].Any(e => e < usableFrom)));
+            (day - site.LastExpiry[t] <= window || site.Shelf[t].Any(e => e.Expiry < usableFrom)));
         _outcome.HoldsAfterExpiry += afterExpiry ? 1 : 0;
         _holdLog?.WriteLine(FormattableString.Invariant(
             $"hold: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId} (a {_types[type]} subject): usable [{string.Join(",", counts.Values)}], on the way [{string.Join(";", site.Open.Select(o => string.Join(",", Enumerable.Range(0, _types.Length).Select(t => o.Kits.Count(k => k.Type == t)))))}], on treatment [{string.Join(",", site.OnTreatment)}], {_outcome.Randomized} randomized{(afterExpiry ? ", after expiry" : "")}"));
@@ -477,12 +593,12 @@ internal sealed class SupplyRun
         ? Dispensability.EarliestCountedExpiry(today, _study.VisitSchedule, site.Site.Supply)
         : Dispensability.EarliestShippableExpiry(today, _study.VisitSchedule, site.Site.Supply);
 
-    private static int CountFrom(List<DateOnly> shelf, DateOnly from)
+    private static int CountFrom(List<Stocked> shelf, DateOnly from)
     {
         var n = 0;
-        foreach (var expiry in shelf)
+        foreach (var kit in shelf)
         {
-            n += expiry >= from ? 1 : 0;
+            n += kit.Expiry >= from ? 1 : 0;
         }
 
         return n;
@@ -504,13 +620,21 @@ internal sealed class SupplyRun
             return null;
         }
 
-        var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement);
+        var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement, FormattableString.Invariant($"S{_outcome.Shipments + 1}"));
         foreach (var (type, count) in wanted)
         {
             foreach (var expiry in _depot.Take(type, day, earliest, count))
             {
                 shipment.Kits.Add(new ShippedKit(type, expiry, Damaged: false));
             }
+        }
+
+        if (_study.IsBlinded && _types.Length > 1)
+        {
+            // Pairs of kits in the shipment, and those of one type: the composition's lean (Summary.LeanPoints).
+            static long Pairs(long n) => n * (n - 1) / 2;
+            _outcome.KitPairs += Pairs(shipment.Kits.Count);
+            _outcome.KitPairsSameType += shipment.Kits.GroupBy(k => k.Type).Sum(g => Pairs(g.Count()));
         }
 
         site.Open.Add(shipment);
@@ -559,16 +683,22 @@ internal sealed class SupplyRun
     private sealed class Loss(int[] lost)
     {
         public int[] Lost { get; } = lost;
-        public List<(int Type, DateOnly Expiry)> Aside { get; } = [];
+        public List<(int Type, DateOnly Expiry, string Shipment)> Aside { get; } = [];
         public InTransit? Replacement { get; set; }
 
         /// <summary>The shipment that lost the kits.</summary>
         public InTransit? Source { get; init; }
     }
 
-    private sealed class InTransit(int arrivalDay, bool replacement)
+    /// <summary>A usable kit on a site's shelf: its expiry and the shipment it came in.</summary>
+    private readonly record struct Stocked(DateOnly Expiry, string Shipment);
+
+    private sealed class InTransit(int arrivalDay, bool replacement, string id)
     {
         public int ArrivalDay { get; } = arrivalDay;
+
+        /// <summary>The shipment's number in the run: what blinded staff see its kits by.</summary>
+        public string Id { get; } = id;
 
         /// <summary>Ordered to replace lost kits: its release pays them off.</summary>
         public bool Replacement { get; } = replacement;
@@ -583,8 +713,8 @@ internal sealed class SupplyRun
     {
         public Site Site { get; } = site;
 
-        /// <summary>Expiry of each usable kit on the shelf, per type.</summary>
-        public List<DateOnly>[] Shelf { get; } = [.. Enumerable.Range(0, types).Select(_ => new List<DateOnly>())];
+        /// <summary>Each usable kit on the shelf, per type.</summary>
+        public List<Stocked>[] Shelf { get; } = [.. Enumerable.Range(0, types).Select(_ => new List<Stocked>())];
 
         public List<InTransit> Open { get; } = [];
         public int[] OnTreatment { get; } = new int[types];
@@ -607,7 +737,7 @@ internal sealed class SupplyRun
             var dropped = 0;
             for (var t = 0; t < Shelf.Length; t++)
             {
-                var n = Shelf[t].RemoveAll(e => e < usableFrom);
+                var n = Shelf[t].RemoveAll(e => e.Expiry < usableFrom);
                 LastExpiry[t] = n > 0 ? day : LastExpiry[t];
                 dropped += n;
             }

@@ -11,7 +11,9 @@ public interface IRandomSource
 /// Which of the arm's usable kits a subject gets: chosen at random among all of them, after the do-not-dispense filter.
 /// First-expiry-first across shipments would let one unblinding type a whole shelf — a kit from shipment 2 while
 /// shipment 1 still has kits says those kits are the other type. A uniform choice makes the chosen kit's shipment
-/// carry nothing about the other kits' types; what it costs in expired kits is measured by the supply simulator.
+/// carry nothing about the other kits' types when the types are spread over the kit numbers at random (the relabeling
+/// test's secret); what it costs in expired kits is measured by the supply simulator. Where shipments lean to a type
+/// (the rebalancing composition) it does not hide that lean: see <see cref="ShipmentFirst"/>, the alternative compared.
 /// </summary>
 public static class KitChoice
 {
@@ -29,6 +31,79 @@ public static class KitChoice
 
         return pool[..count];
     }
+
+    /// <summary>
+    /// The alternative the supply simulator and KitChoiceTests compare, not the product's rule: the shipment first,
+    /// each shipment that holds a usable kit of <paramref name="kitType"/> with probability proportional to its usable
+    /// kits of all types (a count blinded staff have), then a kit of the type within it at random; one kit at a time.
+    /// <paramref name="usable"/> holds every type's usable kits at the site. While every shipment holds every type, the
+    /// kit's shipment then has one distribution whatever the arm and whatever the shipments lean to, which the uniform
+    /// choice lacks on a rebalanced shelf. It is not the product's rule because it fails where the uniform one holds:
+    /// when the types are spread over the kit numbers at random, a kit from shipment 1 says shipment 1's other kits are
+    /// less likely the arm's type (KitChoiceTests), and on simulated shelves a shipment lacks some type at most
+    /// dispensings (the simulator's restricted draws).
+    /// </summary>
+    public static IReadOnlyList<T> ShipmentFirst<T>(IReadOnlyDictionary<string, IReadOnlyList<T>> usable, string kitType, Func<T, string> shipmentOf, int count, IRandomSource random)
+    {
+        ArgumentNullException.ThrowIfNull(usable);
+        ArgumentNullException.ThrowIfNull(shipmentOf);
+        ArgumentNullException.ThrowIfNull(random);
+        var ofType = usable.TryGetValue(kitType, out var kits) ? kits.ToList() : [];
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ofType.Count);
+        var onShelf = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var kit in usable.Values.SelectMany(k => k))
+        {
+            var shipment = shipmentOf(kit);
+            onShelf[shipment] = onShelf.GetValueOrDefault(shipment) + 1;
+        }
+
+        var taken = new List<T>(count);
+        var shipments = new List<string>();
+        var within = new List<int>();
+        for (var i = 0; i < count; i++)
+        {
+            // The shipments holding a kit of the type, in the order their kits come; each weighs its kits of all types.
+            shipments.Clear();
+            var total = 0;
+            foreach (var kit in ofType)
+            {
+                var shipment = shipmentOf(kit);
+                if (!shipments.Contains(shipment, StringComparer.Ordinal))
+                {
+                    shipments.Add(shipment);
+                    total += onShelf[shipment];
+                }
+            }
+
+            var draw = random.Next(total);
+            var drawn = shipments[0];
+            foreach (var shipment in shipments)
+            {
+                drawn = shipment;
+                if ((draw -= onShelf[shipment]) < 0)
+                {
+                    break;
+                }
+            }
+
+            within.Clear();
+            for (var k = 0; k < ofType.Count; k++)
+            {
+                if (string.Equals(shipmentOf(ofType[k]), drawn, StringComparison.Ordinal))
+                {
+                    within.Add(k);
+                }
+            }
+
+            var index = within[random.Next(within.Count)];
+            taken.Add(ofType[index]);
+            ofType.RemoveAt(index);
+            onShelf[drawn]--;
+        }
+
+        return taken;
+    }
+
 }
 
 /// <summary>

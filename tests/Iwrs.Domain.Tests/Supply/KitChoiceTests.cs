@@ -1,3 +1,4 @@
+using System.Globalization;
 using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 using Iwrs.Testing;
@@ -51,14 +52,29 @@ public sealed class KitChoiceTests
     [Fact]
     public void Pick_DispensedKitsShipment_IsIndependentOfTheOtherKitsTypes()
     {
-        var random = Measure((usable, rng) => KitChoice.Pick(usable, 1, rng)[0]);
+        var random = Measure((shelf, rng) => KitChoice.Pick(ArmKits(shelf), 1, rng)[0]);
         Assert.True(Math.Abs(random.FromShipment1 - random.FromShipment2) < 0.02, $"P(same type | from 1) = {random.FromShipment1:F3}, P(same type | from 2) = {random.FromShipment2:F3}");
         Assert.InRange(random.FromShipment1, 3 / 7.0 - 0.02, 3 / 7.0 + 0.02);
 
         // The check fails for first-expiry-first (shipment 1's kits expire first): the test can tell the two apart.
-        var fefo = Measure((usable, _) => usable.OrderBy(k => k.Shipment).First());
+        var fefo = Measure((shelf, _) => ArmKits(shelf).OrderBy(k => k.Shipment).First());
         Assert.Equal(0, fefo.FromShipment2);
         Assert.True(fefo.FromShipment1 > 0.3, $"{fefo.FromShipment1:F3}");
+    }
+
+    /// <summary>
+    /// Why the product does not draw the shipment first (<see cref="KitChoice.ShipmentFirst{T}"/>): on the same check it
+    /// fails. Shipment 1 is drawn with probability 3/8 whatever its kits are, so a kit from it no longer says shipment 1
+    /// had more of the arm's type, yet it still took one of them: shipment 1's other kits are then less likely the
+    /// arm's type than when the kit came from shipment 2.
+    /// </summary>
+    [Fact]
+    public void ShipmentFirst_FailsTheIndependenceCheckTheUniformChoicePasses()
+    {
+        var byShipment = Measure((shelf, rng) => KitChoice.ShipmentFirst(
+            new Dictionary<string, IReadOnlyList<ShelfKit>> { ["arm"] = ArmKits(shelf), ["other"] = [.. shelf.Where(k => !k.ArmType)] },
+            "arm", k => k.Shipment.ToString(CultureInfo.InvariantCulture), 1, rng)[0]);
+        Assert.True(byShipment.FromShipment2 - byShipment.FromShipment1 > 0.1, $"P(same type | from 1) = {byShipment.FromShipment1:F3}, P(same type | from 2) = {byShipment.FromShipment2:F3}");
     }
 
     /// <summary>
@@ -80,12 +96,18 @@ public sealed class KitChoiceTests
         var (ratioFirst, ratioSecond) = ArmByShipment(Resupply.InRatio.Need(LjStudy, levels, shortOfLj), Resupply.InRatio.Need(LjStudy, levels, shortOfPbo));
         Assert.True(Math.Abs(ratioFirst - ratioSecond) < 0.02, $"in ratio: P(LJ | shipment 1) = {ratioFirst:F3}, P(LJ | shipment 2) = {ratioSecond:F3}");
 
-        var (leakFirst, leakSecond) = ArmByShipment(Resupply.BlindSafe.Need(LjStudy, levels, shortOfLj), Resupply.BlindSafe.Need(LjStudy, levels, shortOfPbo));
+        var rebalanced = (Resupply.BlindSafe.Need(LjStudy, levels, shortOfLj), Resupply.BlindSafe.Need(LjStudy, levels, shortOfPbo));
+        var (leakFirst, leakSecond) = ArmByShipment(rebalanced.Item1, rebalanced.Item2);
         Assert.True(leakFirst - leakSecond > 0.2, $"rebalanced: P(LJ | shipment 1) = {leakFirst:F3}, P(LJ | shipment 2) = {leakSecond:F3}");
+
+        // Drawing the shipment first hides the lean on this shelf (both shipments hold both types): the alternative
+        // compared, which fails the independence check above instead.
+        var (firstByShipment, secondByShipment) = ArmByShipment(rebalanced.Item1, rebalanced.Item2, byShipment: true);
+        Assert.True(Math.Abs(firstByShipment - secondByShipment) < 0.02, $"by shipment: P(LJ | shipment 1) = {firstByShipment:F3}, P(LJ | shipment 2) = {secondByShipment:F3}");
     }
 
     /// <summary>P(the subject is LJ | the dispensed kit came from shipment 1), and the same for shipment 2.</summary>
-    private static (double FromFirst, double FromSecond) ArmByShipment(IReadOnlyDictionary<string, int> first, IReadOnlyDictionary<string, int> second)
+    private static (double FromFirst, double FromSecond) ArmByShipment(IReadOnlyDictionary<string, int> first, IReadOnlyDictionary<string, int> second, bool byShipment = false)
     {
         var shelf = new[] { first, second }
             .SelectMany((shipment, s) => shipment.SelectMany(kv => Enumerable.Repeat((Shipment: s, Type: kv.Key), kv.Value)))
@@ -95,7 +117,9 @@ public sealed class KitChoiceTests
         for (var run = 0; run < 40_000; run++)
         {
             var arm = random.Next(2) == 0 ? Lj : Pbo;
-            var chosen = KitChoice.Pick(shelf.Where(k => k.Type == arm).ToList(), 1, random)[0];
+            var chosen = byShipment
+                ? KitChoice.ShipmentFirst(shelf.GroupBy(k => k.Type).ToDictionary(g => g.Key, g => (IReadOnlyList<(int Shipment, string Type)>)[.. g]), arm, k => k.Shipment.ToString(CultureInfo.InvariantCulture), 1, random)[0]
+                : KitChoice.Pick(shelf.Where(k => k.Type == arm).ToList(), 1, random)[0];
             all[chosen.Shipment]++;
             lj[chosen.Shipment] += arm == Lj ? 1 : 0;
         }
@@ -104,6 +128,8 @@ public sealed class KitChoiceTests
     }
 
     private sealed record ShelfKit(int Number, int Shipment, bool ArmType);
+
+    private static List<ShelfKit> ArmKits(IReadOnlyList<ShelfKit> shelf) => [.. shelf.Where(k => k.ArmType)];
 
     private static (double FromShipment1, double FromShipment2) Measure(Func<IReadOnlyList<ShelfKit>, IRandomSource, ShelfKit> choose)
     {
@@ -115,7 +141,7 @@ public sealed class KitChoiceTests
             // Exchangeable secret: which 4 of the 8 kit numbers are the arm's type.
             var types = KitChoice.Pick([true, true, true, true, false, false, false, false], 8, assign);
             var shelf = Enumerable.Range(0, 8).Select(i => new ShelfKit(i, i < 3 ? 1 : 2, types[i])).ToList();
-            var chosen = choose(shelf.Where(k => k.ArmType).ToList(), pick);
+            var chosen = choose(shelf, pick);
             var slot = chosen.Shipment - 1;
             foreach (var other in shelf.Where(k => k.Shipment == 1 && k.Number != chosen.Number))
             {

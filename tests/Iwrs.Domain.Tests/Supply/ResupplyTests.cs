@@ -90,18 +90,86 @@ public sealed class ResupplyTests
         }
     }
 
+    /// <summary>In the ratio, the odd kit to the short type; 3 + 4 leaves PBO 1 kit short of its 5, within the tolerance.</summary>
     [Fact]
     public void Need_Composition_RebalancesTowardsEqualShares()
     {
-        AssertOrder(LjNeed(S(Lj, 3), S(Pbo, 0)), (Lj, 2), (Pbo, 5));
-        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3)), (Lj, 5), (Pbo, 2));
+        AssertOrder(LjNeed(S(Lj, 3), S(Pbo, 0)), (Lj, 3), (Pbo, 4));
+        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3)), (Lj, 4), (Pbo, 3));
         AssertOrder(LjNeed(), (Lj, 5), (Pbo, 5));
+    }
+
+    /// <summary>
+    /// A blinded shipment leans from the ratio only as far as it must: LJ 0 and PBO 12 on a 24-kit site, 12 kits to
+    /// send, targets 12 each. In the ratio (6 + 6) LJ would be 6 short; kits move to LJ until it is no more than
+    /// <see cref="Resupply.RebalanceTolerance"/> short (11 + 1), not all the way (12 + 0 would also lose the one-of-each).
+    /// With LJ 4 and PBO 12 on a 28-kit site (targets 14), LJ is 4 short in the ratio (6 + 6) and 1 short after 9 + 3.
+    /// </summary>
+    [Fact]
+    public void Need_Blinded_LeansOnlyAsFarAsItMust()
+    {
+        Assert.Equal(1.5, Resupply.RebalanceTolerance);
+        AssertOrder(Resupply.Need(LjStudy, new SupplySettings(16, 24, 5, 7), [S(Lj, 0), S(Pbo, 12)]), (Lj, 11), (Pbo, 1));
+        AssertOrder(Resupply.Need(LjStudy, new SupplySettings(20, 28, 5, 7), [S(Lj, 4), S(Pbo, 12)]), (Lj, 9), (Pbo, 3));
+    }
+
+    /// <summary>
+    /// Over every stock of up to 12 kits a type and up to 4 subjects on each: the shipment has the public quantity, every
+    /// type, and leans from the ratio only while a type would otherwise be more than the tolerance short of its target;
+    /// when it leans, the type it leans to ends no more than the tolerance short.
+    /// </summary>
+    [Fact]
+    public void Need_Blinded_LeansOnlyWhenATypeWouldBeShortOtherwise()
+    {
+        var levels = new SupplySettings(20, 24, 5, 7);
+        var (checkedCount, leaned, inRatio) = (0, 0, 0);
+        for (var lj = 0; lj <= 12; lj++)
+        {
+            for (var pbo = 0; pbo <= 12; pbo++)
+            {
+                for (var onLj = 0; onLj <= 4; onLj++)
+                {
+                    for (var onPbo = 0; onPbo <= 4; onPbo++)
+                    {
+                        StockLevel[] stock = [S(Lj, lj, onTreatment: onLj), S(Pbo, pbo, onTreatment: onPbo)];
+                        var need = Resupply.Need(LjStudy, levels, stock);
+                        var quantity = Resupply.Quantity(LjStudy, levels, lj + pbo, urgent: false);
+                        Assert.Equal(quantity, need.Values.Sum());
+                        if (quantity == 0)
+                        {
+                            continue;
+                        }
+
+                        checkedCount++;
+                        Assert.True(need[Lj] >= 1 && need[Pbo] >= 1);
+                        var after = lj + pbo + quantity;
+                        double Target(int on) => ((on + 0.5) / (onLj + onPbo + 1.0) + 0.5) / 2 * after;
+                        var shortLj = Target(onLj) - lj - need[Lj];
+                        var shortPbo = Target(onPbo) - pbo - need[Pbo];
+                        if (Math.Abs(need[Lj] - need[Pbo]) > 1)
+                        {
+                            // It leaned: the last kit moved went to a type more than the tolerance short, and from one
+                            // better stocked against its own target.
+                            leaned++;
+                            var (to, from) = need[Lj] > need[Pbo] ? (shortLj, shortPbo) : (shortPbo, shortLj);
+                            Assert.True(to > Resupply.RebalanceTolerance - 1 - 1e-9 && from < to + 1 + 1e-9, $"LJ {lj}/{onLj}, PBO {pbo}/{onPbo}: {need[Lj]} + {need[Pbo]}");
+                        }
+                        else
+                        {
+                            inRatio++;
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.True(checkedCount > 1000 && leaned > 100 && inRatio > 100, $"{checkedCount}: {leaned} leaned, {inRatio} in the ratio");
     }
 
     [Fact]
     public void Need_Composition_OneTypeAboveItsShare_StillShipsOneOfIt()
     {
-        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3, onTreatment: 0)), (Lj, 5), (Pbo, 2));
+        AssertOrder(LjNeed(S(Lj, 0), S(Pbo, 3, onTreatment: 0)), (Lj, 4), (Pbo, 3));
         AssertOrder(Resupply.Need(LjStudy, new SupplySettings(4, 6, 5, 7), [S(Lj, 0), S(Pbo, 3)]), (Lj, 2), (Pbo, 1));
     }
 
@@ -109,9 +177,14 @@ public sealed class ResupplyTests
     public void Need_Composition_FollowsTheSubjectsOnTreatment()
     {
         // Five subjects on LJ, one on PBO: LJ's share of the 10 kits after delivery is half its demand share (5.5 / 7)
-        // plus half its allocation share (1 / 2): 9 / 14.
+        // plus half its allocation share (1 / 2): 9 / 14, 6.4 kits. In the ratio (3 + 3) the odd kit goes to LJ, which
+        // leaves it 1.4 short: within the tolerance.
         var need = LjNeed(S(Lj, 1, onTreatment: 5), S(Pbo, 2, onTreatment: 1));
-        AssertOrder(need, (Lj, 5), (Pbo, 2));
+        AssertOrder(need, (Lj, 4), (Pbo, 3));
+
+        // Eight subjects on LJ and no LJ kit: LJ's target is 7.2 kits, 3.2 short after 4 + 3; the shipment leans to it
+        // until it is within 2 (6 + 1: 1.2 short).
+        AssertOrder(LjNeed(S(Lj, 0, onTreatment: 8), S(Pbo, 3, onTreatment: 0)), (Lj, 6), (Pbo, 1));
     }
 
     /// <summary>Mirrored stock orders the mirrored composition, up to a tie broken by kit type code.</summary>
