@@ -118,6 +118,7 @@ internal sealed class Summary(string policy)
     public double ArmDistanceMax { get; private set; }
     public long KitPairs { get; private set; }
     public long KitPairsSameType { get; private set; }
+
     public void Add(RunOutcome run)
     {
         ArgumentNullException.ThrowIfNull(run);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Iwrs.Domain.Studies;
+using Iwrs.Domain.Supply;
 
 namespace Iwrs.Simulate;
 
@@ -40,7 +41,7 @@ internal static class Report
 
         if (study.IsBlinded && study.KitTypes.Count > 1)
         {
-            var chance = study.KitTypes.Sum(k => Math.Pow(study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / (double)study.Arms.Sum(a => a.Ratio), 2)) * 100;
+            var chance = Resupply.Weights(study).Values.Sum(w => w * w) * 100;
             Line($"  kit's shipment vs arm   {"mean",6} {"largest",7} | restricted draws | kit pairs in a shipment of one type (chance {chance:F1}%)");
             foreach (var x in summaries)
             {

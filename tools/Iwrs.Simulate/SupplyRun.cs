@@ -631,7 +631,7 @@ internal sealed class SupplyRun
 
         if (_study.IsBlinded && _types.Length > 1)
         {
-            // Pairs of kits in the shipment, and those of one type: the composition's lean (Summary.LeanPoints).
+            // Pairs of kits in the shipment, and those of one type: the composition's lean (Summary.SameTypeInShipmentPercent).
             static long Pairs(long n) => n * (n - 1) / 2;
             _outcome.KitPairs += Pairs(shipment.Kits.Count);
             _outcome.KitPairsSameType += shipment.Kits.GroupBy(k => k.Type).Sum(g => Pairs(g.Count()));

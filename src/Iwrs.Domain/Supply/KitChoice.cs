@@ -103,7 +103,6 @@ public static class KitChoice
 
         return taken;
     }
-
 }
 
 /// <summary>

@@ -142,6 +142,7 @@ public static class Resupply
         var send = levels.ToDictionary(l => l.KitType, _ => 0, StringComparer.Ordinal);
         double Short(StockLevel l) => (share[l.KitType] * after) - have[l.KitType] - send[l.KitType];
         StockLevel Worst() => levels.OrderByDescending(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).First();
+        StockLevel? Best() => levels.Where(l => send[l.KitType] > 1).OrderBy(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).FirstOrDefault();
 
         if (study.IsBlinded && quantity >= levels.Count)
         {
@@ -153,7 +154,7 @@ public static class Resupply
             // One of each can overshoot a small shipment when some types have small shares: the best stocked gives back.
             while (send.Values.Sum() > quantity)
             {
-                send[levels.Where(l => send[l.KitType] > 1).OrderBy(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).First().KitType]--;
+                send[Best()!.KitType]--;
             }
 
             for (var left = quantity - send.Values.Sum(); left > 0; left--)
@@ -164,7 +165,7 @@ public static class Resupply
             while (true)
             {
                 var worst = Worst();
-                var best = levels.Where(l => send[l.KitType] > 1).OrderBy(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).FirstOrDefault();
+                var best = Best();
                 if (best is null || Short(worst) <= RebalanceTolerance || Short(best) >= Short(worst) - 1)
                 {
                     break;
@@ -203,7 +204,7 @@ public static class Resupply
     public const double RebalanceTolerance = 1.5;
 
     /// <summary>Each kit type's share of one new subject: the allocation ratios of the arms it treats.</summary>
-    private static Dictionary<string, double> Weights(StudyConfiguration study)
+    public static Dictionary<string, double> Weights(StudyConfiguration study)
     {
         var total = (double)study.Arms.Sum(a => a.Ratio);
         return study.KitTypes.ToDictionary(
