@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 
 namespace Iwrs.Web.Tests;
 
@@ -69,6 +70,8 @@ public sealed class DeployedSignInServer : IAsyncLifetime
                 ["Audit:SigningKey"] = NewAuditSigningKey(),
                 ["Audit:CheckpointContainer"] = "cp" + table.ToLowerInvariant(),
                 ["Logging:LogLevel:Default"] = "Warning",
+                // Why a token was refused (JwtBearer says it at Information), for a failed test's output.
+                ["Logging:LogLevel:Microsoft.AspNetCore.Authentication"] = "Information",
             });
             // The metadata and keys come over the provider's self-signed HTTPS: this host's metadata client trusts
             // that one certificate (the product's client, still RequireHttps, configured from outside).
@@ -141,12 +144,36 @@ public sealed class DeployedSignInServer : IAsyncLifetime
         _http.Dispose();
     }
 
-    /// <summary>A new tab nobody is signed in to; the provider's self-signed certificate is accepted.</summary>
-    public async Task<IPage> NewPage()
+    /// <summary>A new tab nobody is signed in to; the provider's self-signed certificate is accepted. Every response
+    /// (status, frame, address) and console error goes to <paramref name="output"/>, which a failed test prints: a
+    /// sign-in that goes round in circles shows there which answer sent it back.</summary>
+    public async Task<IPage> NewPage(ITestOutputHelper output)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Url + "/", IgnoreHTTPSErrors = true });
         context.SetDefaultTimeout(60_000);
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Write(string line)
+        {
+            try
+            {
+                output.WriteLine($"{clock.ElapsedMilliseconds,6} ms {line}");
+            }
+            catch (InvalidOperationException)
+            {
+                // The test is over (the page outlived it).
+            }
+        }
+
+        page.Response += (_, r) => Write($"{r.Status} {r.Request.Method} {(r.Frame == page.MainFrame ? "page" : "frame")} {r.Url[..Math.Min(200, r.Url.Length)]}");
+        page.Console += (_, m) =>
+        {
+            if (m.Type is "error" or "warning")
+            {
+                Write($"console {m.Type}: {m.Text}");
+            }
+        };
+        return page;
     }
 
     /// <summary>Sends one API request with <paramref name="token"/> as its bearer token (none when null).</summary>

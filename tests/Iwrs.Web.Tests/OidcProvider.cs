@@ -7,8 +7,8 @@ using System.Text.Json;
 using Iwrs.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -86,7 +86,9 @@ public sealed class OidcProvider : IAsyncDisposable
         var postLogoutRedirectUri = new Uri(webApp, "authentication/logout-callback");
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Its own settings only, not the app's appsettings.json that sits in the tests' output (nor the environment's).
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Warning" });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(certificate)));
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins(webOrigin).AllowAnyHeader().AllowAnyMethod()));
         builder.Services.AddOpenIddict().AddServer(server =>

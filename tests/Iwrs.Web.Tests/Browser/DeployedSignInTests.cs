@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Iwrs.Web.Tests.Browser;
@@ -17,14 +18,14 @@ namespace Iwrs.Web.Tests.Browser;
 /// what the API returns for that user, and signing out goes through the provider's end-session endpoint.
 /// </summary>
 [Collection(DeployedSignInCollection.Name)]
-public sealed class DeployedSignInTests(DeployedSignInServer server)
+public sealed class DeployedSignInTests(DeployedSignInServer server, ITestOutputHelper output)
 {
     private string AuthorizeUrl => server.Provider.Origin + OidcProvider.AuthorizePath;
 
     [Fact]
     public async Task SignIn_CodeWithPkceAtTheProvider_TheApiAcceptsTheTokenAndThePageShowsTheUsersRoles()
     {
-        var page = await server.NewPage();
+        var page = await server.NewPage(output);
         var document = await page.GotoAsync("signin");
         // The deployed CSP, with the provider where Entra's origin stands: everything below ran under it.
         var csp = (await document!.AllHeadersAsync())["content-security-policy"];
@@ -82,12 +83,14 @@ public sealed class DeployedSignInTests(DeployedSignInServer server)
             using var refused = await server.Send(HttpMethod.Get, "me", tampered);
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
+
+        await page.Context.CloseAsync();
     }
 
     [Fact]
     public async Task SignOut_ThroughTheProvidersEndSessionEndpoint_TheApiDataIsNoLongerShown()
     {
-        var page = await server.NewPage();
+        var page = await server.NewPage(output);
         await page.GotoAsync("signin");
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with Microsoft Entra ID" }).ClickAsync();
         await Expect(page.GetByTestId("user")).ToHaveTextAsync(OidcProvider.UserOid);
@@ -122,6 +125,7 @@ public sealed class DeployedSignInTests(DeployedSignInServer server)
         await page.GotoAsync("");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in at the provider" })).ToBeVisibleAsync();
         Assert.DoesNotContain(api, r => r.Headers.ContainsKey("authorization"));
+        await page.Context.CloseAsync();
     }
 
     /// <summary>The top-level authorize request (not the library's silent one in a hidden frame).</summary>
