@@ -153,33 +153,42 @@ public sealed class AzuriteEmulator : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Stop(_process);
-        Stop(_blobProcess);
-    }
+    public void Dispose() => Stop(_process, _blobProcess);
 
-    private static void Stop(Process? process)
+    /// <summary>
+    /// Kills every process first, then waits for them: the test host may be ended soon after its exit handlers start,
+    /// and a blob service still waiting its turn behind the table service's exit outlived its owner.
+    /// </summary>
+    private static void Stop(params Process?[] processes)
     {
-        if (process is null)
+        var started = processes.OfType<Process>().ToList();
+        foreach (var process in started)
         {
-            return;
-        }
-
-        try
-        {
-            if (!process.HasExited)
+            try
             {
-                // node may have children; the whole tree goes so no emulator outlives its owner.
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(5000);
+                if (!process.HasExited)
+                {
+                    // node may have children; the whole tree goes so no emulator outlives its owner.
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+            catch (InvalidOperationException)
+            {
             }
         }
-        catch (InvalidOperationException)
-        {
-        }
 
-        process.Dispose();
+        foreach (var process in started)
+        {
+            try
+            {
+                process.WaitForExit(5000);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            process.Dispose();
+        }
     }
 
     private static AzuriteEmulator Launch(AzuriteOptions options)

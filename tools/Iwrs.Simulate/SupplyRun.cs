@@ -21,6 +21,7 @@ internal sealed class SupplyRun
     private readonly Trial _trial;
     private readonly Policy _policy;
     private readonly SeededRandom _random;
+    private readonly SeededRandom _ties;
     private readonly string[] _types;
     private readonly Dictionary<string, int> _armType;
     private readonly SiteState[] _sites;
@@ -41,6 +42,8 @@ internal sealed class SupplyRun
 
         // The same supply stream for every policy of a run: damage and kit-choice draws start alike.
         _random = new SeededRandom(seed, (ulong)run, 2);
+        // The composition's tie-breaks on a stream of their own, so the kit-choice draws stay paired across policies.
+        _ties = new SeededRandom(seed, (ulong)run, 3);
         _run = run;
         _holdLog = holdLog;
         _types = [.. study.KitTypes.Select(k => k.Code)];
@@ -150,7 +153,7 @@ internal sealed class SupplyRun
 
                     // A site on hold with nothing on the way orders urgently (above the trigger too).
                     var urgent = site.OnHold && site.Open.Count == 0;
-                    Ship(site, day, today, _policy.Rule.Need(_study, site.Site.Supply, Stock(site, today), urgent), urgent);
+                    Ship(site, day, today, _policy.Rule.Need(_study, site.Site.Supply, Stock(site, today), _ties, urgent), urgent);
                 }
             }
 
@@ -543,7 +546,7 @@ internal sealed class SupplyRun
 
         // The product orders at once: urgently (above the trigger too) when nothing is on the way.
         var urgent = site.Open.Count == 0;
-        Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), urgent), urgent);
+        Ship(site, day, today, _policy.Rule.Need(_study, supply, Stock(site, today), _ties, urgent), urgent);
     }
 
     /// <summary>What the resupply rule reads: usable kits on the shelf, kits on the way (all kits of shipments not yet released, less those reported damaged), subjects on treatment.</summary>

@@ -165,6 +165,13 @@ public sealed record StudyConfiguration
             return null;
         }
 
+        if (definitions.Count > Iwrs.Domain.Supply.Shipment.MaxKits)
+        {
+            // A blinded shipment carries one kit of every type, and a shipment holds at most MaxKits.
+            v.Add("kitTypes", $"at most {Iwrs.Domain.Supply.Shipment.MaxKits} kit types: every shipment carries one kit of each, and a shipment holds at most {Iwrs.Domain.Supply.Shipment.MaxKits} kits.");
+            return null;
+        }
+
         var result = new List<KitType>();
         for (var i = 0; i < definitions.Count; i++)
         {

@@ -18,9 +18,10 @@ public interface IResupplyRule
 
     /// <summary>
     /// Kits of each type to send (empty: none). <paramref name="urgent"/> is a supply hold: send even above the
-    /// trigger level.
+    /// trigger level. <paramref name="ties"/> breaks ties between types in the composition: the product's secret,
+    /// cryptographically sound source, never a seed blinded staff could learn.
     /// </summary>
-    IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false);
+    IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, IRandomSource ties, bool urgent = false);
 }
 
 /// <summary>
@@ -34,9 +35,6 @@ public static class Resupply
 
     /// <summary>The per-type rule the product used to run, kept for the simulator's comparison and the relabeling test's negative control.</summary>
     public static IResupplyRule PerType { get; } = new PerTypeRule();
-
-    public static IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false) =>
-        BlindSafe.Need(study, supply, stock, urgent);
 
     /// <summary>
     /// Blinded shipments in the allocation ratio, whatever the site's per-type stock: see <see cref="InRatioRule"/>.
@@ -57,7 +55,7 @@ public static class Resupply
     {
         public string Name => "in-ratio";
 
-        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false)
+        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, IRandomSource ties, bool urgent = false)
         {
             ArgumentNullException.ThrowIfNull(stock);
             var wanted = Quantity(study, supply, stock.Sum(s => s.Total), urgent);
@@ -68,7 +66,7 @@ public static class Resupply
 
             if (!study.IsBlinded)
             {
-                return Compose(study, Levels(study, stock), wanted);
+                return Compose(study, Levels(study, stock), wanted, ties);
             }
 
             var unit = study.KitTypes.ToDictionary(k => k.Code, k => study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio), StringComparer.Ordinal);
@@ -88,10 +86,10 @@ public static class Resupply
     {
         public string Name => "blind-safe";
 
-        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false)
+        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, IRandomSource ties, bool urgent = false)
         {
             var quantity = Quantity(study, supply, stock.Sum(s => s.Total), urgent);
-            return quantity == 0 ? new Dictionary<string, int>() : Compose(study, Levels(study, stock), quantity);
+            return quantity == 0 ? new Dictionary<string, int>() : Compose(study, Levels(study, stock), quantity, ties);
         }
     }
 
@@ -128,9 +126,17 @@ public static class Resupply
     /// shipments lean, the likelier two subjects whose kits came from one shipment share an arm. Unblinded, every kit
     /// goes to the type furthest below its target (every type at least one in a blinded study's fallback).
     /// </para>
+    /// <para>
+    /// Types equally far from their targets are ordered at random (<paramref name="ties"/>). Broken by kit-type code, a
+    /// tie went the same way whichever arm had filled the shelf, so a blinded team replaying this public rule under
+    /// both labellings of its subjects could tell which group was which arm (attacker review, 2026-12-03: the swapped
+    /// labelling scored 200-457 nats worse in some simulated trials).
+    /// </para>
     /// </summary>
-    public static Dictionary<string, int> Compose(StudyConfiguration study, IReadOnlyList<StockLevel> levels, int quantity)
+    public static Dictionary<string, int> Compose(StudyConfiguration study, IReadOnlyList<StockLevel> levels, int quantity, IRandomSource ties)
     {
+        ArgumentNullException.ThrowIfNull(ties);
+        var rank = TieRanks(levels, ties);
         var weights = Weights(study);
         var subjects = levels.Sum(l => l.OnTreatment) + 1.0;
         var share = levels.ToDictionary(
@@ -141,8 +147,8 @@ public static class Resupply
         var have = levels.ToDictionary(l => l.KitType, l => l.Total, StringComparer.Ordinal);
         var send = levels.ToDictionary(l => l.KitType, _ => 0, StringComparer.Ordinal);
         double Short(StockLevel l) => (share[l.KitType] * after) - have[l.KitType] - send[l.KitType];
-        StockLevel Worst() => levels.OrderByDescending(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).First();
-        StockLevel? Best() => levels.Where(l => send[l.KitType] > 1).OrderBy(Short).ThenBy(l => l.KitType, StringComparer.Ordinal).FirstOrDefault();
+        StockLevel Worst() => levels.OrderByDescending(Short).ThenBy(l => rank[l.KitType]).First();
+        StockLevel? Best() => levels.Where(l => send[l.KitType] > 1).OrderBy(Short).ThenBy(l => rank[l.KitType]).FirstOrDefault();
 
         if (study.IsBlinded && quantity >= levels.Count)
         {
@@ -203,6 +209,24 @@ public static class Resupply
     /// </summary>
     public const double RebalanceTolerance = 1.5;
 
+    /// <summary>
+    /// A uniformly random order of the types, as each type's rank: the types are taken one at a time, each a uniform draw
+    /// among those left (a source that always draws 0 keeps the levels' order).
+    /// </summary>
+    private static Dictionary<string, int> TieRanks(IReadOnlyList<StockLevel> levels, IRandomSource ties)
+    {
+        var left = levels.Select(l => l.KitType).ToList();
+        var rank = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (left.Count > 0)
+        {
+            var next = ties.Next(left.Count);
+            rank[left[next]] = rank.Count;
+            left.RemoveAt(next);
+        }
+
+        return rank;
+    }
+
     /// <summary>Each kit type's share of one new subject: the allocation ratios of the arms it treats.</summary>
     public static Dictionary<string, double> Weights(StudyConfiguration study)
     {
@@ -226,7 +250,7 @@ public static class Resupply
     {
         public string Name => "per-type";
 
-        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, bool urgent = false)
+        public IReadOnlyDictionary<string, int> Need(StudyConfiguration study, SupplySettings supply, IReadOnlyList<StockLevel> stock, IRandomSource ties, bool urgent = false)
         {
             var levels = Levels(study, stock);
             if (!urgent && levels.All(s => s.Total >= supply.TriggerLevel))

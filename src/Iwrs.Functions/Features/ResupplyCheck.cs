@@ -17,7 +17,7 @@ namespace Iwrs.Functions.Features;
 /// count, and the decision is taken again inside the write under the audit head's ETag, so running the check twice —
 /// or on two instances at once — never orders twice.
 /// </summary>
-public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, IResupplyRule rule, StudyWrites writes, TimeProvider time, ILogger<ResupplyCheck> log)
+public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping shipping, IResupplyRule rule, StudyWrites writes, TimeProvider time, IRandomSource random, ILogger<ResupplyCheck> log)
 {
     public const string FunctionName = "ResupplyCheck";
 
@@ -140,6 +140,6 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
             shelf.Count(k => k.KitType == type.Code),
             open.Sum(o => o.InTransit.GetValueOrDefault(type.Code)),
             subjects.Count(s => s.SiteId == site.SiteId && s.KitType == type.Code && s.Status == SubjectStatus.Randomized))).ToList();
-        return rule.Need(study, site.Supply, stock, urgent: onHold && open.Count == 0);
+        return rule.Need(study, site.Supply, stock, random, urgent: onHold && open.Count == 0);
     }
 }

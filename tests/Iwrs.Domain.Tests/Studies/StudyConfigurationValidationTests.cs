@@ -141,6 +141,16 @@ public sealed class StudyConfigurationValidationTests
         AssertInvalid(StudyConfiguration.Create(d), "kitTypes[2].code");
     }
 
+    /// <summary>A blinded shipment carries one kit of every type and holds at most 40 kits, so 41 types could not ship.</summary>
+    [Fact]
+    public void Create_MoreKitTypesThanAShipmentHolds_Rejected()
+    {
+        var d = Randomized() with { KitTypes = [.. Randomized().KitTypes!, .. Enumerable.Range(0, 39).Select(i => Kit($"KX{i}", "Spare bottle"))] };
+        Assert.Equal(41, d.KitTypes!.Count);
+
+        AssertInvalid(StudyConfiguration.Create(d), "kitTypes");
+    }
+
     [Fact]
     public void Create_DuplicateSiteId_RejectedAtSecondSite()
     {

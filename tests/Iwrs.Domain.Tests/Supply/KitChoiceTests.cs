@@ -93,10 +93,10 @@ public sealed class KitChoiceTests
         StockLevel[] shortOfLj = [new(Lj, 0, 0, 3), new(Pbo, 3, 0, 0)];
         StockLevel[] shortOfPbo = [new(Lj, 3, 0, 0), new(Pbo, 0, 0, 3)];
 
-        var (ratioFirst, ratioSecond) = ArmByShipment(Resupply.InRatio.Need(LjStudy, levels, shortOfLj), Resupply.InRatio.Need(LjStudy, levels, shortOfPbo));
+        var (ratioFirst, ratioSecond) = ArmByShipment(Resupply.InRatio.Need(LjStudy, levels, shortOfLj, ZeroRandom.Instance), Resupply.InRatio.Need(LjStudy, levels, shortOfPbo, ZeroRandom.Instance));
         Assert.True(Math.Abs(ratioFirst - ratioSecond) < 0.02, $"in ratio: P(LJ | shipment 1) = {ratioFirst:F3}, P(LJ | shipment 2) = {ratioSecond:F3}");
 
-        var rebalanced = (Resupply.BlindSafe.Need(LjStudy, levels, shortOfLj), Resupply.BlindSafe.Need(LjStudy, levels, shortOfPbo));
+        var rebalanced = (Resupply.BlindSafe.Need(LjStudy, levels, shortOfLj, ZeroRandom.Instance), Resupply.BlindSafe.Need(LjStudy, levels, shortOfPbo, ZeroRandom.Instance));
         var (leakFirst, leakSecond) = ArmByShipment(rebalanced.Item1, rebalanced.Item2);
         Assert.True(leakFirst - leakSecond > 0.2, $"rebalanced: P(LJ | shipment 1) = {leakFirst:F3}, P(LJ | shipment 2) = {leakSecond:F3}");
 

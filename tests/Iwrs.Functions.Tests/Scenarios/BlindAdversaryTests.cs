@@ -1,5 +1,6 @@
 using Iwrs.Domain.Randomization;
 using Iwrs.Domain.Supply;
+using Iwrs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
@@ -388,7 +389,7 @@ public sealed class BlindAdversaryTests
             {
                 lj -= arm == "LJ" ? 1 : 0;
                 pbo -= arm == "PBO" ? 1 : 0;
-                var need = Resupply.PerType.Need(study, supply, [new StockLevel("LJ-CAPS", lj, 0), new StockLevel("PBO-CAPS", pbo, 0)]);
+                var need = Resupply.PerType.Need(study, supply, [new StockLevel("LJ-CAPS", lj, 0), new StockLevel("PBO-CAPS", pbo, 0)], ZeroRandom.Instance);
                 orders.Add(need.Values.Sum().ToString(System.Globalization.CultureInfo.InvariantCulture));
                 if (need.Count > 0)
                 {
