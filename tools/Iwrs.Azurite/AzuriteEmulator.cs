@@ -172,8 +172,9 @@ public sealed class AzuriteEmulator : IDisposable
                     process.Kill(entireProcessTree: true);
                 }
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or AggregateException or System.ComponentModel.Win32Exception)
             {
+                // Gone already, or part of its tree would not die: the next process is killed all the same.
             }
         }
 

@@ -168,7 +168,7 @@ public sealed record StudyConfiguration
         if (definitions.Count > Iwrs.Domain.Supply.Shipment.MaxKits)
         {
             // A blinded shipment carries one kit of every type, and a shipment holds at most MaxKits.
-            v.Add("kitTypes", $"at most {Iwrs.Domain.Supply.Shipment.MaxKits} kit types: every shipment carries one kit of each, and a shipment holds at most {Iwrs.Domain.Supply.Shipment.MaxKits} kits.");
+            v.Add("kitTypes", $"at most {Iwrs.Domain.Supply.Shipment.MaxKits} kit types: a shipment holds at most {Iwrs.Domain.Supply.Shipment.MaxKits} kits, and in a blinded study every shipment carries one kit of each type.");
             return null;
         }
 

@@ -185,7 +185,7 @@ public static class Resupply
         {
             if (study.IsBlinded)
             {
-                foreach (var l in levels.Take(quantity))
+                foreach (var l in levels.OrderBy(l => rank[l.KitType]).Take(quantity))
                 {
                     send[l.KitType] = 1;
                 }

@@ -240,6 +240,31 @@ public sealed class ResupplyTests
         Assert.Equal(["4+5", "5+4"], outcomes.Order(StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// Three tied types (1:1:1, level shelf, no subjects): of 4 kits, each type gets one and the fourth goes to the type
+    /// the tie order puts first, each about a third of the time over 6,000 draws (2,000 expected; 3 SDs is 110).
+    /// </summary>
+    [Fact]
+    public void Need_ThreeTiedTypes_TheOddKitGoesToEachAboutEquallyOften()
+    {
+        var study = StudyFiles.Valid(Definitions.Randomized() with
+        {
+            Arms = [Definitions.Arm("A", "Active", 1, "KA"), Definitions.Arm("B", "Active 2", 1, "KB"), Definitions.Arm("C", "Control", 1, "KC")],
+            Randomization = Definitions.Randomized().Randomization! with { BlockSizes = [3, 6] },
+            KitTypes = [Definitions.Kit("KA", "Active bottle"), Definitions.Kit("KB", "Second active bottle"), Definitions.Kit("KC", "Control bottle")],
+        });
+        var random = new SeededRandom(7);
+        var extra = new Dictionary<string, int>(StringComparer.Ordinal) { ["KA"] = 0, ["KB"] = 0, ["KC"] = 0 };
+        for (var i = 0; i < 6000; i++)
+        {
+            var need = Resupply.BlindSafe.Need(study, new SupplySettings(4, 4, 5, 7), [S("KA", 0), S("KB", 0), S("KC", 0)], random);
+            Assert.Equal(4, need.Values.Sum());
+            extra[need.Single(kv => kv.Value == 2).Key]++;
+        }
+
+        Assert.All(extra.Values, n => Assert.InRange(n, 2000 - 110, 2000 + 110));
+    }
+
     /// <summary>A random source that draws the given values in turn, then 0.</summary>
     private sealed class Draws(params int[] values) : IRandomSource
     {
