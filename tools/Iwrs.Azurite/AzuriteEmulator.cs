@@ -156,8 +156,9 @@ public sealed class AzuriteEmulator : IDisposable
     public void Dispose() => Stop(_process, _blobProcess);
 
     /// <summary>
-    /// Kills every process first, then waits for them: the test host may be ended soon after its exit handlers start,
-    /// and a blob service still waiting its turn behind the table service's exit outlived its owner.
+    /// Kills every process first, then waits for them, so one slow exit does not hold up the other's kill (the test
+    /// host may be ended soon after its exit handlers start). This does not stop every leftover: after this change a
+    /// test run still left a table and a blob service behind once, so some test hosts end without running this at all.
     /// </summary>
     private static void Stop(params Process?[] processes)
     {
