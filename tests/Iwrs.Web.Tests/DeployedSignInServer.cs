@@ -44,10 +44,7 @@ public sealed class DeployedSignInServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(WebAppServer.Chromium))
-        {
-            throw new InvalidOperationException($"{WebAppServer.Chromium} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this itself.");
-        }
+        WebAppServer.RequireChromium();
 
         var root = AzuriteServer.RepositoryRoot();
         Url = $"http://127.0.0.1:{AzuriteServer.FreePort()}";
@@ -113,13 +110,7 @@ public sealed class DeployedSignInServer : IAsyncLifetime
         await SeedAsync();
 
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = WebAppServer.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        Assertions.SetDefaultExpectTimeout(60_000);
+        Browser = await WebAppServer.LaunchChromiumAsync(_playwright);
     }
 
     public async Task DisposeAsync()

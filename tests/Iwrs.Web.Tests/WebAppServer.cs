@@ -46,11 +46,7 @@ public sealed class WebAppServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // A missing browser fails every browser test with this message; nothing is skipped.
-        if (!File.Exists(Chromium))
-        {
-            throw new InvalidOperationException($"{Chromium} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this itself.");
-        }
+        RequireChromium();
 
         var root = AzuriteServer.RepositoryRoot();
         Url = $"http://127.0.0.1:{AzuriteServer.FreePort()}";
@@ -74,7 +70,22 @@ public sealed class WebAppServer : IAsyncLifetime
         await SeedAsync();
 
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        Browser = await LaunchChromiumAsync(_playwright);
+    }
+
+    /// <summary>A missing browser fails every browser test with this message; nothing is skipped.</summary>
+    public static void RequireChromium()
+    {
+        if (!File.Exists(Chromium))
+        {
+            throw new InvalidOperationException($"{Chromium} is missing: install Debian's chromium package (apt-get install -y chromium); .ci/run does this itself.");
+        }
+    }
+
+    /// <summary>Debian's headless chromium as every browser fixture here drives it.</summary>
+    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    {
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
             Headless = true,
@@ -83,6 +94,7 @@ public sealed class WebAppServer : IAsyncLifetime
         // A ceiling, not a pause: the auto-waiting locators return as soon as the page is there. The web app boots
         // the .NET runtime in the page, which on a busy 2-core machine takes a while.
         Assertions.SetDefaultExpectTimeout(60_000);
+        return browser;
     }
 
     public async Task DisposeAsync()
