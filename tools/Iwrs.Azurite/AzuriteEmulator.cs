@@ -33,7 +33,8 @@ public sealed record AzuriteOptions
 /// <summary>
 /// Azurite's table and blob services started from the npm package pinned in the repository (package.json) on
 /// loopback, or ones that already answered on their ports. Disposing kills the node process trees it started (and
-/// nothing it did not start). The blob service holds the signed audit checkpoints.
+/// nothing it did not start); each service also exits by itself once the process that started it is gone, however it
+/// ended (exit-with-owner.cjs). The blob service holds the signed audit checkpoints.
 /// </summary>
 public sealed class AzuriteEmulator : IDisposable
 {
@@ -156,9 +157,24 @@ public sealed class AzuriteEmulator : IDisposable
     public void Dispose() => Stop(_process, _blobProcess);
 
     /// <summary>
+    /// Closes the services' stdin as if this process had ended without disposing (a test host killed before its exit
+    /// handlers ran): each service then exits by itself. Tests only; Dispose still kills whatever is left.
+    /// </summary>
+    internal void Abandon()
+    {
+        foreach (var process in new[] { _process, _blobProcess }.OfType<Process>())
+        {
+            process.StandardInput.Close();
+        }
+    }
+
+    /// <summary>The node processes this emulator started (none for an existing one).</summary>
+    internal IReadOnlyList<Process> Processes => new[] { _process, _blobProcess }.OfType<Process>().ToList();
+
+    /// <summary>
     /// Kills every process first, then waits for them, so one slow exit does not hold up the other's kill (the test
-    /// host may be ended soon after its exit handlers start). This does not stop every leftover: after this change a
-    /// test run still left a table and a blob service behind once, so some test hosts end without running this at all.
+    /// host may be ended soon after its exit handlers start). Some test hosts end without running this at all; the
+    /// services then exit by themselves when their stdin closes (exit-with-owner.cjs).
     /// </summary>
     private static void Stop(params Process?[] processes)
     {
@@ -222,6 +238,9 @@ public sealed class AzuriteEmulator : IDisposable
         }
     }
 
+    /// <summary>Preloaded into each service: it exits at end-of-file on its stdin, which this process holds open.</summary>
+    private static string ExitWithOwner(string root) => Path.Combine(root, "tools", "Iwrs.Azurite", "exit-with-owner.cjs");
+
     private static string Entry(string root, string service) => Path.Combine(root, "node_modules", "azurite", "dist", "src", service, "main.js");
 
     /// <summary>One Azurite service ("table" or "blob") as its own node process, each with its own data directory.</summary>
@@ -231,13 +250,15 @@ public sealed class AzuriteEmulator : IDisposable
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = root,
+            // The pipe is never written: it closes when this process ends, however it ends, and the service follows.
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         foreach (var arg in new[]
                  {
-                     Entry(root, service), $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(CultureInfo.InvariantCulture),
+                     "--require", ExitWithOwner(root), Entry(root, service), $"--{service}Host", "127.0.0.1", $"--{service}Port", port.ToString(CultureInfo.InvariantCulture),
                      "--skipApiVersionCheck", "--disableProductStyleUrl",
                  })
         {
