@@ -632,6 +632,15 @@ internal sealed class SupplyRun
             }
         }
 
+        // As the product does: in a blinded study every kit of the shipment is counted and dispensed by its earliest expiry.
+        if (Kit.UseByOf(shipment.Kits.Select(k => k.Expiry), _study.IsBlinded, _types.Length) is { } useBy)
+        {
+            for (var k = 0; k < shipment.Kits.Count; k++)
+            {
+                shipment.Kits[k] = shipment.Kits[k] with { Expiry = useBy };
+            }
+        }
+
         if (_study.IsBlinded && _types.Length > 1)
         {
             // Pairs of kits in the shipment, and those of one type: the composition's lean (Summary.SameTypeInShipmentPercent).

@@ -76,9 +76,11 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             {
                 actions.Add(LossRows.Link(study.StudyId, loss, shipment.ShipmentId));
             }
+            // Every kit of a blinded shipment is counted and dispensed by the shipment's earliest expiry (Kit.ShelfExpiry).
+            var useBy = Kit.UseByOf(picked.Select(p => p.Entry.Expiry), study.IsBlinded, study.KitTypes.Count);
             foreach (var (entry, _) in picked)
             {
-                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId));
+                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId, useBy));
             }
 
             var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();

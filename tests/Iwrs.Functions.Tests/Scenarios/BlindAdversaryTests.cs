@@ -321,6 +321,56 @@ public sealed class BlindAdversaryTests
     }
 
     /// <summary>
+    /// Attacker review 8: kit types of one shipment expiring apart. The depot picks each type first-expiry-first, so a
+    /// valid list (lot LOT-E1, 2026-05-01, with 4 probiotic and 1 placebo kits) leaves the site's shipment with three
+    /// probiotic kits of that early date and three placebo kits of 2028. Counted by their own dates, the early kits
+    /// leave the resupply count together, 18 days on, as many as the probiotic subjects left unused: whether the site
+    /// got a shipment then told whether its two subjects were on the probiotic. Counted by the shipment's earliest
+    /// date (<see cref="Kit.ShelfExpiry"/>), all six leave together, a number the site can count.
+    /// </summary>
+    [Fact]
+    public async Task TypesOfAShipmentExpiringApart_ResupplyTellsNothing()
+    {
+        var seedLj = Enumerable.Range(1, 400).First(s => FirstArms(s, 2) is ["LJ", "LJ"]);
+        var seedPbo = Enumerable.Range(1, 400).First(s => FirstArms(s, 2) is ["PBO", "PBO"]);
+        var numbers = BlindSecret.Numbers(20);
+        var early = BlindSecret.Numbers(5).Select((n, i) => ("E" + n, i < 4 ? "LJ-CAPS" : "PBO-CAPS")).ToList();
+        var types = string.Concat(Enumerable.Repeat("LP", 10));
+        var useBy = new List<HashSet<string>>();
+        async Task<List<string>> Run(int seed)
+        {
+            await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(seed), numbers, types), (3, 6));
+            await run.ImportMoreAsync(early, "LOT-E1", "2026-05-01");
+            var other = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = "CN02", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 1, ["PBO-CAPS"] = 1 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{other.GetProperty("shipmentId").GetString()}/dispatch");
+            var mine = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3, ["PBO-CAPS"] = 3 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{mine.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync(Site);
+            await run.RunTimersAsync();
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/EXP-001/randomize", Randomization());
+            await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/EXP-002/randomize", Randomization());
+            await run.RunTimersAsync();
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            run.Clock.Advance(TimeSpan.FromDays(18));
+            await run.RunTimersAsync();
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
+            await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+            await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
+            var shelf = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory");
+            useBy.Add([.. shelf.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("expiry").GetString()!)]);
+            return run.Observed;
+        }
+
+        var a = await Run(seedLj);
+        var b = await Run(seedPbo);
+        BlindAssert.SameObservations(a, b);
+
+        // The shelf really held both dates' kits: the depot manager sees every kit counted by the early one.
+        Assert.All(useBy, dates => Assert.Equal(["2026-05-01"], dates));
+    }
+
+    /// <summary>
     /// Attack 5: the depot's mix of kit types. The same arms, the same public actions; in one secret the depot has
     /// plenty of both types after the first shipment, in the other a single kit of one type. The automatic order the
     /// site then gets has the same number of kits (the short type made up from the other), so nothing the site sees

@@ -255,11 +255,11 @@ public sealed class BlindRun : IAsyncDisposable
         }
     }
 
-    /// <summary>More kits at the depot (their numbers are placeholdered too).</summary>
-    public async Task ImportMoreAsync(IReadOnlyList<(string Number, string Type)> kits)
+    /// <summary>More kits at the depot (their numbers are placeholdered too), of <paramref name="lot"/> expiring on <paramref name="expiry"/>.</summary>
+    public async Task ImportMoreAsync(IReadOnlyList<(string Number, string Type)> kits, string lot = "LOT-1", string expiry = "2028-06-30")
     {
         _moreKits.AddRange(kits.Select(k => k.Number));
-        await Trial.Ok(Depot, HttpMethod.Post, "kits/import", new { kits = kits.Select(k => new { kitNumber = k.Number, kitType = k.Type, lot = "LOT-1", expiry = "2028-06-30" }) });
+        await Trial.Ok(Depot, HttpMethod.Post, "kits/import", new { kits = kits.Select(k => new { kitNumber = k.Number, kitType = k.Type, lot, expiry }) });
     }
 
     /// <summary>
