@@ -607,7 +607,11 @@ internal sealed class SupplyRun
         return n;
     }
 
-    /// <summary>The depot picks first-expiry-first among kits still shippable; if a type is short the whole shipment waits for the next check, as the product refuses it.</summary>
+    /// <summary>
+    /// The depot picks first-expiry-first among kits still shippable, a blinded shipment all from the earliest date
+    /// holding every type's count, as the product does; if it cannot, the whole shipment waits for the next check, as
+    /// the product refuses it.
+    /// </summary>
     private InTransit? Ship(SiteState site, int day, DateOnly today, IReadOnlyDictionary<string, int> need, bool urgent, bool replacement = false)
     {
         if (need.Count == 0)
@@ -617,7 +621,20 @@ internal sealed class SupplyRun
 
         var earliest = ShipFrom(site, today);
         var wanted = need.Where(kv => kv.Value > 0).Select(kv => (Type: Array.IndexOf(_types, kv.Key), Count: kv.Value)).ToList();
-        if (wanted.Any(w => _depot.Shippable(w.Type, day, earliest) < w.Count))
+        DateOnly? date = null;
+        if (DepotPick.OneDate(_study.IsBlinded, _types.Length))
+        {
+            // Every order here is automatic or a loss's replacement: the product keeps its number of kits (fill).
+            if (DepotPick.From(need, _depot.ByDate(_types, day, earliest), fill: true) is not { } pick)
+            {
+                _outcome.DepotShortfalls++;
+                return null;
+            }
+
+            date = pick.Date;
+            wanted = [.. pick.Kits.Select(kv => (Type: Array.IndexOf(_types, kv.Key), Count: kv.Value))];
+        }
+        else if (wanted.Any(w => _depot.Shippable(w.Type, day, earliest) < w.Count))
         {
             _outcome.DepotShortfalls++;
             return null;
@@ -626,18 +643,9 @@ internal sealed class SupplyRun
         var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement, FormattableString.Invariant($"S{_outcome.Shipments + 1}"));
         foreach (var (type, count) in wanted)
         {
-            foreach (var expiry in _depot.Take(type, day, earliest, count))
+            foreach (var expiry in _depot.Take(type, day, date ?? earliest, count, date))
             {
                 shipment.Kits.Add(new ShippedKit(type, expiry, Damaged: false));
-            }
-        }
-
-        // As the product does: in a blinded study every kit of the shipment is counted and dispensed by its earliest expiry.
-        if (Kit.UseByOf(shipment.Kits.Select(k => k.Expiry), _study.IsBlinded, _types.Length) is { } useBy)
-        {
-            for (var k = 0; k < shipment.Kits.Count; k++)
-            {
-                shipment.Kits[k] = shipment.Kits[k] with { Expiry = useBy };
             }
         }
 
@@ -802,10 +810,25 @@ internal sealed class SupplyRun
 
         public int Shippable(int type, int day, DateOnly earliest) => _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest).Sum(l => l.Left);
 
-        public List<DateOnly> Take(int type, int day, DateOnly earliest, int count)
+        /// <summary>Kits still shippable, by expiry date and type (the depot stock a blinded shipment's one date is chosen from).</summary>
+        public Dictionary<DateOnly, IReadOnlyDictionary<string, int>> ByDate(string[] types, int day, DateOnly earliest)
+        {
+            var byDate = new Dictionary<DateOnly, IReadOnlyDictionary<string, int>>();
+            foreach (var date in _lots.SelectMany(lots => lots).Where(l => l.Arrives <= day && l.Expiry >= earliest && l.Left > 0).Select(l => l.Expiry).Distinct())
+            {
+                byDate[date] = Enumerable.Range(0, types.Length)
+                    .Select(t => (Type: types[t], Left: _lots[t].Where(l => l.Arrives <= day && l.Expiry == date).Sum(l => l.Left)))
+                    .Where(t => t.Left > 0)
+                    .ToDictionary(t => t.Type, t => t.Left, StringComparer.Ordinal);
+            }
+
+            return byDate;
+        }
+
+        public List<DateOnly> Take(int type, int day, DateOnly earliest, int count, DateOnly? only = null)
         {
             var taken = new List<DateOnly>(count);
-            foreach (var lot in _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest))
+            foreach (var lot in _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest && (only is null || l.Expiry == only)))
             {
                 while (lot.Left > 0 && taken.Count < count)
                 {

@@ -11,8 +11,7 @@ public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missi
 
 /// <summary>
 /// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
-/// the type is unblinded data. <see cref="Expiry"/> is the date printed on it; <see cref="UseBy"/>, when set, the
-/// earlier date a site counts and dispenses it by (<see cref="ShelfExpiry"/>).
+/// the type is unblinded data.
 /// </summary>
 public sealed record Kit(
     string KitNumber,
@@ -23,22 +22,8 @@ public sealed record Kit(
     string Location,
     string? ShipmentId,
     string? SubjectId,
-    string? Visit,
-    DateOnly? UseBy = null)
+    string? Visit)
 {
-    /// <summary>
-    /// The date a site's shelf counts and dispenses the kit by. In a blinded study every kit of a shipment gets the
-    /// shipment's earliest expiry (<see cref="UseByOf"/>): the depot picks each type first-expiry-first, so one
-    /// shipment can hold one type's kits from an older lot than another's, and kits leaving the count on their own
-    /// dates would be of one type, as many as that type's subjects left unused (attacker review 8). Leaving together,
-    /// a shipment's unused kits are a number blinded staff can count.
-    /// </summary>
-    public DateOnly ShelfExpiry => UseBy ?? Expiry;
-
-    /// <summary>The use-by date of every kit of a shipment of kits expiring on <paramref name="expiries"/>: their earliest in a blinded study with more than one kit type, none otherwise.</summary>
-    public static DateOnly? UseByOf(IEnumerable<DateOnly> expiries, bool blinded, int kitTypes) =>
-        blinded && kitTypes > 1 && expiries.Any() ? expiries.Min() : null;
-
     /// <summary>Kits at the depot have this location; at a site, the site id.</summary>
     public const string Depot = "depot";
 

@@ -50,18 +50,39 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             var fill = (recompute is not null || replacing is not null) && study.IsBlinded;
             var types = wanted.Where(k => k.Value > 0).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
             var total = wanted.Values.Where(n => n > 0).Sum();
+            var oneDate = DepotPick.OneDate(study.IsBlinded, study.KitTypes.Count);
+            // A blinded shipment's kits all come from one date (DepotPick), so every shippable kit of each type is read;
+            // otherwise each type's first kits.
             var candidates = await Task.WhenAll(types.Select(type =>
-                KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, fill ? total : wanted[type], attemptCt)));
-            var atDepot = types.Select((type, i) => (type, candidates[i].Count)).ToDictionary(t => t.type, t => t.Count, StringComparer.Ordinal);
-            var composition = fill ? Resupply.FillFromDepot(wanted, atDepot) : wanted.Where(k => k.Value > 0).ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
-            if (composition is null || types.Any(t => atDepot[t] < composition[t]))
+                KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, oneDate ? int.MaxValue : fill ? total : wanted[type], attemptCt)));
+            List<(KitRows.IndexEntry Entry, string Type)> picked;
+            if (oneDate)
             {
-                return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
-                    ? "The depot cannot fill this site's shipment: a kit type is out of stock there."
-                    : $"The depot has too few usable kits of a requested type ({string.Join(", ", types.Select(t => $"{atDepot[t]} of {wanted[t]}"))})."));
-            }
+                var byDate = types.SelectMany((type, i) => candidates[i].Select(e => (Type: type, e.Expiry)))
+                    .GroupBy(k => k.Expiry)
+                    .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.GroupBy(k => k.Type).ToDictionary(k => k.Key, k => k.Count(), StringComparer.Ordinal));
+                if (DepotPick.From(wanted, byDate, fill) is not { } pick)
+                {
+                    return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
+                        ? "The depot cannot fill this site's shipment: no expiry date there has kits of every type enough for it."
+                        : $"No expiry date at the depot has enough usable kits of every requested type: a blinded shipment's kits all come from one date, so printed dates cannot tell its types apart ({string.Join("; ", byDate.OrderBy(d => d.Key).Select(d => $"{d.Key:yyyy-MM-dd}: {string.Join(", ", types.Select(t => $"{d.Value.GetValueOrDefault(t)} of {wanted[t]}"))}"))})."));
+                }
 
-            var picked = types.SelectMany((type, i) => candidates[i].Take(composition[type]).Select(e => (Entry: e, Type: type))).ToList();
+                picked = [.. types.SelectMany((type, i) => candidates[i].Where(e => e.Expiry == pick.Date).Take(pick.Kits.GetValueOrDefault(type)).Select(e => (Entry: e, Type: type)))];
+            }
+            else
+            {
+                var atDepot = types.Select((type, i) => (type, candidates[i].Count)).ToDictionary(t => t.type, t => t.Count, StringComparer.Ordinal);
+                var composition = fill ? Resupply.FillFromDepot(wanted, atDepot) : wanted.Where(k => k.Value > 0).ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
+                if (composition is null || types.Any(t => atDepot[t] < composition[t]))
+                {
+                    return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
+                        ? "The depot cannot fill this site's shipment: a kit type is out of stock there."
+                        : $"The depot has too few usable kits of a requested type ({string.Join(", ", types.Select(t => $"{atDepot[t]} of {wanted[t]}"))})."));
+                }
+
+                picked = [.. types.SelectMany((type, i) => candidates[i].Take(composition[type]).Select(e => (Entry: e, Type: type)))];
+            }
 
             var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
             var shipment = new Shipment(
@@ -76,11 +97,9 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             {
                 actions.Add(LossRows.Link(study.StudyId, loss, shipment.ShipmentId));
             }
-            // Every kit of a blinded shipment is counted and dispensed by the shipment's earliest expiry (Kit.ShelfExpiry).
-            var useBy = Kit.UseByOf(picked.Select(p => p.Entry.Expiry), study.IsBlinded, study.KitTypes.Count);
             foreach (var (entry, _) in picked)
             {
-                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId, useBy));
+                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId));
             }
 
             var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();

@@ -31,7 +31,7 @@ public static class KitRows
 
     public static string DepotKey(Kit kit, string sortKey) => $"{DepotPrefix}{kit.KitType}|{Kit.SortableExpiry(kit.Expiry)}|{sortKey}|{kit.KitNumber}";
 
-    public static string AvailableKey(string siteId, Kit kit, string sortKey) => $"{AvailablePrefix}{siteId}|{kit.KitType}|{Kit.SortableExpiry(kit.ShelfExpiry)}|{sortKey}|{kit.KitNumber}";
+    public static string AvailableKey(string siteId, Kit kit, string sortKey) => $"{AvailablePrefix}{siteId}|{kit.KitType}|{Kit.SortableExpiry(kit.Expiry)}|{sortKey}|{kit.KitNumber}";
 
     /// <summary>The kit row. Its shape is written here only; the merges below write the same fields through it.</summary>
     public static TableEntity ToEntity(string studyId, Kit kit, string sortKey)
@@ -40,7 +40,6 @@ public static class KitRows
         e.Set("KitType", kit.KitType);
         e.Set("Lot", kit.Lot);
         e.Set("Expiry", kit.Expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        e.Set("UseBy", kit.UseBy?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         e.Set("Location", kit.Location);
         e.Set("SortKey", sortKey);
         return Movement(e, kit.Status, kit.ShipmentId, kit.SubjectId, kit.Visit);
@@ -57,9 +56,8 @@ public static class KitRows
     /// Picks an indexed kit for a shipment: deleting the depot index row under its ETag is what claims the kit (a
     /// concurrent pick of the same kit fails the whole transaction), so the kit row itself is merged without a read.
     /// </summary>
-    /// <paramref name="useBy"/>: the shipment's use-by date (<see cref="Kit.UseByOf"/>), written to the kit row.
-    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId, DateOnly? useBy) =>
-        Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null, useBy);
+    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId) =>
+        Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null);
 
     /// <summary>Takes a kit from a site's shelf for a subject's visit, claimed the same way as <see cref="Ship"/>.</summary>
     public static IEnumerable<TableTransactionAction> Dispense(string studyId, IndexEntry entry, string subjectId, string visit) =>
@@ -83,21 +81,11 @@ public static class KitRows
         }
     }
 
-    private static IEnumerable<TableTransactionAction> Take(string studyId, IndexEntry entry, KitStatus status, string? shipmentId, string? subjectId, string? visit, DateOnly? useBy = null)
-    {
-        var kit = Movement(Rows.New(studyId, KitKey(entry.KitNumber)), status, shipmentId, subjectId, visit);
-        if (useBy is { } date)
-        {
-            // A merge: the field is written only when there is a date, so no other movement touches it.
-            kit.Set("UseBy", date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        }
-
-        return
-        [
-            new(TableTransactionActionType.Delete, Rows.New(studyId, entry.RowKey), new ETag(entry.ETag)),
-            new(TableTransactionActionType.UpdateMerge, kit, ETag.All),
-        ];
-    }
+    private static IEnumerable<TableTransactionAction> Take(string studyId, IndexEntry entry, KitStatus status, string? shipmentId, string? subjectId, string? visit) =>
+    [
+        new(TableTransactionActionType.Delete, Rows.New(studyId, entry.RowKey), new ETag(entry.ETag)),
+        new(TableTransactionActionType.UpdateMerge, Movement(Rows.New(studyId, KitKey(entry.KitNumber)), status, shipmentId, subjectId, visit), ETag.All),
+    ];
 
     /// <summary>Where the kit is in its life; a merge leaves the fields it does not name as they are.</summary>
     private static TableEntity Movement(TableEntity e, KitStatus status, string? shipmentId, string? subjectId, string? visit)
@@ -119,13 +107,12 @@ public static class KitRows
             e.GetString("Location") ?? Kit.Depot,
             e.GetString("ShipmentId"),
             e.GetString("SubjectId"),
-            e.GetString("Visit"),
-            e.GetString("UseBy") is { } useBy ? DateOnly.ParseExact(useBy, "yyyy-MM-dd", CultureInfo.InvariantCulture) : null),
+            e.GetString("Visit")),
         e.GetString("SortKey") ?? NewSortKey(),
         e.Tag());
 
-    /// <summary>The index row: it carries the kit number and the date it is counted by (<see cref="Kit.ShelfExpiry"/>) so a reader need not open the kit.</summary>
-    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.ShelfExpiry, null);
+    /// <summary>The index row: it carries the kit number and expiry so a reader need not open the kit.</summary>
+    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null);
 
     private static TableEntity IndexEntity(string studyId, string rowKey, string kitNumber, DateOnly expiry, string? lossId)
     {
@@ -207,7 +194,7 @@ public static class KitRows
         var sort = NewSortKey();
         var kit = current.Kit with { Status = KitStatus.SetAside, Location = siteId };
         yield return new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, kit, sort), new ETag(current.ETag));
-        yield return new(TableTransactionActionType.Add, IndexEntity(studyId, AsidePrefix + AvailableKey(siteId, kit, sort)[AvailablePrefix.Length..], kit.KitNumber, kit.ShelfExpiry, lossId));
+        yield return new(TableTransactionActionType.Add, IndexEntity(studyId, AsidePrefix + AvailableKey(siteId, kit, sort)[AvailablePrefix.Length..], kit.KitNumber, kit.Expiry, lossId));
     }
 
     /// <summary>A set-aside kit back on the shelf (its loss's replacement was released): claimed by deleting its set-aside row under its ETag.</summary>

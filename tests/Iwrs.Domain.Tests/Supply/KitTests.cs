@@ -88,31 +88,4 @@ public sealed class KitTests
         Assert.Equal(dates.Order().ToArray(), byString);
         Assert.All(dates, d => Assert.Equal(8, Kit.SortableExpiry(d).Length));
     }
-
-    [Fact]
-    public void UseByOf_BlindedShipmentOfSeveralTypes_IsItsEarliestExpiry()
-    {
-        DateOnly[] expiries = [new(2028, 6, 30), new(2026, 5, 1), new(2027, 1, 1)];
-
-        Assert.Equal(new DateOnly(2026, 5, 1), Kit.UseByOf(expiries, blinded: true, kitTypes: 2));
-    }
-
-    [Theory]
-    [InlineData(false, 2)]
-    [InlineData(true, 1)]
-    public void UseByOf_OpenLabelOrOneType_IsNone(bool blinded, int kitTypes)
-    {
-        // Nothing to hide there: each kit keeps its own date, and no kit leaves the shelf earlier than it must.
-        Assert.Null(Kit.UseByOf([new(2028, 6, 30), new(2026, 5, 1)], blinded, kitTypes));
-    }
-
-    [Fact]
-    public void ShelfExpiry_IsTheUseByWhenSet_ElseThePrintedDate()
-    {
-        var kit = new Kit("K0001", "LJ-CAPS", "LOT-1", new DateOnly(2028, 6, 30), KitStatus.Available, "CN01", "SH0001", null, null);
-
-        Assert.Equal(new DateOnly(2028, 6, 30), kit.ShelfExpiry);
-        Assert.Equal(new DateOnly(2026, 5, 1), (kit with { UseBy = new DateOnly(2026, 5, 1) }).ShelfExpiry);
-        Assert.Equal(new DateOnly(2028, 6, 30), (kit with { UseBy = new DateOnly(2026, 5, 1) }).Expiry);
-    }
 }

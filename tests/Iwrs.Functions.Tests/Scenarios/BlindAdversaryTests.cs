@@ -321,12 +321,12 @@ public sealed class BlindAdversaryTests
     }
 
     /// <summary>
-    /// Attacker review 8: kit types of one shipment expiring apart. The depot picks each type first-expiry-first, so a
-    /// valid list (lot LOT-E1, 2026-05-01, with 4 probiotic and 1 placebo kits) leaves the site's shipment with three
-    /// probiotic kits of that early date and three placebo kits of 2028. Counted by their own dates, the early kits
-    /// leave the resupply count together, 18 days on, as many as the probiotic subjects left unused: whether the site
-    /// got a shipment then told whether its two subjects were on the probiotic. Counted by the shipment's earliest
-    /// date (<see cref="Kit.ShelfExpiry"/>), all six leave together, a number the site can count.
+    /// Attacker review 8: kit types of one shipment expiring apart. The depot picks first expiry first; picking each type
+    /// on its own, a valid list (lot LOT-E1, 2026-05-01, with 4 probiotic and 1 placebo kits, of which CN02's shipment
+    /// takes one of each) left the site's shipment with three probiotic kits of that early date and three placebo kits
+    /// of 2028. Counted by their own dates, the early kits left the resupply count together 18 days on, as many as the
+    /// probiotic subjects left unused: whether the site got a shipment then told whether its two subjects were on the
+    /// probiotic. A blinded shipment's kits now all come from one date (<see cref="DepotPick"/>).
     /// </summary>
     [Fact]
     public async Task TypesOfAShipmentExpiringApart_ResupplyTellsNothing()
@@ -336,7 +336,7 @@ public sealed class BlindAdversaryTests
         var numbers = BlindSecret.Numbers(20);
         var early = BlindSecret.Numbers(5).Select((n, i) => ("E" + n, i < 4 ? "LJ-CAPS" : "PBO-CAPS")).ToList();
         var types = string.Concat(Enumerable.Repeat("LP", 10));
-        var useBy = new List<HashSet<string>>();
+        var shelfDates = new List<HashSet<string>>();
         async Task<List<string>> Run(int seed)
         {
             await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(seed), numbers, types), (3, 6));
@@ -358,7 +358,7 @@ public sealed class BlindAdversaryTests
             await run.Do(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
             await run.Do(BlindRun.Manager, HttpMethod.Get, "audit");
             var shelf = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory");
-            useBy.Add([.. shelf.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("expiry").GetString()!)]);
+            shelfDates.Add([.. shelf.GetProperty("kits").EnumerateArray().Select(k => k.GetProperty("expiry").GetString()!)]);
             return run.Observed;
         }
 
@@ -366,8 +366,35 @@ public sealed class BlindAdversaryTests
         var b = await Run(seedPbo);
         BlindAssert.SameObservations(a, b);
 
-        // The shelf really held both dates' kits: the depot manager sees every kit counted by the early one.
-        Assert.All(useBy, dates => Assert.Equal(["2026-05-01"], dates));
+        // The site's kits all came from the one date that could fill the shipment (the depot manager sees dates).
+        Assert.All(shelfDates, dates => Assert.Equal(["2028-06-30"], dates));
+    }
+
+    /// <summary>
+    /// The depot manager's own shipment in a blinded study comes from one date too: asked for more of a type than any
+    /// one date holds with the others, it is refused with each date's counts (the depot manager is unblinded), and a
+    /// shipment one date can fill takes every kit from it.
+    /// </summary>
+    [Fact]
+    public async Task DepotManagersShipment_AllFromOneDate_OrRefusedWithTheDates()
+    {
+        var numbers = BlindSecret.Numbers(6);
+        var early = BlindSecret.Numbers(5).Select((n, i) => ("E" + n, i < 4 ? "LJ-CAPS" : "PBO-CAPS")).ToList();
+        await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(11), numbers, "LPLPLP"));
+        await run.ImportMoreAsync(early, "LOT-E1", "2026-05-01");
+
+        var (status, body) = await run.Trial.Send(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 2 } });
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, status);
+        Assert.Equal("not-enough-stock", body.GetProperty("code").GetString());
+        Assert.Contains("2026-05-01: 4 of 4, 1 of 2; 2028-06-30: 3 of 4, 3 of 2", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3, ["PBO-CAPS"] = 2 } });
+        await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
+        await run.ReceiveAllAsync(Site);
+        var shelf = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory");
+        var kits = shelf.GetProperty("kits").EnumerateArray().ToList();
+        Assert.Equal(5, kits.Count);
+        Assert.All(kits, k => Assert.Equal("2028-06-30", k.GetProperty("expiry").GetString()));
     }
 
     /// <summary>
