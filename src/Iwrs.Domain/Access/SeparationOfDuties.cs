@@ -4,7 +4,34 @@ namespace Iwrs.Domain.Access;
 /// One user's roles in one study that break <see cref="SeparationOfDuties"/>: the blinded ones and the unblinded ones.
 /// An administrator's role, held outside every study, is among the unblinded ones of every study (StudyId null).
 /// </summary>
-public sealed record RoleConflict(string UserId, string StudyId, IReadOnlyList<RoleAssignment> Blinded, IReadOnlyList<RoleAssignment> Unblinded);
+/// <remarks><see cref="FormerlyUnblinded"/>: the user's <see cref="UnblindedHistory"/> in the study, when they hold a blinded role now and have one.</remarks>
+public sealed record RoleConflict(string UserId, string StudyId, IReadOnlyList<RoleAssignment> Blinded, IReadOnlyList<RoleAssignment> Unblinded, UnblindedHistory? FormerlyUnblinded = null);
+
+/// <summary>
+/// That <see cref="UserId"/> was granted an unblinded role in <see cref="StudyId"/>: the unblinded roles they were
+/// ever granted there (in the order first granted) and who granted the first, when. Written with every such grant and
+/// never removed, revocation included: what its holder saw stays seen.
+/// </summary>
+public sealed record UnblindedHistory(string UserId, string StudyId, IReadOnlyList<Role> Roles, string FirstGrantedBy, DateTimeOffset FirstGrantedAt)
+{
+    /// <summary>
+    /// The history once <paramref name="grant"/> is made by <paramref name="grantedBy"/> at <paramref name="at"/>, given
+    /// <paramref name="current"/> (null: none yet); null when the grant adds nothing to it (a blinded role, administrator,
+    /// or an unblinded role already in it).
+    /// </summary>
+    public static UnblindedHistory? After(UnblindedHistory? current, RoleAssignment grant, string grantedBy, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        if (grant.StudyId is null || !grant.Role.IsUnblinded() || current?.Roles.Contains(grant.Role) == true)
+        {
+            return null;
+        }
+
+        return current is null
+            ? new UnblindedHistory(grant.UserId, grant.StudyId, [grant.Role], grantedBy, at)
+            : current with { Roles = [.. current.Roles, grant.Role] };
+    }
+}
 
 /// <summary>
 /// Nobody holds a blinded and an unblinded role in the same study. Someone who randomizes, receives kits or reviews
@@ -33,9 +60,11 @@ public static class SeparationOfDuties
     /// Whether <paramref name="grant"/> keeps the duties apart, given the roles its user already holds
     /// (<paramref name="held"/>: for a study role, at least those in its study; for administrator, those in every
     /// study) and, for a study role, whether the user is an administrator (granting administrator does not ask). Null
-    /// when it does; otherwise the refusal, which names the roles that conflict and nothing else.
+    /// when it does; otherwise the refusal, which names the roles that conflict and nothing else. A blinded study role is
+    /// also refused to a user with an <paramref name="history"/> in its study: someone who was unblinded there (a depot
+    /// manager since revoked) does not go back to blinded work in it; the other way round is allowed.
     /// </summary>
-    public static DomainError? CheckGrant(RoleAssignment grant, IEnumerable<RoleAssignment> held, bool isAdministrator)
+    public static DomainError? CheckGrant(RoleAssignment grant, IEnumerable<RoleAssignment> held, bool isAdministrator, UnblindedHistory? history = null)
     {
         ArgumentNullException.ThrowIfNull(grant);
         ArgumentNullException.ThrowIfNull(held);
@@ -58,6 +87,13 @@ public static class SeparationOfDuties
                 $"{grant.Role.Name()} is {Class(grant.Role.IsUnblinded())}. Nobody holds a blinded and an unblinded role in the same study.");
         }
 
+        if (!grant.Role.IsUnblinded() && history is not null && history.UserId == grant.UserId && history.StudyId == grant.StudyId)
+        {
+            return new DomainError(ConflictCode,
+                $"'{grant.UserId}' was unblinded in this study before ({string.Join(", ", history.Roles.Select(r => r.Name()))}); {grant.Role.Name()} is blinded. " +
+                "Revoking a role does not undo what its holder saw: whoever held an unblinded role in a study is never given a blinded one there.");
+        }
+
         return isAdministrator && !grant.Role.IsUnblinded()
             ? new DomainError(ConflictCode,
                 $"'{grant.UserId}' is an administrator, an unblinded role in every study; {grant.Role.Name()} is blinded. " +
@@ -68,12 +104,15 @@ public static class SeparationOfDuties
     /// <summary>
     /// Every user whose roles in <paramref name="studyId"/> break the rule. <paramref name="assignments"/> are the
     /// study's (others are ignored); <paramref name="administrators"/> are the user ids that are administrators,
-    /// stored or configured. Ordered by user id.
+    /// stored or configured. A user who holds a blinded role and has an unblinded history in the study
+    /// (<paramref name="histories"/>; others are ignored) is listed too, with that history. Ordered by user id.
     /// </summary>
-    public static IReadOnlyList<RoleConflict> FindConflicts(string studyId, IEnumerable<RoleAssignment> assignments, IReadOnlySet<string> administrators)
+    public static IReadOnlyList<RoleConflict> FindConflicts(
+        string studyId, IEnumerable<RoleAssignment> assignments, IReadOnlySet<string> administrators, IEnumerable<UnblindedHistory>? histories = null)
     {
         ArgumentNullException.ThrowIfNull(assignments);
         ArgumentNullException.ThrowIfNull(administrators);
+        var formerly = (histories ?? []).Where(h => h.StudyId == studyId).GroupBy(h => h.UserId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var conflicts = new List<RoleConflict>();
         foreach (var user in assignments.Where(a => a.StudyId == studyId).GroupBy(a => a.UserId).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -84,9 +123,10 @@ public static class SeparationOfDuties
                 unblinded.Add(new RoleAssignment(user.Key, Role.Administrator, null, null));
             }
 
-            if (blinded.Count > 0 && unblinded.Count > 0)
+            var history = formerly.GetValueOrDefault(user.Key);
+            if (blinded.Count > 0 && (unblinded.Count > 0 || history is not null))
             {
-                conflicts.Add(new RoleConflict(user.Key, studyId, blinded, unblinded));
+                conflicts.Add(new RoleConflict(user.Key, studyId, blinded, unblinded, history));
             }
         }
 

@@ -33,7 +33,9 @@ namespace Iwrs.Domain.Randomization;
 /// in contents order; p += size.</item>
 /// </list>
 /// <para>Every block is complete and balanced to the ratio, so a stratum holds at least N slots and fewer than
-/// N + (largest block size) slots: the list may exceed <c>slotsPerStratum</c> by less than one block.</para>
+/// N + (largest block size) slots: the list may exceed <c>slotsPerStratum</c> by less than one block. That excess
+/// depends on the secret block sizes, so a blinded study uses only N slots of each stratum
+/// (<see cref="RandomizationList.PublicSlotsPerStratum"/>, <see cref="ListCapacity"/>).</para>
 /// <para>HMAC-SHA256 keyed with a secret seed is a pseudorandom function (the construction of the NIST SP
 /// 800-90A HMAC_DRBG), so nobody without the seed can predict the next allocation; rejection sampling
 /// removes the modulo bias a plain <c>x mod n</c> would have.</para>
@@ -120,7 +122,7 @@ public static class ListGenerator
                     "The randomization list cannot be generated.");
             }
 
-            return RandomizationList.Create(slots, RandomizationList.GeneratedSource);
+            return RandomizationList.Create(slots, RandomizationList.GeneratedSource, slotsPerStratum);
         }
         finally
         {

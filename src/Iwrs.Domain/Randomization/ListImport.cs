@@ -26,6 +26,21 @@ public static class ListImport
 
     private static readonly string[] Columns = ["stratum", "position", "block", "blockSize", "arm"];
 
+    /// <summary>
+    /// The minimum an upload asks for, which is also the list's public number (<see cref="RandomizationList.PublicSlotsPerStratum"/>):
+    /// required in a blinded study, where a stratum takes that many subjects and no more; 1 when an open-label upload omits it.
+    /// </summary>
+    public static Result<int> MinimumSlotsPerStratum(StudyConfiguration study, int? requested)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        return requested is { } n ? n
+            : study.IsBlinded
+                ? DomainError.Validation(
+                    [new FieldError("minimumSlotsPerStratum", "is required in a blinded study: it is how many subjects each stratum takes (the list's own length, whole blocks of secret sizes, is never where a stratum ends).")],
+                    "The randomization list cannot be imported.")
+                : 1;
+    }
+
     public static Result<RandomizationList> FromCsv(StudyConfiguration study, string csv, int minimumSlotsPerStratum)
     {
         ArgumentNullException.ThrowIfNull(study);
@@ -110,7 +125,7 @@ public static class ListImport
             return Invalid(errors);
         }
 
-        return RandomizationList.Create(slots, RandomizationList.ImportedSource);
+        return RandomizationList.Create(slots, RandomizationList.ImportedSource, minimumSlotsPerStratum);
     }
 
     private static Dictionary<string, int>? ReadHeader(CsvRecord header, List<FieldError> errors)

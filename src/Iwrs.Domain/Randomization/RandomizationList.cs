@@ -32,10 +32,11 @@ public sealed record RandomizationList
 
     private readonly Dictionary<string, IReadOnlyList<ListSlot>> _byStratum;
 
-    private RandomizationList(IReadOnlyList<ListSlot> slots, string source)
+    private RandomizationList(IReadOnlyList<ListSlot> slots, string source, int publicSlotsPerStratum)
     {
         Slots = slots;
         Source = source;
+        PublicSlotsPerStratum = publicSlotsPerStratum;
         _byStratum = slots
             .GroupBy(s => s.StratumKey, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<ListSlot>)g.ToList(), StringComparer.Ordinal);
@@ -57,6 +58,14 @@ public sealed record RandomizationList
 
     /// <summary>Ordered by stratum (in <see cref="Strata.All"/> order), then position.</summary>
     public IReadOnlyList<ListSlot> Slots { get; }
+
+    /// <summary>
+    /// The slots per stratum that were asked for (generated: <c>slotsPerStratum</c>; imported: <c>minimumSlotsPerStratum</c>):
+    /// a public number, at most every stratum's length. A stratum's length is a sum of secret random block sizes, so in a
+    /// blinded study a stratum is exhausted after this many subjects, never at its length (<see cref="ListCapacity"/>).
+    /// Not part of <see cref="CanonicalText"/>: the list and its commitment keep their whole blocks.
+    /// </summary>
+    public int PublicSlotsPerStratum { get; }
 
     /// <summary><c>generated</c> or <c>imported</c>.</summary>
     public string Source { get; }
@@ -99,5 +108,5 @@ public sealed record RandomizationList
         $"RandomizationList {{ Source = {Source}, Slots = {Slots.Count.ToString(CultureInfo.InvariantCulture)}, Commitment = {Commitment} }}";
 
     /// <summary>The caller has checked every rule; slots must already be in stratum, then position, order.</summary>
-    internal static RandomizationList Create(IReadOnlyList<ListSlot> slots, string source) => new(slots, source);
+    internal static RandomizationList Create(IReadOnlyList<ListSlot> slots, string source, int publicSlotsPerStratum) => new(slots, source, publicSlotsPerStratum);
 }

@@ -10,13 +10,15 @@ public sealed record Assignment(Subject Subject, ListSlot? Slot, IReadOnlyList<s
 /// <summary>
 /// Slot → arm → kit → number, decided from what was read, with no I/O: the slot under the stratum's pointer (null when
 /// the list has none left for it), every usable kit of every type at the site (the arm's are chosen from at random,
-/// <see cref="KitChoice"/>), and the next number of the study's sequence.
+/// <see cref="KitChoice"/>), and the next number of the study's sequence. <c>publicSlotsPerStratum</c>: the active
+/// list's <see cref="RandomizationList.PublicSlotsPerStratum"/> (null for a list stored without it), see <see cref="ListCapacity"/>.
 /// </summary>
 public static class RandomizationDecision
 {
     public static Result<Assignment> Decide(
         StudyConfiguration study, string subjectId, RandomizationRequest request, Stratum? stratum, bool listActive, ListSlot? slot,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> usableKits, long nextNumber, DateTimeOffset now, string userId, IRandomSource random)
+        IReadOnlyDictionary<string, IReadOnlyList<string>> usableKits, long nextNumber, DateTimeOffset now, string userId, IRandomSource random,
+        int? publicSlotsPerStratum = null)
     {
         ArgumentNullException.ThrowIfNull(study);
         ArgumentNullException.ThrowIfNull(request);
@@ -30,7 +32,8 @@ public static class RandomizationDecision
                 return new DomainError("no-active-list", "No randomization list is active in this study yet.");
             }
 
-            if (slot is null)
+            // In a blinded study the stratum ends at the list's public number, never at its block-rounded length.
+            if (slot is null || !ListCapacity.Allows(study, slot.Position, publicSlotsPerStratum))
             {
                 return new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician.");
             }

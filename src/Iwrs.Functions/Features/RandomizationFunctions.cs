@@ -296,7 +296,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         string? stratumKey = null;
         if (studies.From(view.StudyRow)?.Configuration is { Allocation: Allocation.Randomized } config && view.List is { } list
             && config.FindSite(siteId) is not null && Strata.For(config, siteId, request.StratificationFactors) is { IsSuccess: true } stratum
-            && view.PointerFor(stratum.Value.Key).Next is var next && list.SlotCounts.GetValueOrDefault(stratum.Value.Key) is var last && next <= last
+            && view.PointerFor(stratum.Value.Key).Next is var next && ListCapacity.UsableSlots(config, list.SlotCounts.GetValueOrDefault(stratum.Value.Key), list.PublicSlotsPerStratum) is var last && next <= last
             && !Knows(view.Slots, stratum.Value.Key, next, 1))
         {
             stratumKey = stratum.Value.Key;
@@ -513,7 +513,8 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         foreach (var group in checks.Where(c => c.Check.IsSuccess && c.Check.Value is not null).GroupBy(c => c.Check.Value!.Key, StringComparer.Ordinal))
         {
             var next = state.PointerFor(group.Key).Next;
-            var last = list is null ? 0 : list.SlotCounts.GetValueOrDefault(group.Key);
+            // Never read past the stratum's usable slots: in a blinded study its public number, not its block-rounded length.
+            var last = list is null ? 0 : ListCapacity.UsableSlots(group.First().Decided.Context.Study.Configuration, list.SlotCounts.GetValueOrDefault(group.Key), list.PublicSlotsPerStratum);
             var needed = Math.Max(0, Math.Min(group.Count(), last - next + 1));
             slotReads[group.Key] = needed == 0 ? Task.FromResult<IReadOnlyList<ListRows.StoredSlot>>([])
                 : Knows(state.Slots, group.Key, next, needed) ? Task.FromResult(state.Slots[group.Key])
@@ -575,7 +576,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             var assignment = RandomizationDecision.Decide(
                 config, job.SubjectId, job.Request, stratum, list is not null, slot?.Slot,
                 shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
-                state.SubjectNumbers.Next + plan.Entries.Count, now, job.Context.Caller.UserId, random);
+                state.SubjectNumbers.Next + plan.Entries.Count, now, job.Context.Caller.UserId, random, list?.PublicSlotsPerStratum);
             if (!assignment.IsSuccess)
             {
                 refused.Add((decided, assignment.Error!));

@@ -5,6 +5,7 @@ using Iwrs.Domain;
 using Iwrs.Domain.Access;
 using Iwrs.Domain.Audit;
 using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Studies;
 using Iwrs.Functions.Errors;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
@@ -23,8 +24,8 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
 {
     public sealed record GenerateRequest(string? Seed, int? SlotsPerStratum);
 
-    /// <summary><paramref name="Commitment"/>: the salted commitment the audit trail shows; <paramref name="CommitmentSalt"/>: its key (hex), which lets the holder of the exported list recompute it.</summary>
-    public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null);
+    /// <summary><paramref name="PublicSlotsPerStratum"/>: the number asked for; <paramref name="UsablePerStratum"/>: the slots each stratum may use (in a blinded study the public number, never the block-rounded length). <paramref name="Commitment"/>: the salted commitment the audit trail shows; <paramref name="CommitmentSalt"/>: its key (hex), which lets the holder of the exported list recompute it.</summary>
+    public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null, int? PublicSlotsPerStratum = null, IReadOnlyDictionary<string, int>? UsablePerStratum = null);
 
     /// <summary>An abandoned upload's lock is taken over after this long.</summary>
     public static readonly TimeSpan StagingLease = TimeSpan.FromMinutes(15);
@@ -107,7 +108,13 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
             return refusal;
         }
 
-        var list = ListImport.FromCsv(context!.Study.Configuration, new string(buffer, 0, length), minimum.Value ?? 1);
+        var required = ListImport.MinimumSlotsPerStratum(context!.Study.Configuration, minimum.Value);
+        if (!required.IsSuccess)
+        {
+            return Problems.From(required.Error!);
+        }
+
+        var list = ListImport.FromCsv(context.Study.Configuration, new string(buffer, 0, length), required.Value);
         return list.IsSuccess
             ? await ActivateAsync(context, list.Value, null, null, ct)
             : Problems.From(list.Error!);
@@ -126,7 +133,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         var active = await ListRows.GetActiveAsync(context!.Table, studyId, ct);
         return active is null
             ? Problems.From(new DomainError("no-active-list", "No randomization list is active in this study yet."))
-            : TypedResults.Ok(await SummaryOf(context.Table, studyId, active, null, null, ct));
+            : TypedResults.Ok(await SummaryOf(context.Table, context.Study.Configuration, active, null, null, ct));
     }
 
     [Function("ExportRandomizationList")]
@@ -187,8 +194,9 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The answer when the study has an active list already: this list (a repeat), or a refusal; null when it has none.</summary>
-    private static async Task<IResult?> ActiveAnswerAsync(TableClient table, string studyId, RandomizationList list, string? algorithm, CancellationToken ct)
+    private static async Task<IResult?> ActiveAnswerAsync(TableClient table, StudyConfiguration study, RandomizationList list, string? algorithm, CancellationToken ct)
     {
+        var studyId = study.StudyId;
         var active = await ListRows.GetActiveAsync(table, studyId, ct);
         if (active is null)
         {
@@ -196,7 +204,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         return active.Commitment == list.Commitment
-            ? TypedResults.Ok(await SummaryOf(table, studyId, active, algorithm, null, ct))
+            ? TypedResults.Ok(await SummaryOf(table, study, active, algorithm, null, ct))
             : Problems.From(new DomainError("list-already-active", $"Study '{studyId}' already has an active randomization list ({(active.Published ?? active.Commitment)[..16]}…); it cannot be replaced."));
     }
 
@@ -220,7 +228,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
             return Problems.From(new DomainError("write-conflict", "The study configuration changed while the list was being made; make it again."));
         }
 
-        if (await ActiveAnswerAsync(table, studyId, list, algorithm, ct) is { } answer)
+        if (await ActiveAnswerAsync(table, context.Study.Configuration, list, algorithm, ct) is { } answer)
         {
             return answer;
         }
@@ -235,7 +243,7 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         // the look above, and the slots below are written at the keys the active list's slots have (attacker review).
         // Activation inserts the list row and releases the lock in one transaction, so whoever holds the lock and finds
         // no list row writes over no active list's slots.
-        if (await ActiveAnswerAsync(table, studyId, list, algorithm, ct) is { } late)
+        if (await ActiveAnswerAsync(table, context.Study.Configuration, list, algorithm, ct) is { } late)
         {
             return late;
         }
@@ -271,15 +279,16 @@ public sealed class RandomizationListFunctions(RequestBody body, IOptions<ApiOpt
         }
 
         var stored = (await ListRows.GetActiveAsync(table, studyId, ct))!;
-        return TypedResults.Created($"/api/studies/{studyId}/randomization-list", await SummaryOf(table, studyId, stored, algorithm, drawnSeed, ct));
+        return TypedResults.Created($"/api/studies/{studyId}/randomization-list", await SummaryOf(table, context.Study.Configuration, stored, algorithm, drawnSeed, ct));
     }
 
-    private static async Task<ListSummary> SummaryOf(TableClient table, string studyId, ListRows.ActiveList active, string? algorithm, string? seed, CancellationToken ct)
+    private static async Task<ListSummary> SummaryOf(TableClient table, StudyConfiguration study, ListRows.ActiveList active, string? algorithm, string? seed, CancellationToken ct)
     {
         // Every stratum's pointer is a state| row: one range read, not one point read per stratum.
-        var state = await RandomizationState.ReadAsync(table, studyId, ct);
+        var state = await RandomizationState.ReadAsync(table, study.StudyId, ct);
         var used = active.SlotCounts.Keys.ToDictionary(stratum => stratum, stratum => state.PointerFor(stratum).Next - 1, StringComparer.Ordinal);
 
-        return new ListSummary(active.Published ?? active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed, active.Salt);
+        var usable = active.SlotCounts.ToDictionary(c => c.Key, c => ListCapacity.UsableSlots(study, c.Value, active.PublicSlotsPerStratum), StringComparer.Ordinal);
+        return new ListSummary(active.Published ?? active.Commitment, active.Source, algorithm, active.ActivatedAt, active.ActivatedBy, active.SlotCounts, used, seed, active.Salt, active.PublicSlotsPerStratum, usable);
     }
 }

@@ -156,7 +156,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
         // checks again once written; of two, at least one sees the other and takes itself back (both may), and
         // meanwhile StudyAccess lets a user holding both do nothing in the study.
         if (grant && result is { IsSuccess: true, Value.Changed: true } && (assignment.Role == Role.Administrator || !assignment.Role.IsUnblinded()) &&
-            await ConflictAsync(assignment, ct) is { } late)
+            (await ConflictAsync(assignment, ct)).Conflict is { } late)
         {
             var undone = await WriteAsync(partition, assignment, grant: false, caller, actingAs, "Taken back as it was granted: " + late.Message, ct);
             result = undone.IsSuccess ? late : undone.Error!;
@@ -194,7 +194,10 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
                 return Result<(bool Changed, StoredRoleAssignment? Row)>.Ok((false, existing));
             }
 
-            if (grant && await ConflictAsync(assignment, attemptCt) is { } conflict)
+            // The user's unblinded history is read with their roles, after the head: an unblinded grant writes it in its
+            // own transaction, which moves the head, so a blinded grant racing it decides again and sees it.
+            var (conflict, history) = grant ? await ConflictAsync(assignment, attemptCt) : default;
+            if (conflict is not null)
             {
                 return conflict;
             }
@@ -211,6 +214,12 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             {
                 grant ? RoleAssignmentStore.Insert(assignment, caller.UserId, now) : RoleAssignmentStore.Delete(existing!),
             };
+
+            // An unblinded study role leaves its trace for good (a revoke never deletes it): see SeparationOfDuties.
+            if (grant && UnblindedHistory.After(history?.History, assignment, caller.UserId, now) is { } unblinded)
+            {
+                actions.Add(RoleAssignmentStore.WriteHistory(unblinded, history?.ETag));
+            }
             AuditTrail.Append(actions, partition, head, now, new AuditEntry(
                 caller.UserId,
                 actingAs.Name(),
@@ -230,18 +239,20 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
     /// <summary>
     /// Whether granting <paramref name="grant"/> would give its user a blinded and an unblinded role in one study: for a
     /// study role, against the user's roles in that study and (for a blinded one) whether they are an administrator,
-    /// configured or stored; for administrator, against their roles in every study.
+    /// configured or stored, and whether they were unblinded in the study before; for administrator, against their roles
+    /// in every study. With the user's unblinded history in the study, which an unblinded grant extends.
     /// </summary>
-    private async Task<DomainError?> ConflictAsync(RoleAssignment grant, CancellationToken ct)
+    private async Task<(DomainError? Conflict, StoredUnblindedHistory? History)> ConflictAsync(RoleAssignment grant, CancellationToken ct)
     {
         if (grant.StudyId is null)
         {
             var everywhere = await roles.InEveryStudyAsync(grant.UserId, ct);
-            return SeparationOfDuties.CheckGrant(grant, everywhere.Select(s => s.Assignment), isAdministrator: false);
+            return (SeparationOfDuties.CheckGrant(grant, everywhere.Select(s => s.Assignment), isAdministrator: false), null);
         }
 
-        var inStudy = await roles.ForUserAsync(grant.StudyId, grant.UserId, ct);
+        var inStudy = roles.ForUserAsync(grant.StudyId, grant.UserId, ct);
+        var history = roles.HistoryAsync(grant.StudyId, grant.UserId, ct);
         var isAdministrator = !grant.Role.IsUnblinded() && await access.IsAdministratorAsync(new Caller(grant.UserId, null), ct);
-        return SeparationOfDuties.CheckGrant(grant, inStudy.Select(s => s.Assignment), isAdministrator);
+        return (SeparationOfDuties.CheckGrant(grant, (await inStudy).Select(s => s.Assignment), isAdministrator, (await history)?.History), await history);
     }
 }

@@ -28,7 +28,9 @@ public static class ListRows
     /// commitment in the audit trail, and <paramref name="Salt"/> (hex) its key, for unblinded roles only. A list
     /// activated before salting has neither.
     /// </summary>
-    public sealed record ActiveList(string ListId, string Commitment, string Source, IReadOnlyDictionary<string, int> SlotCounts, DateTimeOffset ActivatedAt, string ActivatedBy, string? Published = null, string? Salt = null);
+    /// <paramref name="PublicSlotsPerStratum"/>: <see cref="RandomizationList.PublicSlotsPerStratum"/>, null for a list
+    /// activated before it was kept (then the whole list is used).
+    public sealed record ActiveList(string ListId, string Commitment, string Source, IReadOnlyDictionary<string, int> SlotCounts, DateTimeOffset ActivatedAt, string ActivatedBy, string? Published = null, string? Salt = null, int? PublicSlotsPerStratum = null);
 
     public sealed record StoredSlot(ListSlot Slot, string ListId, string? SubjectId, string ETag);
 
@@ -55,7 +57,8 @@ public static class ListRows
             row.GetDateTimeOffset("ActivatedAt") ?? DateTimeOffset.MinValue,
             row.GetString("ActivatedBy") ?? string.Empty,
             row.GetString("Published"),
-            row.GetString("Salt"));
+            row.GetString("Salt"),
+            row.GetInt32("PublicSlotsPerStratum"));
 
     public static TableEntity ActiveEntity(string studyId, RandomizationList list, DateTimeOffset at, string userId, byte[] salt)
     {
@@ -65,6 +68,7 @@ public static class ListRows
         e.Set("Published", RandomizationList.SaltedCommitment(salt, list.CanonicalText));
         e.Set("Salt", Convert.ToHexStringLower(salt));
         e.Set("Source", list.Source);
+        e.Set("PublicSlotsPerStratum", list.PublicSlotsPerStratum);
         e.Set("SlotCounts", JsonSerializer.Serialize(list.Slots.GroupBy(s => s.StratumKey).ToDictionary(g => g.Key, g => g.Count()), Json));
         e.Set("ActivatedAt", at);
         e.Set("ActivatedBy", userId);

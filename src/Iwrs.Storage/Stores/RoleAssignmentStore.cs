@@ -11,10 +11,15 @@ namespace Iwrs.Storage.Stores;
 /// </remarks>
 public sealed record StoredRoleAssignment(RoleAssignment Assignment, string GrantedBy, DateTimeOffset GrantedAt, string ETag);
 
+/// <summary>An <see cref="UnblindedHistory"/> as stored, with the ETag the next change to it must match.</summary>
+public sealed record StoredUnblindedHistory(UnblindedHistory History, string ETag);
+
 /// <summary>
 /// Role assignments live in the partition of the study they apply to (administrators in the system
 /// partition), keyed <c>role|{userId}|{role}|{siteId or *}</c>: one caller's roles in one study are a single
-/// bounded range read, and a grant and its audit record are one transaction.
+/// bounded range read, and a grant and its audit record are one transaction. Beside them, <c>unblinded|{userId}</c>:
+/// the user's <see cref="UnblindedHistory"/> in the study, written in the transaction of every unblinded grant there and
+/// deleted by nothing (a revoke leaves it).
 /// </summary>
 public sealed class RoleAssignmentStore(IwrsTable table)
 {
@@ -96,6 +101,64 @@ public sealed class RoleAssignmentStore(IwrsTable table)
     {
         var client = await table.GetAsync(ct);
         await client.UpsertEntityAsync(IndexStudy(userId, studyId).Entity, TableUpdateMode.Replace, ct);
+    }
+
+    public const string HistoryPrefix = "unblinded|";
+
+    public static string HistoryKey(string userId) => HistoryPrefix + userId;
+
+    /// <summary><paramref name="userId"/>'s unblinded history in <paramref name="studyId"/>: one point read; null when they were never unblinded there.</summary>
+    public async Task<StoredUnblindedHistory?> HistoryAsync(string studyId, string userId, CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var row = await client.GetRowAsync(studyId, HistoryKey(userId), ct);
+        return row is null ? null : HistoryFrom(row);
+    }
+
+    /// <summary>Every unblinded history in every study (listing role conflicts): one range read per study.</summary>
+    public async Task<IReadOnlyList<UnblindedHistory>> HistoriesInEveryStudyAsync(CancellationToken ct)
+    {
+        var client = await table.GetAsync(ct);
+        var result = new List<UnblindedHistory>();
+        foreach (var partition in await StudyStore.PartitionsAsync(client, ct))
+        {
+            if (partition != IwrsTable.SystemPartition)
+            {
+                await foreach (var row in client.QueryPrefixAsync(partition, HistoryPrefix, ct))
+                {
+                    result.Add(HistoryFrom(row).History);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="history"/>: an insert when there was none (<paramref name="etag"/> null), otherwise a
+    /// replace under the ETag it was read with, so it goes in the grant's transaction and fails it if changed meanwhile.
+    /// </summary>
+    public static TableTransactionAction WriteHistory(UnblindedHistory history, string? etag)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var e = Rows.New(history.StudyId, HistoryKey(history.UserId));
+        e.Set("UserId", history.UserId);
+        e.Set("Roles", string.Join(",", history.Roles.Select(r => r.Name())));
+        e.Set("FirstGrantedBy", history.FirstGrantedBy);
+        e.Set("FirstGrantedAt", history.FirstGrantedAt);
+        return etag is null
+            ? new TableTransactionAction(TableTransactionActionType.Add, e)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, e, new ETag(etag));
+    }
+
+    private static StoredUnblindedHistory HistoryFrom(TableEntity row)
+    {
+        var roles = (row.GetString("Roles") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(n => Roles.TryParse(n, out var r) ? r : (Role?)null).OfType<Role>().ToList();
+        var history = new UnblindedHistory(
+            row.GetString("UserId") ?? row.RowKey[HistoryPrefix.Length..], row.PartitionKey, roles,
+            row.GetString("FirstGrantedBy") ?? string.Empty, row.GetDateTimeOffset("FirstGrantedAt") ?? DateTimeOffset.MinValue);
+        return new StoredUnblindedHistory(history, row.Tag());
     }
 
     public async Task<StoredRoleAssignment?> GetAsync(RoleAssignment a, CancellationToken ct)

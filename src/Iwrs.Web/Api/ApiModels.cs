@@ -56,7 +56,7 @@ public sealed record Verification(
     bool Intact, long RecordsChecked, long HeadSequence, long? FirstBadSequence, string? Problem,
     int CheckpointsChecked, long? NewestCheckpointSequence, DateTimeOffset? NewestCheckpointAt, long? SecondsSinceNewestCheckpoint, long? RecordsAfterNewestCheckpoint);
 
-public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null);
+public sealed record ListSummary(string Commitment, string Source, string? Algorithm, DateTimeOffset ActivatedAt, string ActivatedBy, IReadOnlyDictionary<string, int> SlotsPerStratum, IReadOnlyDictionary<string, int> UsedPerStratum, string? Seed, string? CommitmentSalt = null, int? PublicSlotsPerStratum = null, IReadOnlyDictionary<string, int>? UsablePerStratum = null);
 
 public sealed record PinStatus(string UserId, bool PinSet, int Failures, bool Locked, bool? PhoneVerified);
 

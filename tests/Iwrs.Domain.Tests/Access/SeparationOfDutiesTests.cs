@@ -161,4 +161,79 @@ public sealed class SeparationOfDutiesTests
 
         Assert.Empty(SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(["user-2"])));
     }
+
+    private static readonly DateTimeOffset At = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    private static UnblindedHistory History(Role role, string? study = Study, string user = User) =>
+        UnblindedHistory.After(null, Holds(role, study, user), "admin-1", At)!;
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.Pharmacist)]
+    [InlineData(Role.UnblindingInvestigator)]
+    [InlineData(Role.StudyManager)]
+    [InlineData(Role.MedicalMonitor)]
+    public void CheckGrant_BlindedRoleToAFormerUnblindedHolder_RefusedThoughTheyHoldNothingNow(Role granted)
+    {
+        var refusal = SeparationOfDuties.CheckGrant(Holds(granted), [], isAdministrator: false, History(Role.DepotManager));
+
+        Assert.Equal("role-conflict", refusal?.Code);
+        Assert.Equal(
+            $"'user-1' was unblinded in this study before (depot-manager); {granted.Name()} is blinded. " +
+            "Revoking a role does not undo what its holder saw: whoever held an unblinded role in a study is never given a blinded one there.",
+            refusal!.Message);
+    }
+
+    [Fact]
+    public void CheckGrant_UnblindedRoleAfterUnblindedHistory_OrHistoryOfAnotherStudyOrUser_Allowed()
+    {
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.UnblindedStatistician), [], isAdministrator: false, History(Role.DepotManager)));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.DepotManager), [], isAdministrator: false, History(Role.DepotManager)));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator), [], isAdministrator: false, History(Role.DepotManager, study: "AKK-MCRC")));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator), [], isAdministrator: false, History(Role.DepotManager, user: "user-2")));
+    }
+
+    [Fact]
+    public void CheckGrant_FormerBlindedHolderGivenAnUnblindedRole_AllowedOnceTheyHoldNoBlindedRole()
+    {
+        // Nothing records a blinded past: an unblinded role is refused only while a blinded one is held.
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.DepotManager), [], isAdministrator: false));
+        Assert.Equal("role-conflict", SeparationOfDuties.CheckGrant(Holds(Role.DepotManager), [Holds(Role.Pharmacist)], isAdministrator: false)?.Code);
+    }
+
+    [Fact]
+    public void UnblindedHistoryAfter_UnblindedStudyGrants_StartsThenAddsEachNewRoleKeepingTheFirstGrant()
+    {
+        var first = UnblindedHistory.After(null, Holds(Role.DepotManager), "admin-1", At)!;
+        Assert.Equal((User, Study, "admin-1", At), (first.UserId, first.StudyId, first.FirstGrantedBy, first.FirstGrantedAt));
+        Assert.Equal([Role.DepotManager], first.Roles);
+
+        Assert.Null(UnblindedHistory.After(first, Holds(Role.DepotManager), "admin-2", At.AddDays(3)));
+        var second = UnblindedHistory.After(first, Holds(Role.UnblindedStatistician), "admin-2", At.AddDays(3))!;
+        Assert.Equal([Role.DepotManager, Role.UnblindedStatistician], second.Roles);
+        Assert.Equal(("admin-1", At), (second.FirstGrantedBy, second.FirstGrantedAt));
+    }
+
+    [Theory]
+    [InlineData(Role.SiteCoordinator)]
+    [InlineData(Role.StudyManager)]
+    [InlineData(Role.Administrator)]
+    public void UnblindedHistoryAfter_BlindedOrSystemGrant_NoHistory(Role granted)
+    {
+        Assert.Null(UnblindedHistory.After(null, Holds(granted), "admin-1", At));
+    }
+
+    [Fact]
+    public void FindConflicts_BlindedHolderWithUnblindedHistory_ListedWithIt_HistoryAloneNot()
+    {
+        var assignments = new[] { Holds(Role.SiteCoordinator, user: "was-depot"), Holds(Role.UnblindedStatistician, user: "still-unblinded"), Holds(Role.Pharmacist, user: "never") };
+        var histories = new[] { History(Role.DepotManager, user: "was-depot"), History(Role.DepotManager, user: "still-unblinded"), History(Role.DepotManager, study: "AKK-MCRC", user: "never") };
+
+        var conflict = Assert.Single(SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(), histories));
+
+        Assert.Equal(("was-depot", Study), (conflict.UserId, conflict.StudyId));
+        Assert.Equal([Holds(Role.SiteCoordinator, user: "was-depot")], conflict.Blinded);
+        Assert.Empty(conflict.Unblinded);
+        Assert.Equal([Role.DepotManager], conflict.FormerlyUnblinded!.Roles);
+    }
 }

@@ -141,6 +141,20 @@ public sealed class ListGeneratorTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(150)]
+    public void Generate_PublicSlotsPerStratum_IsTheNumberAskedFor_NotTheBlockRoundedLength(int slotsPerStratum)
+    {
+        // Two seeds, so that some stratum's length differs between them while the public number does not.
+        var lists = new[] { Generate(Lj, Seed("public-1"), slotsPerStratum), Generate(Lj, Seed("public-2"), slotsPerStratum) };
+
+        Assert.All(lists, l => Assert.Equal(slotsPerStratum, l.PublicSlotsPerStratum));
+        Assert.All(lists, l => Assert.All(Strata.All(Lj), s => Assert.True(l.ForStratum(s.Key).Count >= slotsPerStratum)));
+        Assert.Contains(Strata.All(Lj), s => lists[0].ForStratum(s.Key).Count != lists[1].ForStratum(s.Key).Count || lists[0].ForStratum(s.Key).Count != slotsPerStratum);
+    }
+
     [Fact]
     public void Generate_Slots_OrderedByStratumThenPosition()
     {

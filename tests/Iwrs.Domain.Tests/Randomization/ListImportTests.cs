@@ -1,5 +1,6 @@
 using System.Text;
 using Iwrs.Domain.Randomization;
+using Iwrs.Domain.Studies;
 using static Iwrs.Domain.Tests.Randomization.RandomizationStudies;
 
 namespace Iwrs.Domain.Tests.Randomization;
@@ -402,5 +403,23 @@ public sealed class ListImportTests
 
         Assert.False(result.IsSuccess);
         Assert.Equal("randomization-not-applicable", result.Error!.Code);
+    }
+
+    [Fact]
+    public void FromCsv_PublicSlotsPerStratum_IsTheMinimumAskedFor()
+    {
+        Assert.Equal(3, AssertOk(Import(Csv(ValidAll), 3)).PublicSlotsPerStratum);
+        Assert.Equal(1, AssertOk(Import(Csv(ValidAll))).PublicSlotsPerStratum);
+    }
+
+    [Fact]
+    public void MinimumSlotsPerStratum_OmittedInABlindedStudy_Refused_OpenLabelTakesOne()
+    {
+        var blinded = Lj;
+        Assert.True(blinded.IsBlinded);
+
+        AssertSingleError(ListImport.MinimumSlotsPerStratum(blinded, null), "minimumSlotsPerStratum", "required in a blinded study");
+        Assert.Equal(12, ListImport.MinimumSlotsPerStratum(blinded, 12).Value);
+        Assert.Equal(1, ListImport.MinimumSlotsPerStratum(blinded with { Blinding = Blinding.OpenLabel }, null).Value);
     }
 }

@@ -1,3 +1,4 @@
+using Iwrs.Domain.Studies;
 using Iwrs.Domain.Randomization;
 using Iwrs.Domain.Subjects;
 using Iwrs.Domain.Tests.Studies;
@@ -39,6 +40,47 @@ public sealed class RandomizationDecisionTests
     {
         var result = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, listActive: true, slot: null, Shelves(3, 3), 1, At, "c", new SeededRandom(7));
         Assert.Equal("list-exhausted", result.Error!.Code);
+    }
+
+    /// <summary>
+    /// The list's strata hold whole blocks past the number asked for; a blinded study uses that public number only, so the
+    /// subject refused never tells where a block ended (attacker review). Open label, or a list without the number: the whole list.
+    /// </summary>
+    [Theory]
+    [InlineData(7, 7, true)]
+    [InlineData(7, 6, false)]
+    [InlineData(7, 1, false)]
+    [InlineData(1, 1, true)]
+    public void Decide_BlindedStudySlotPastThePublicNumber_IsListExhaustedWhateverItsArm(int position, int publicSlots, bool granted)
+    {
+        foreach (var arm in new[] { "LJ", "PBO" })
+        {
+            var slot = new ListSlot(Stratum.Key, position, 2, 4, arm);
+            var result = RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, listActive: true, slot, Shelves(3, 3), 1, At, "c", new SeededRandom(7), publicSlots);
+
+            Assert.Equal(granted, result.IsSuccess);
+            if (!granted)
+            {
+                Assert.Equal(new DomainError("list-exhausted", "The randomization list has no slot left for this subject's stratum. Nothing was used; contact the study's unblinded statistician."), result.Error);
+            }
+        }
+    }
+
+    [Fact]
+    public void Decide_SlotPastThePublicNumber_OpenLabelOrNoNumberStored_TakesIt()
+    {
+        var slot = new ListSlot(Stratum.Key, 7, 2, 4, "LJ");
+        Assert.True(RandomizationDecision.Decide(Lj with { Blinding = Blinding.OpenLabel }, "SUBJ-001", Request(), Stratum, true, slot, Shelves(3, 3), 1, At, "c", new SeededRandom(7), 5).IsSuccess);
+        Assert.True(RandomizationDecision.Decide(Lj, "SUBJ-001", Request(), Stratum, true, slot, Shelves(3, 3), 1, At, "c", new SeededRandom(7), publicSlotsPerStratum: null).IsSuccess);
+    }
+
+    [Fact]
+    public void UsableSlots_BlindedAtThePublicNumber_OpenLabelOrUnknownTheWholeStratum()
+    {
+        Assert.Equal(5, ListCapacity.UsableSlots(Lj, 8, 5));
+        Assert.Equal(6, ListCapacity.UsableSlots(Lj, 6, 6));
+        Assert.Equal(8, ListCapacity.UsableSlots(Lj, 8, null));
+        Assert.Equal(8, ListCapacity.UsableSlots(Lj with { Blinding = Blinding.OpenLabel }, 8, 5));
     }
 
     [Fact]

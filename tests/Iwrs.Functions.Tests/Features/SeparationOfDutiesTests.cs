@@ -13,7 +13,8 @@ namespace Iwrs.Functions.Tests.Features;
 /// <summary>
 /// Nobody holds a blinded and an unblinded role in the same study: grants that would break it are refused over HTTP,
 /// whoever asks and in either direction, also when two conflicting grants race; pairs stored before the rule are listed
-/// for administrators and give their holder nothing in the study meanwhile.
+/// for administrators and give their holder nothing in the study meanwhile. Whoever held an unblinded role in a study
+/// is never given a blinded one there, also after a revoke.
 /// </summary>
 public sealed class SeparationOfDutiesTests : IAsyncLifetime
 {
@@ -87,6 +88,116 @@ public sealed class SeparationOfDutiesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await coord.GetAsync($"/api/studies/{Study}/sites/CN02/inventory")).StatusCode);
         var stat = await _app.ClientFor("stat");
         Assert.Equal(HttpStatusCode.OK, (await stat.GetAsync($"/api/studies/{Study}/shipments")).StatusCode);
+    }
+
+    /// <summary>
+    /// Attacker review: a depot manager's role revoked, the blinded study manager made the same person a site
+    /// coordinator, who had seen every kit's type. Whoever held an unblinded role in a study never gets a blinded one
+    /// there, whoever asks; revoking does not undo what they saw.
+    /// </summary>
+    [Theory]
+    [InlineData("manager", "site-coordinator", "CN01")]
+    [InlineData(IwrsFactory.Admin, "site-coordinator", "CN01")]
+    [InlineData("manager", "medical-monitor", null)]
+    [InlineData(IwrsFactory.Admin, "study-manager", null)]
+    public async Task GrantRole_BlindedRoleToAFormerUnblindedHolder_Refused409RoleConflictWhoeverAsks(string granter, string role, string? siteId)
+    {
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        using (var revoke = await admin.DeleteAsync($"/api/studies/{Study}/role-assignments/depot/depot-manager"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        var client = await _app.ClientFor(granter);
+        using var response = await client.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "depot", role, siteId });
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Conflict, "role-conflict");
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains("'depot' was unblinded in this study before (depot-manager)", detail, StringComparison.Ordinal);
+        Assert.Contains(role, detail, StringComparison.Ordinal);
+        AccessTests.AssertBlind(problem.GetRawText());
+        Assert.DoesNotContain(await AssignmentsAsync(), a => a.UserId == "depot");
+
+        // Unblinded roles again in this study, and any role in another study, are still granted.
+        using var unblindedAgain = await admin.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "depot", role = "unblinded-statistician" });
+        Assert.Equal(HttpStatusCode.Created, unblindedAgain.StatusCode);
+        using var otherStudy = await admin.PostAsJsonAsync("/api/studies/AKK-MCRC/role-assignments", new { userId = "depot", role, siteId });
+        Assert.Equal(HttpStatusCode.Created, otherStudy.StatusCode);
+    }
+
+    [Fact]
+    public async Task GrantRole_FormerBlindedHolder_MayBeUnblindedButNeverBlindedAgain()
+    {
+        var manager = await _app.ClientFor("manager");
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        using (var revoke = await manager.DeleteAsync($"/api/studies/{Study}/role-assignments/coord/site-coordinator?siteId=CN01"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        using var unblinded = await admin.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "coord", role = "depot-manager" });
+        Assert.Equal(HttpStatusCode.Created, unblinded.StatusCode);
+        using (var revoke = await admin.DeleteAsync($"/api/studies/{Study}/role-assignments/coord/depot-manager"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        using var blindedAgain = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "coord", role = "site-coordinator", siteId = "CN01" });
+        var problem = await ProblemAssert.IsProblem(blindedAgain, HttpStatusCode.Conflict, "role-conflict");
+        Assert.Contains("was unblinded in this study before", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/api/admin/role-conflicts")).GetArrayLength());
+    }
+
+    /// <summary>
+    /// Each racer was a depot manager, revoked; then an unblinded and a blinded grant race from two instances. The history
+    /// row is read after the audit head and written in the unblinded grant's transaction, so the blinded grant is refused
+    /// every time, whichever lands first.
+    /// </summary>
+    [Fact]
+    public async Task GrantRole_FormerUnblindedHoldersRaceBlindedAndUnblindedGrantsFromTwoInstances_BlindedAlwaysRefused()
+    {
+        await using var second = new IwrsFactory(tableName: _app.TableName);
+        var clients = new[] { await _app.ClientFor(IwrsFactory.Admin), await second.ClientFor(IwrsFactory.Admin) };
+        const int users = 6;
+        for (var i = 0; i < users; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await GrantAsync(clients[0], $"racer-{i}", "depot-manager", null)).Status);
+            using var revoke = await clients[1].DeleteAsync($"/api/studies/{Study}/role-assignments/racer-{i}/depot-manager");
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, users).SelectMany(i => new[]
+        {
+            GrantAsync(clients[i % 2], $"racer-{i}", "site-coordinator", "CN01"),
+            GrantAsync(clients[(i + 1) % 2], $"racer-{i}", "unblinded-statistician", null),
+        }));
+
+        var assignments = await AssignmentsAsync();
+        for (var i = 0; i < users; i++)
+        {
+            Assert.Equal([(HttpStatusCode.Conflict, "role-conflict"), (HttpStatusCode.Created, null)], outcomes.Where(o => o.User == $"racer-{i}").Select(o => (o.Status, o.Code)));
+            Assert.Equal([($"racer-{i}", "unblinded-statistician")], assignments.Where(a => a.UserId == $"racer-{i}"));
+        }
+
+        var verify = await clients[0].GetFromJsonAsync<JsonElement>($"/api/studies/{Study}/audit/verify");
+        Assert.True(verify.GetProperty("intact").GetBoolean(), verify.GetRawText());
+    }
+
+    [Fact]
+    public async Task ListRoleConflicts_BlindedHolderWithUnblindedHistoryStoredBeforeTheRule_Listed()
+    {
+        // As a history row and a blinded role could stand together only if written past the rule (straight to the table).
+        var table = await TableAsync();
+        await new StudyChange { RoleAssignmentStore.WriteHistory(UnblindedHistory.After(null, new RoleAssignment("coord", Role.DepotManager, Study, null), "legacy", DateTimeOffset.UnixEpoch)!, etag: null) }.SubmitAsync(table, CancellationToken.None);
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+
+        var conflicts = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/role-conflicts")).EnumerateArray().ToList();
+
+        var conflict = Assert.Single(conflicts);
+        Assert.Equal("LJ-MCRC coord blinded[site-coordinator@CN01 by admin-1] unblinded[]", Describe(conflict));
+        var history = conflict.GetProperty("formerlyUnblinded");
+        Assert.Equal(["depot-manager"], history.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal("legacy", history.GetProperty("firstGrantedBy").GetString());
     }
 
     [Fact]

@@ -48,7 +48,11 @@ public sealed class QueuedNoticeTests : IAsyncLifetime
         await _h.Lj_.Ok("depot", HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 } });
 
         await _h.Lj_.Ok(IwrsFactory.Admin, HttpMethod.Delete, "role-assignments/depot2/depot-manager");
-        await _h.App.Grant(Lj, "depot2", "study-manager");
+        // A former depot manager is no longer granted a blinded role in the study (separation of duties remembers who
+        // was unblinded); the row is written as one stored before that rule would be.
+        await _h.Lj_.Fails(IwrsFactory.Admin, HttpMethod.Post, "role-assignments", new { userId = "depot2", role = "study-manager" }, System.Net.HttpStatusCode.Conflict, "role-conflict");
+        await new StudyChange { RoleAssignmentStore.Insert(new Domain.Access.RoleAssignment("depot2", Domain.Access.Role.StudyManager, Lj, null), "legacy", DateTimeOffset.UnixEpoch) }
+            .SubmitAsync(await _h.TableAsync(), CancellationToken.None);
         await DispatchAsync();
 
         var sent = _h.Twilio.Delivered.Skip(sentBefore).ToList();

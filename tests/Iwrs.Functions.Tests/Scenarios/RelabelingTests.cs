@@ -58,6 +58,53 @@ public sealed class RelabelingTests
         BlindAssert.Differ(a.Observed, b.Observed);
     }
 
+    /// <summary>
+    /// Attacker review: the list generator adds whole blocks of secret random size until a stratum has the slots asked
+    /// for, and a stratum was exhausted at its length, so the subject refused told a blinded coordinator the block sizes
+    /// (and where the last block began). Two seeds whose stratum holds 6 and 8 slots for 5 asked: the sixth subject is
+    /// refused under both, and every blinded observable is the same.
+    /// </summary>
+    [Fact]
+    public async Task ListExhausted_SeedsWhoseStratumHoldsDifferentBlocks_RefusedAtTheSameSubject()
+    {
+        const int asked = 5;
+        var six = Enumerable.Range(1, 400).First(s => StratumLength(s, asked) == 6);
+        var eight = Enumerable.Range(1, 400).First(s => StratumLength(s, asked) == 8);
+        var numbers = BlindSecret.Numbers(20);
+        var types = string.Concat(Enumerable.Repeat("LP", 10));
+
+        async Task<List<string>> Run(int seed)
+        {
+            await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(seed), numbers, types), (3, 20), slotsPerStratum: asked);
+            var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = "CN01", kits = new Dictionary<string, int> { ["LJ-CAPS"] = 8, ["PBO-CAPS"] = 8 } });
+            await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
+            await run.ReceiveAllAsync("CN01");
+            var statuses = new List<(int, string?)>();
+            for (var i = 1; i <= asked + 2; i++)
+            {
+                var (status, body) = await run.Do(BlindRun.Coordinator("CN01"), HttpMethod.Post, $"subjects/LEN-{i:D3}/randomize", new { siteId = "CN01", eligibilityConfirmed = true, stratificationFactors = LengthStratum });
+                statuses.Add(((int)status, status == System.Net.HttpStatusCode.Conflict ? body.GetProperty("code").GetString() : null));
+            }
+
+            Assert.Equal([.. Enumerable.Repeat((201, (string?)null), asked), (409, "list-exhausted"), (409, "list-exhausted")], statuses);
+            return [.. run.Observed.Select(run.Normalize)];
+        }
+
+        BlindAssert.SameObservations(await Run(six), await Run(eight));
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions WebJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private static readonly Dictionary<string, string> LengthStratum = new() { ["ecog"] = "0", ["liver-mets"] = "yes" };
+
+    private static int StratumLength(int seed, int slotsPerStratum)
+    {
+        var study = Domain.Studies.StudyConfiguration.Create(System.Text.Json.JsonSerializer.Deserialize<Domain.Studies.StudyDefinition>(
+            IwrsFactory.StudyFile("lj-mcrc.json"), WebJson)!).Value;
+        var stratum = Domain.Randomization.Strata.For(study, "CN01", LengthStratum).Value.Key;
+        return Domain.Randomization.ListGenerator.Generate(study, BlindSecret.Seed(seed), slotsPerStratum).Value.Slots.Count(s => s.StratumKey == stratum);
+    }
+
     private static async Task<(List<string> Observed, IReadOnlyList<string> Arms)> Scenario(BlindSecret secret, Action<IServiceCollection>? services = null)
     {
         await using var run = await BlindRun.StartAsync(secret, Levels, services);
