@@ -608,8 +608,8 @@ internal sealed class SupplyRun
     }
 
     /// <summary>
-    /// The depot picks first-expiry-first among kits still shippable, a blinded shipment all from the earliest date
-    /// holding every type's count, as the product does; if it cannot, the whole shipment waits for the next check, as
+    /// The depot picks first-expiry-first among kits still shippable, a blinded shipment all from one date chosen by
+    /// <see cref="DepotPick"/>, as the product does; if it cannot, the whole shipment waits for the next check, as
     /// the product refuses it.
     /// </summary>
     private InTransit? Ship(SiteState site, int day, DateOnly today, IReadOnlyDictionary<string, int> need, bool urgent, bool replacement = false)
@@ -622,16 +622,16 @@ internal sealed class SupplyRun
         var earliest = ShipFrom(site, today);
         var wanted = need.Where(kv => kv.Value > 0).Select(kv => (Type: Array.IndexOf(_types, kv.Key), Count: kv.Value)).ToList();
         DateOnly? date = null;
-        if (DepotPick.OneDate(_study.IsBlinded, _types.Length))
+        if (DepotPick.OneBatch(_study.IsBlinded, _types.Length))
         {
             // Every order here is automatic or a loss's replacement: the product keeps its number of kits (fill).
-            if (DepotPick.From(need, _depot.ByDate(_types, day, earliest), fill: true) is not { } pick)
+            if (DepotPick.From(need, _depot.ByBatch(_types, day, earliest), fill: true) is not { } pick)
             {
                 _outcome.DepotShortfalls++;
                 return null;
             }
 
-            date = pick.Date;
+            date = pick.Batch.Expiry;
             wanted = [.. pick.Kits.Select(kv => (Type: Array.IndexOf(_types, kv.Key), Count: kv.Value))];
         }
         else if (wanted.Any(w => _depot.Shippable(w.Type, day, earliest) < w.Count))
@@ -810,13 +810,13 @@ internal sealed class SupplyRun
 
         public int Shippable(int type, int day, DateOnly earliest) => _lots[type].Where(l => l.Arrives <= day && l.Expiry >= earliest).Sum(l => l.Left);
 
-        /// <summary>Kits still shippable, by expiry date and type (the depot stock a blinded shipment's one date is chosen from).</summary>
-        public Dictionary<DateOnly, IReadOnlyDictionary<string, int>> ByDate(string[] types, int day, DateOnly earliest)
+        /// <summary>Kits still shippable, by batch and type (the depot stock a blinded shipment's one batch is chosen from; one lot a date here).</summary>
+        public Dictionary<DepotBatch, IReadOnlyDictionary<string, int>> ByBatch(string[] types, int day, DateOnly earliest)
         {
-            var byDate = new Dictionary<DateOnly, IReadOnlyDictionary<string, int>>();
+            var byDate = new Dictionary<DepotBatch, IReadOnlyDictionary<string, int>>();
             foreach (var date in _lots.SelectMany(lots => lots).Where(l => l.Arrives <= day && l.Expiry >= earliest && l.Left > 0).Select(l => l.Expiry).Distinct())
             {
-                byDate[date] = Enumerable.Range(0, types.Length)
+                byDate[new DepotBatch(date, string.Empty)] = Enumerable.Range(0, types.Length)
                     .Select(t => (Type: types[t], Left: _lots[t].Where(l => l.Arrives <= day && l.Expiry == date).Sum(l => l.Left)))
                     .Where(t => t.Left > 0)
                     .ToDictionary(t => t.Type, t => t.Left, StringComparer.Ordinal);

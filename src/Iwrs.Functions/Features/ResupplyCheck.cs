@@ -119,7 +119,8 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
             return null;
         }
 
-        return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct);
+        // Automatic: its number of kits is kept whatever the depot holds of each type, like every other automatic order.
+        return await shipping.CreateAsync(client, study, site.SiteId, SupplyHolds.Replacement(study, owed), SupplyHolds.Replacing, "system", "system", Channel.Timer, ct, automatic: true);
     }
 
     /// <summary>Kits of each type to order for one site (none: stock is fine). Kits that will not last until a shipment ordered now could replace them do not count.</summary>

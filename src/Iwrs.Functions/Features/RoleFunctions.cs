@@ -189,8 +189,21 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             // again on the roles as they are. So two grants to one user in one study are decided one after the other.
             var head = await AuditTrail.ReadHeadAsync(client, partition, attemptCt);
             var existing = await roles.GetAsync(assignment, attemptCt);
+
+            // An unblinded study role held from before histories were kept leaves its trace too, when it is granted
+            // again (nothing else changes) or revoked (in the revoke's transaction): see SeparationOfDuties.
+            var past = existing is not null && assignment.StudyId is { } held && assignment.Role.IsUnblinded()
+                ? await roles.HistoryAsync(held, assignment.UserId, attemptCt)
+                : null;
+            var backfill = existing is null ? null : UnblindedHistory.After(past?.History, existing.Assignment, existing.GrantedBy, existing.GrantedAt);
             if (grant == existing is not null)
             {
+                if (backfill is not null)
+                {
+                    // The user holds the role now, so no blinded grant can pass meanwhile; the row alone, under its ETag.
+                    await client.SubmitTransactionAsync([RoleAssignmentStore.WriteHistory(backfill, past?.ETag)], attemptCt);
+                }
+
                 return Result<(bool Changed, StoredRoleAssignment? Row)>.Ok((false, existing));
             }
 
@@ -219,6 +232,10 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
             if (grant && UnblindedHistory.After(history?.History, assignment, caller.UserId, now) is { } unblinded)
             {
                 actions.Add(RoleAssignmentStore.WriteHistory(unblinded, history?.ETag));
+            }
+            else if (!grant && backfill is not null)
+            {
+                actions.Add(RoleAssignmentStore.WriteHistory(backfill, past?.ETag));
             }
             AuditTrail.Append(actions, partition, head, now, new AuditEntry(
                 caller.UserId,

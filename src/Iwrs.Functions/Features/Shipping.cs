@@ -23,7 +23,7 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
     public async Task<Result<Shipment>> CreateAsync(
         TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
         string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null,
-        LossRows.Loss? replacing = null)
+        LossRows.Loss? replacing = null, bool automatic = false)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
@@ -47,28 +47,29 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             // An automatic order or a loss's replacement in a blinded study ships its number of kits whatever the
             // depot's mix: each type's first kits, up to the whole number, are read, and a short type is made up from
             // the others (a replacement that shipped or not by the lost kits' types would tell them: attacker review).
-            var fill = (recompute is not null || replacing is not null) && study.IsBlinded;
+            var fill = (automatic || recompute is not null || replacing is not null) && study.IsBlinded;
             var types = wanted.Where(k => k.Value > 0).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
             var total = wanted.Values.Where(n => n > 0).Sum();
-            var oneDate = DepotPick.OneDate(study.IsBlinded, study.KitTypes.Count);
-            // A blinded shipment's kits all come from one date (DepotPick), so every shippable kit of each type is read;
-            // otherwise each type's first kits.
+            var oneBatch = DepotPick.OneBatch(study.IsBlinded, study.KitTypes.Count);
+            // A blinded shipment's kits all come from one batch (DepotPick), so every shippable kit of each type is
+            // read; otherwise each type's first kits.
             var candidates = await Task.WhenAll(types.Select(type =>
-                KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, oneDate ? int.MaxValue : fill ? total : wanted[type], attemptCt)));
+                KitRows.FirstAsync(table, study.StudyId, $"{KitRows.DepotPrefix}{type}|", earliest, oneBatch ? int.MaxValue : fill ? total : wanted[type], attemptCt)));
             List<(KitRows.IndexEntry Entry, string Type)> picked;
-            if (oneDate)
+            if (oneBatch)
             {
-                var byDate = types.SelectMany((type, i) => candidates[i].Select(e => (Type: type, e.Expiry)))
-                    .GroupBy(k => k.Expiry)
+                static DepotBatch BatchOf(KitRows.IndexEntry e) => new(e.Expiry, e.Lot ?? string.Empty);
+                var byBatch = types.SelectMany((type, i) => candidates[i].Select(e => (Type: type, Batch: BatchOf(e))))
+                    .GroupBy(k => k.Batch)
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.GroupBy(k => k.Type).ToDictionary(k => k.Key, k => k.Count(), StringComparer.Ordinal));
-                if (DepotPick.From(wanted, byDate, fill) is not { } pick)
+                if (DepotPick.From(wanted, byBatch, fill) is not { } pick)
                 {
                     return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
-                        ? "The depot cannot fill this site's shipment: no expiry date there has kits of every type enough for it."
-                        : $"No expiry date at the depot has enough usable kits of every requested type: a blinded shipment's kits all come from one date, so printed dates cannot tell its types apart ({string.Join("; ", byDate.OrderBy(d => d.Key).Select(d => $"{d.Key:yyyy-MM-dd}: {string.Join(", ", types.Select(t => $"{d.Value.GetValueOrDefault(t)} of {wanted[t]}"))}"))})."));
+                        ? "The depot cannot fill this site's shipment: no lot there has kits of every type enough for it."
+                        : $"No lot at the depot has enough usable kits of every requested type: a blinded shipment's kits all come from one lot and expiry date, so what is printed on them cannot tell its types apart ({string.Join("; ", DepotBatch.InOrder(byBatch.Keys).Select(b => $"{b.Lot} {b.Expiry:yyyy-MM-dd}: {string.Join(", ", types.Select(t => $"{byBatch[b].GetValueOrDefault(t)} of {wanted[t]}"))}"))})."));
                 }
 
-                picked = [.. types.SelectMany((type, i) => candidates[i].Where(e => e.Expiry == pick.Date).Take(pick.Kits.GetValueOrDefault(type)).Select(e => (Entry: e, Type: type)))];
+                picked = [.. types.SelectMany((type, i) => candidates[i].Where(e => BatchOf(e) == pick.Batch).Take(pick.Kits.GetValueOrDefault(type)).Select(e => (Entry: e, Type: type)))];
             }
             else
             {

@@ -23,7 +23,8 @@ public static class KitRows
 
     public sealed record StoredKit(Kit Kit, string SortKey, string ETag);
 
-    public sealed record IndexEntry(string KitNumber, string RowKey, DateOnly Expiry, string ETag);
+    /// <summary>An index row as read. <see cref="Lot"/>: on rows written since the depot picks by batch (null on older ones).</summary>
+    public sealed record IndexEntry(string KitNumber, string RowKey, DateOnly Expiry, string ETag, string? Lot = null);
 
     public static string KitKey(string kitNumber) => KitPrefix + kitNumber;
 
@@ -111,8 +112,8 @@ public static class KitRows
         e.GetString("SortKey") ?? NewSortKey(),
         e.Tag());
 
-    /// <summary>The index row: it carries the kit number and expiry so a reader need not open the kit.</summary>
-    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null);
+    /// <summary>The index row: it carries the kit number, expiry and lot so a reader need not open the kit.</summary>
+    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null).Set("Lot", kit.Lot);
 
     private static TableEntity IndexEntity(string studyId, string rowKey, string kitNumber, DateOnly expiry, string? lossId)
     {
@@ -127,7 +128,8 @@ public static class KitRows
         e.GetString("KitNumber") ?? string.Empty,
         e.RowKey,
         DateOnly.ParseExact(e.GetString("Expiry") ?? "0001-01-01", "yyyy-MM-dd", CultureInfo.InvariantCulture),
-        e.Tag());
+        e.Tag(),
+        e.GetString("Lot"));
 
     public static async Task<StoredKit?> GetAsync(TableClient table, string studyId, string kitNumber, CancellationToken ct)
     {

@@ -183,6 +183,35 @@ public sealed class SeparationOfDutiesTests : IAsyncLifetime
         Assert.True(verify.GetProperty("intact").GetBoolean(), verify.GetRawText());
     }
 
+    /// <summary>
+    /// Attacker review 9: an unblinded role stored before histories were kept has no history row. Revoked (straight
+    /// away, or after a grant of it again that changes nothing), it now leaves one, and a blinded grant is refused.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GrantRole_UnblindedRoleStoredBeforeHistoriesThenRevoked_BlindedRefused(bool grantedAgainFirst)
+    {
+        var user = grantedAgainFirst ? "olddepot2" : "olddepot1";
+        await new StudyChange { RoleAssignmentStore.Insert(new RoleAssignment(user, Role.DepotManager, Study, null), "legacy", DateTimeOffset.UnixEpoch) }.SubmitAsync(await TableAsync(), CancellationToken.None);
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        if (grantedAgainFirst)
+        {
+            using var again = await admin.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = user, role = "depot-manager" });
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        using (var revoke = await admin.DeleteAsync($"/api/studies/{Study}/role-assignments/{user}/depot-manager"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        var manager = await _app.ClientFor("manager");
+        using var blinded = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = user, role = "site-coordinator", siteId = "CN01" });
+        var problem = await ProblemAssert.IsProblem(blinded, HttpStatusCode.Conflict, "role-conflict");
+        Assert.Contains("was unblinded in this study before (depot-manager)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ListRoleConflicts_BlindedHolderWithUnblindedHistoryStoredBeforeTheRule_Listed()
     {

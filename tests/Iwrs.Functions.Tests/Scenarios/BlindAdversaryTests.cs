@@ -386,7 +386,7 @@ public sealed class BlindAdversaryTests
         var (status, body) = await run.Trial.Send(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 4, ["PBO-CAPS"] = 2 } });
         Assert.Equal(System.Net.HttpStatusCode.Conflict, status);
         Assert.Equal("not-enough-stock", body.GetProperty("code").GetString());
-        Assert.Contains("2026-05-01: 4 of 4, 1 of 2; 2028-06-30: 3 of 4, 3 of 2", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("LOT-E1 2026-05-01: 4 of 4, 1 of 2; LOT-1 2028-06-30: 3 of 4, 3 of 2", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3, ["PBO-CAPS"] = 2 } });
         await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
