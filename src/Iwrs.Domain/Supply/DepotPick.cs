@@ -32,8 +32,9 @@ public static class DepotPick
     /// depends on the number and the depot only. When none does: with <paramref name="fill"/> (an automatic order or a
     /// loss's replacement, whose number blinded staff see), the earliest batch <see cref="Resupply.FillFromDepot"/> can
     /// make the same number up from (whether it can depends on the number only too); without (the depot manager's own
-    /// shipment, its mix theirs), the earliest batch holding the mix asked for. Null when none can: the shipment is
-    /// refused as for any depot stock-out.
+    /// shipment, its mix theirs), the earliest batch holding the mix asked for, so there its batch can follow its mix
+    /// (refusing it would stop a depot manager shipping a batch's last kits of each type; attacker review 10, left
+    /// open). Null when none can: the shipment is refused as for any depot stock-out.
     /// </summary>
     /// <param name="wanted">Kits wanted of each type (types with none are left out).</param>
     /// <param name="atDepot">Shippable kits at the depot, by batch and type.</param>

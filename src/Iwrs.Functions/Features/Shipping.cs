@@ -58,6 +58,7 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             List<(KitRows.IndexEntry Entry, string Type)> picked;
             if (oneBatch)
             {
+                candidates = await Task.WhenAll(candidates.Select(c => KitRows.WithLotsAsync(table, study.StudyId, c, attemptCt)));
                 static DepotBatch BatchOf(KitRows.IndexEntry e) => new(e.Expiry, e.Lot ?? string.Empty);
                 var byBatch = types.SelectMany((type, i) => candidates[i].Select(e => (Type: type, Batch: BatchOf(e))))
                     .GroupBy(k => k.Batch)

@@ -231,6 +231,40 @@ public static class KitRows
         return result;
     }
 
+    /// <summary>
+    /// <paramref name="entries"/> with their lot: a row written before index rows carried it gets it from its kit row
+    /// (a point read each, a few at a time), so such kits are never taken for one batch with another lot's.
+    /// </summary>
+    public static async Task<IReadOnlyList<IndexEntry>> WithLotsAsync(TableClient table, string studyId, IReadOnlyList<IndexEntry> entries, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.All(e => e.Lot is not null))
+        {
+            return entries;
+        }
+
+        using var gate = new SemaphoreSlim(16);
+        return await Task.WhenAll(entries.Select(async e =>
+        {
+            if (e.Lot is not null)
+            {
+                return e;
+            }
+
+            await gate.WaitAsync(ct);
+            try
+            {
+                var kit = await GetAsync(table, studyId, e.KitNumber, ct);
+                return e with { Lot = kit?.Kit.Lot ?? string.Empty };
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+    }
+
     /// <summary>The kit type in a site index row's key (<c>{prefix}{type}|…</c>).</summary>
     private static string TypeIn(string rowKey, string prefix)
     {

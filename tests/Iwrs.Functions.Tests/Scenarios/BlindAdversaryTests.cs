@@ -371,9 +371,9 @@ public sealed class BlindAdversaryTests
     }
 
     /// <summary>
-    /// The depot manager's own shipment in a blinded study comes from one date too: asked for more of a type than any
-    /// one date holds with the others, it is refused with each date's counts (the depot manager is unblinded), and a
-    /// shipment one date can fill takes every kit from it.
+    /// The depot manager's own shipment in a blinded study comes from one batch too: asked for 4 + 2 when no batch holds
+    /// that mix, it is refused with each batch's counts (the depot manager is unblinded); 2 + 2 comes from the only
+    /// batch that could hold any mix of four kits (3 of each), the late one, not the early one holding 2 + 1 at most.
     /// </summary>
     [Fact]
     public async Task DepotManagersShipment_AllFromOneDate_OrRefusedWithTheDates()
@@ -388,13 +388,49 @@ public sealed class BlindAdversaryTests
         Assert.Equal("not-enough-stock", body.GetProperty("code").GetString());
         Assert.Contains("LOT-E1 2026-05-01: 4 of 4, 1 of 2; LOT-1 2028-06-30: 3 of 4, 3 of 2", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
-        var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 3, ["PBO-CAPS"] = 2 } });
+        var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 } });
         await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.GetProperty("shipmentId").GetString()}/dispatch");
         await run.ReceiveAllAsync(Site);
         var shelf = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, $"sites/{Site}/inventory");
         var kits = shelf.GetProperty("kits").EnumerateArray().ToList();
-        Assert.Equal(5, kits.Count);
+        Assert.Equal(4, kits.Count);
         Assert.All(kits, k => Assert.Equal("2028-06-30", k.GetProperty("expiry").GetString()));
+    }
+
+    /// <summary>
+    /// Attacker review 10: depot rows written before index rows carried the lot. Two lots of one date (each with both
+    /// types, 1 + 5 and 5 + 1) were one batch to the pick, which then took one lot's probiotic and the other's placebo
+    /// kits, and the printed lot typed every bottle. The lot now comes from the kit row: the shipment takes the only lot
+    /// that could hold any mix of it.
+    /// </summary>
+    [Fact]
+    public async Task DepotRowsWithoutTheLot_ShipmentStillFromOneLot()
+    {
+        var numbers = BlindSecret.Numbers(6);
+        await using var run = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(11), numbers, "LPLPLP"));
+        await run.ImportMoreAsync([.. BlindSecret.Numbers(6).Select((n, i) => ("A" + n, i < 1 ? "LJ-CAPS" : "PBO-CAPS"))], "LOT-A", "2026-05-01");
+        await run.ImportMoreAsync([.. BlindSecret.Numbers(6).Select((n, i) => ("B" + n, i < 5 ? "LJ-CAPS" : "PBO-CAPS"))], "LOT-B", "2026-05-01");
+        var table = await run.App.Services.GetRequiredService<Iwrs.Storage.Stores.IwrsTable>().GetAsync(CancellationToken.None);
+        var stripped = 0;
+        await foreach (var row in table.QueryAsync<Azure.Data.Tables.TableEntity>(x => x.PartitionKey == BlindRun.Study))
+        {
+            if (row.RowKey.StartsWith(Iwrs.Storage.Stores.KitRows.DepotPrefix, StringComparison.Ordinal) && row.Remove("Lot"))
+            {
+                await table.UpdateEntityAsync(row, row.ETag, Azure.Data.Tables.TableUpdateMode.Replace);
+                stripped++;
+            }
+        }
+
+        var shipment = await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 } });
+
+        Assert.Equal(18, stripped);
+        var lots = new HashSet<string>();
+        foreach (var kit in shipment.GetProperty("kits").EnumerateArray())
+        {
+            lots.Add((await Iwrs.Storage.Stores.KitRows.GetAsync(table, BlindRun.Study, kit.GetProperty("kitNumber").GetString()!, CancellationToken.None))!.Kit.Lot);
+        }
+
+        Assert.Equal(["LOT-1"], lots);
     }
 
     /// <summary>
