@@ -27,9 +27,13 @@ public sealed record UnblindedHistory(string UserId, string StudyId, IReadOnlyLi
             return null;
         }
 
+        // A role stored before histories were kept comes in when revoked or granted again, with its own grant's time,
+        // which can be earlier than the history's first: the first grant is then that one.
         return current is null
             ? new UnblindedHistory(grant.UserId, grant.StudyId, [grant.Role], grantedBy, at)
-            : current with { Roles = [.. current.Roles, grant.Role] };
+            : at < current.FirstGrantedAt
+                ? current with { Roles = [grant.Role, .. current.Roles], FirstGrantedBy = grantedBy, FirstGrantedAt = at }
+                : current with { Roles = [.. current.Roles, grant.Role] };
     }
 }
 

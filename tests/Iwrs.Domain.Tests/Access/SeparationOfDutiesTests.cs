@@ -214,6 +214,17 @@ public sealed class SeparationOfDutiesTests
         Assert.Equal(("admin-1", At), (second.FirstGrantedBy, second.FirstGrantedAt));
     }
 
+    [Fact]
+    public void UnblindedHistoryAfter_OlderRoleBackfilled_BecomesTheFirstGrant()
+    {
+        // A depot manager granted before histories were kept, revoked after a later statistician grant wrote one.
+        var later = UnblindedHistory.After(null, Holds(Role.UnblindedStatistician), "admin-2", At)!;
+        var backfilled = UnblindedHistory.After(later, Holds(Role.DepotManager), "legacy-admin", At.AddYears(-1))!;
+
+        Assert.Equal([Role.DepotManager, Role.UnblindedStatistician], backfilled.Roles);
+        Assert.Equal(("legacy-admin", At.AddYears(-1)), (backfilled.FirstGrantedBy, backfilled.FirstGrantedAt));
+    }
+
     [Theory]
     [InlineData(Role.SiteCoordinator)]
     [InlineData(Role.StudyManager)]
