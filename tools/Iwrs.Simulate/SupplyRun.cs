@@ -643,7 +643,7 @@ internal sealed class SupplyRun
         var shipment = new InTransit(day + Math.Max(1, site.Site.Supply.LeadTimeDays), replacement, FormattableString.Invariant($"S{_outcome.Shipments + 1}"));
         foreach (var (type, count) in wanted)
         {
-            foreach (var expiry in _depot.Take(type, day, date ?? earliest, count, date))
+            foreach (var expiry in _depot.Take(type, day, earliest, count, date))
             {
                 shipment.Kits.Add(new ShippedKit(type, expiry, Damaged: false));
             }
@@ -813,16 +813,16 @@ internal sealed class SupplyRun
         /// <summary>Kits still shippable, by batch and type (the depot stock a blinded shipment's one batch is chosen from; one lot a date here).</summary>
         public Dictionary<DepotBatch, IReadOnlyDictionary<string, int>> ByBatch(string[] types, int day, DateOnly earliest)
         {
-            var byDate = new Dictionary<DepotBatch, IReadOnlyDictionary<string, int>>();
+            var byBatch = new Dictionary<DepotBatch, IReadOnlyDictionary<string, int>>();
             foreach (var date in _lots.SelectMany(lots => lots).Where(l => l.Arrives <= day && l.Expiry >= earliest && l.Left > 0).Select(l => l.Expiry).Distinct())
             {
-                byDate[new DepotBatch(date, string.Empty)] = Enumerable.Range(0, types.Length)
+                byBatch[new DepotBatch(date, string.Empty)] = Enumerable.Range(0, types.Length)
                     .Select(t => (Type: types[t], Left: _lots[t].Where(l => l.Arrives <= day && l.Expiry == date).Sum(l => l.Left)))
                     .Where(t => t.Left > 0)
                     .ToDictionary(t => t.Type, t => t.Left, StringComparer.Ordinal);
             }
 
-            return byDate;
+            return byBatch;
         }
 
         public List<DateOnly> Take(int type, int day, DateOnly earliest, int count, DateOnly? only = null)

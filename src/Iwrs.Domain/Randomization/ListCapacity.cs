@@ -13,16 +13,17 @@ namespace Iwrs.Domain.Randomization;
 public static class ListCapacity
 {
     /// <summary>The slots of a stratum of <paramref name="slotsInStratum"/> that may be used.</summary>
-    public static int UsableSlots(StudyConfiguration study, int slotsInStratum, int? publicSlotsPerStratum)
-    {
-        ArgumentNullException.ThrowIfNull(study);
-        return study.IsBlinded && publicSlotsPerStratum is { } n ? Math.Min(n, slotsInStratum) : slotsInStratum;
-    }
+    public static int UsableSlots(StudyConfiguration study, int slotsInStratum, int? publicSlotsPerStratum) =>
+        Math.Min(slotsInStratum, Limit(study, publicSlotsPerStratum));
 
     /// <summary>Whether the slot at <paramref name="position"/> may be used.</summary>
-    public static bool Allows(StudyConfiguration study, int position, int? publicSlotsPerStratum)
+    public static bool Allows(StudyConfiguration study, int position, int? publicSlotsPerStratum) =>
+        position <= Limit(study, publicSlotsPerStratum);
+
+    /// <summary>The last position a stratum may use, whatever its length: the public number in a blinded study that stored one.</summary>
+    private static int Limit(StudyConfiguration study, int? publicSlotsPerStratum)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return !study.IsBlinded || publicSlotsPerStratum is not { } n || position <= n;
+        return study.IsBlinded && publicSlotsPerStratum is { } n ? n : int.MaxValue;
     }
 }

@@ -45,8 +45,8 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             var today = DateOnly.FromDateTime(now.UtcDateTime);
             var earliest = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
             // An automatic order or a loss's replacement in a blinded study ships its number of kits whatever the
-            // depot's mix: each type's first kits, up to the whole number, are read, and a short type is made up from
-            // the others (a replacement that shipped or not by the lost kits' types would tell them: attacker review).
+            // depot's mix: a short type is made up from the others (a replacement that shipped or not by the lost kits'
+            // types would tell them: attacker review).
             var fill = (automatic || recompute is not null || replacing is not null) && study.IsBlinded;
             var types = wanted.Where(k => k.Value > 0).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
             var total = wanted.Values.Where(n => n > 0).Sum();
