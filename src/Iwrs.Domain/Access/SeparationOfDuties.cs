@@ -12,17 +12,25 @@ public sealed record RoleConflict(string UserId, string StudyId, IReadOnlyList<R
 /// ever granted there (in the order first granted) and who granted the first, when. Written with every such grant and
 /// never removed, revocation included: what its holder saw stays seen.
 /// </summary>
+/// <remarks>
+/// An administrator's history has <see cref="StudyId"/> <see cref="AllStudies"/>: the role is outside studies and
+/// unblinded in every one, so whoever was an administrator is given no blinded role in any study afterwards.
+/// </remarks>
 public sealed record UnblindedHistory(string UserId, string StudyId, IReadOnlyList<Role> Roles, string FirstGrantedBy, DateTimeOffset FirstGrantedAt)
 {
+    /// <summary>The <see cref="StudyId"/> of an administrator's history: no study id can be it.</summary>
+    public const string AllStudies = "*";
+
     /// <summary>
     /// The history once <paramref name="grant"/> is made by <paramref name="grantedBy"/> at <paramref name="at"/>, given
-    /// <paramref name="current"/> (null: none yet); null when the grant adds nothing to it (a blinded role, administrator,
-    /// or an unblinded role already in it).
+    /// <paramref name="current"/> (null: none yet); null when the grant adds nothing to it (a blinded role, or an
+    /// unblinded role already in it). Administrator goes into the <see cref="AllStudies"/> history.
     /// </summary>
     public static UnblindedHistory? After(UnblindedHistory? current, RoleAssignment grant, string grantedBy, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        if (grant.StudyId is null || !grant.Role.IsUnblinded() || current?.Roles.Contains(grant.Role) == true)
+        var scope = grant.StudyId ?? (grant.Role == Role.Administrator ? AllStudies : null);
+        if (scope is null || !grant.Role.IsUnblinded() || current?.Roles.Contains(grant.Role) == true)
         {
             return null;
         }
@@ -30,10 +38,30 @@ public sealed record UnblindedHistory(string UserId, string StudyId, IReadOnlyLi
         // A role stored before histories were kept comes in when revoked or granted again, with its own grant's time,
         // which can be earlier than the history's first: the first grant is then that one.
         return current is null
-            ? new UnblindedHistory(grant.UserId, grant.StudyId, [grant.Role], grantedBy, at)
+            ? new UnblindedHistory(grant.UserId, scope, [grant.Role], grantedBy, at)
             : at < current.FirstGrantedAt
                 ? current with { Roles = [grant.Role, .. current.Roles], FirstGrantedBy = grantedBy, FirstGrantedAt = at }
                 : current with { Roles = [.. current.Roles, grant.Role] };
+    }
+
+    /// <summary>
+    /// What a user's past shows in one study: their history there and their <see cref="AllStudies"/> (administrator)
+    /// history, as one (roles in the order first granted, the earlier first grant); null when neither exists.
+    /// </summary>
+    public static UnblindedHistory? Combined(UnblindedHistory? inStudy, UnblindedHistory? administrator)
+    {
+        if (inStudy is null || administrator is null)
+        {
+            return inStudy ?? administrator;
+        }
+
+        var (first, second) = administrator.FirstGrantedAt < inStudy.FirstGrantedAt ? (administrator, inStudy) : (inStudy, administrator);
+        return inStudy with
+        {
+            Roles = [.. first.Roles.Concat(second.Roles).Distinct()],
+            FirstGrantedBy = first.FirstGrantedBy,
+            FirstGrantedAt = first.FirstGrantedAt,
+        };
     }
 }
 
@@ -66,9 +94,10 @@ public static class SeparationOfDuties
     /// study) and, for a study role, whether the user is an administrator (granting administrator does not ask). Null
     /// when it does; otherwise the refusal, which names the roles that conflict and nothing else. A blinded study role is
     /// also refused to a user with an <paramref name="history"/> in its study: someone who was unblinded there (a depot
-    /// manager since revoked) does not go back to blinded work in it; the other way round is allowed.
+    /// manager since revoked) does not go back to blinded work in it; the other way round is allowed. So is one to a user
+    /// with an <see cref="UnblindedHistory.AllStudies"/> <paramref name="administratorHistory"/>: a former administrator.
     /// </summary>
-    public static DomainError? CheckGrant(RoleAssignment grant, IEnumerable<RoleAssignment> held, bool isAdministrator, UnblindedHistory? history = null)
+    public static DomainError? CheckGrant(RoleAssignment grant, IEnumerable<RoleAssignment> held, bool isAdministrator, UnblindedHistory? history = null, UnblindedHistory? administratorHistory = null)
     {
         ArgumentNullException.ThrowIfNull(grant);
         ArgumentNullException.ThrowIfNull(held);
@@ -98,10 +127,17 @@ public static class SeparationOfDuties
                 "Revoking a role does not undo what its holder saw: whoever held an unblinded role in a study is never given a blinded one there.");
         }
 
-        return isAdministrator && !grant.Role.IsUnblinded()
-            ? new DomainError(ConflictCode,
+        if (isAdministrator && !grant.Role.IsUnblinded())
+        {
+            return new DomainError(ConflictCode,
                 $"'{grant.UserId}' is an administrator, an unblinded role in every study; {grant.Role.Name()} is blinded. " +
-                "Nobody holds a blinded and an unblinded role in the same study.")
+                "Nobody holds a blinded and an unblinded role in the same study.");
+        }
+
+        return !grant.Role.IsUnblinded() && administratorHistory is not null && administratorHistory.UserId == grant.UserId && administratorHistory.StudyId == UnblindedHistory.AllStudies
+            ? new DomainError(ConflictCode,
+                $"'{grant.UserId}' was an administrator before, an unblinded role in every study; {grant.Role.Name()} is blinded. " +
+                "Revoking a role does not undo what its holder saw: whoever was an administrator is never given a blinded role.")
             : null;
     }
 
@@ -109,14 +145,16 @@ public static class SeparationOfDuties
     /// Every user whose roles in <paramref name="studyId"/> break the rule. <paramref name="assignments"/> are the
     /// study's (others are ignored); <paramref name="administrators"/> are the user ids that are administrators,
     /// stored or configured. A user who holds a blinded role and has an unblinded history in the study
-    /// (<paramref name="histories"/>; others are ignored) is listed too, with that history. Ordered by user id.
+    /// (<paramref name="histories"/>; others are ignored) or an <see cref="UnblindedHistory.AllStudies"/> one (a former
+    /// administrator) is listed too, with that history (<see cref="UnblindedHistory.Combined"/>). Ordered by user id.
     /// </summary>
     public static IReadOnlyList<RoleConflict> FindConflicts(
         string studyId, IEnumerable<RoleAssignment> assignments, IReadOnlySet<string> administrators, IEnumerable<UnblindedHistory>? histories = null)
     {
         ArgumentNullException.ThrowIfNull(assignments);
         ArgumentNullException.ThrowIfNull(administrators);
-        var formerly = (histories ?? []).Where(h => h.StudyId == studyId).GroupBy(h => h.UserId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var all = (histories ?? []).ToList();
+        UnblindedHistory? Past(string userId, string scope) => all.FirstOrDefault(h => h.UserId == userId && h.StudyId == scope);
         var conflicts = new List<RoleConflict>();
         foreach (var user in assignments.Where(a => a.StudyId == studyId).GroupBy(a => a.UserId).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -127,7 +165,7 @@ public static class SeparationOfDuties
                 unblinded.Add(new RoleAssignment(user.Key, Role.Administrator, null, null));
             }
 
-            var history = formerly.GetValueOrDefault(user.Key);
+            var history = UnblindedHistory.Combined(Past(user.Key, studyId), Past(user.Key, UnblindedHistory.AllStudies));
             if (blinded.Count > 0 && (unblinded.Count > 0 || history is not null))
             {
                 conflicts.Add(new RoleConflict(user.Key, studyId, blinded, unblinded, history));

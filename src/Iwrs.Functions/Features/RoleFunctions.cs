@@ -192,8 +192,8 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
 
             // An unblinded study role held from before histories were kept leaves its trace too, when it is granted
             // again (nothing else changes) or revoked (in the revoke's transaction): see SeparationOfDuties.
-            var past = existing is not null && assignment.StudyId is { } held && assignment.Role.IsUnblinded()
-                ? await roles.HistoryAsync(held, assignment.UserId, attemptCt)
+            var past = existing is not null && assignment.Role.IsUnblinded()
+                ? await roles.HistoryAsync(assignment.StudyId ?? UnblindedHistory.AllStudies, assignment.UserId, attemptCt)
                 : null;
             var backfill = existing is null ? null : UnblindedHistory.After(past?.History, existing.Assignment, existing.GrantedBy, existing.GrantedAt);
             if (grant == existing is not null)
@@ -255,21 +255,25 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
 
     /// <summary>
     /// Whether granting <paramref name="grant"/> would give its user a blinded and an unblinded role in one study: for a
-    /// study role, against the user's roles in that study and (for a blinded one) whether they are an administrator,
-    /// configured or stored, and whether they were unblinded in the study before; for administrator, against their roles
-    /// in every study. With the user's unblinded history in the study, which an unblinded grant extends.
+    /// study role, against the user's roles in that study, whether they were unblinded in the study before and (for a
+    /// blinded one) whether they are or were an administrator, configured or stored; for administrator, against their
+    /// roles in every study. With the user's unblinded history in the study (for administrator, their administrator
+    /// history), which an unblinded grant extends.
     /// </summary>
     private async Task<(DomainError? Conflict, StoredUnblindedHistory? History)> ConflictAsync(RoleAssignment grant, CancellationToken ct)
     {
         if (grant.StudyId is null)
         {
-            var everywhere = await roles.InEveryStudyAsync(grant.UserId, ct);
-            return (SeparationOfDuties.CheckGrant(grant, everywhere.Select(s => s.Assignment), isAdministrator: false), null);
+            var everywhere = roles.InEveryStudyAsync(grant.UserId, ct);
+            var administratorHistory = roles.HistoryAsync(UnblindedHistory.AllStudies, grant.UserId, ct);
+            return (SeparationOfDuties.CheckGrant(grant, (await everywhere).Select(s => s.Assignment), isAdministrator: false), await administratorHistory);
         }
 
         var inStudy = roles.ForUserAsync(grant.StudyId, grant.UserId, ct);
         var history = roles.HistoryAsync(grant.StudyId, grant.UserId, ct);
-        var isAdministrator = !grant.Role.IsUnblinded() && await access.IsAdministratorAsync(new Caller(grant.UserId, null), ct);
-        return (SeparationOfDuties.CheckGrant(grant, (await inStudy).Select(s => s.Assignment), isAdministrator, (await history)?.History), await history);
+        var blinded = !grant.Role.IsUnblinded();
+        var formerAdministrator = blinded ? roles.HistoryAsync(UnblindedHistory.AllStudies, grant.UserId, ct) : Task.FromResult<StoredUnblindedHistory?>(null);
+        var isAdministrator = blinded && await access.IsAdministratorAsync(new Caller(grant.UserId, null), ct);
+        return (SeparationOfDuties.CheckGrant(grant, (await inStudy).Select(s => s.Assignment), isAdministrator, (await history)?.History, (await formerAdministrator)?.History), await history);
     }
 }

@@ -19,7 +19,7 @@ public sealed record StoredUnblindedHistory(UnblindedHistory History, string ETa
 /// partition), keyed <c>role|{userId}|{role}|{siteId or *}</c>: one caller's roles in one study are a single
 /// bounded range read, and a grant and its audit record are one transaction. Beside them, <c>unblinded|{userId}</c>:
 /// the user's <see cref="UnblindedHistory"/> in the study, written in the transaction of every unblinded grant there and
-/// deleted by nothing (a revoke leaves it).
+/// deleted by nothing (a revoke leaves it); an administrator's is in the system partition, beside the role.
 /// </summary>
 public sealed class RoleAssignmentStore(IwrsTable table)
 {
@@ -107,32 +107,35 @@ public sealed class RoleAssignmentStore(IwrsTable table)
 
     public static string HistoryKey(string userId) => HistoryPrefix + userId;
 
-    /// <summary><paramref name="userId"/>'s unblinded history in <paramref name="studyId"/>: one point read; null when they were never unblinded there.</summary>
+    /// <summary>
+    /// <paramref name="userId"/>'s unblinded history in <paramref name="studyId"/> (<see cref="UnblindedHistory.AllStudies"/>:
+    /// as administrator, in the system partition): one point read; null when they were never unblinded there.
+    /// </summary>
     public async Task<StoredUnblindedHistory?> HistoryAsync(string studyId, string userId, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
-        var row = await client.GetRowAsync(studyId, HistoryKey(userId), ct);
+        var row = await client.GetRowAsync(HistoryPartition(studyId), HistoryKey(userId), ct);
         return row is null ? null : HistoryFrom(row);
     }
 
-    /// <summary>Every unblinded history in every study (listing role conflicts): one range read per study.</summary>
+    /// <summary>Every unblinded history in every study and every administrator's (listing role conflicts): one range read per partition.</summary>
     public async Task<IReadOnlyList<UnblindedHistory>> HistoriesInEveryStudyAsync(CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
         var result = new List<UnblindedHistory>();
-        foreach (var partition in await StudyStore.PartitionsAsync(client, ct))
+        foreach (var partition in (await StudyStore.PartitionsAsync(client, ct)).Append(IwrsTable.SystemPartition).Distinct(StringComparer.Ordinal))
         {
-            if (partition != IwrsTable.SystemPartition)
+            await foreach (var row in client.QueryPrefixAsync(partition, HistoryPrefix, ct))
             {
-                await foreach (var row in client.QueryPrefixAsync(partition, HistoryPrefix, ct))
-                {
-                    result.Add(HistoryFrom(row).History);
-                }
+                result.Add(HistoryFrom(row).History);
             }
         }
 
         return result;
     }
+
+    /// <summary>Where a history is kept: its study's partition, or the system partition for an administrator's.</summary>
+    private static string HistoryPartition(string studyId) => studyId == UnblindedHistory.AllStudies ? IwrsTable.SystemPartition : studyId;
 
     /// <summary>
     /// Writes <paramref name="history"/>: an insert when there was none (<paramref name="etag"/> null), otherwise a
@@ -141,7 +144,7 @@ public sealed class RoleAssignmentStore(IwrsTable table)
     public static TableTransactionAction WriteHistory(UnblindedHistory history, string? etag)
     {
         ArgumentNullException.ThrowIfNull(history);
-        var e = Rows.New(history.StudyId, HistoryKey(history.UserId));
+        var e = Rows.New(HistoryPartition(history.StudyId), HistoryKey(history.UserId));
         e.Set("UserId", history.UserId);
         e.Set("Roles", string.Join(",", history.Roles.Select(r => r.Name())));
         e.Set("FirstGrantedBy", history.FirstGrantedBy);
@@ -156,7 +159,7 @@ public sealed class RoleAssignmentStore(IwrsTable table)
         var roles = (row.GetString("Roles") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(n => Roles.TryParse(n, out var r) ? r : (Role?)null).OfType<Role>().ToList();
         var history = new UnblindedHistory(
-            row.GetString("UserId") ?? row.RowKey[HistoryPrefix.Length..], row.PartitionKey, roles,
+            row.GetString("UserId") ?? row.RowKey[HistoryPrefix.Length..], row.PartitionKey == IwrsTable.SystemPartition ? UnblindedHistory.AllStudies : row.PartitionKey, roles,
             row.GetString("FirstGrantedBy") ?? string.Empty, row.GetDateTimeOffset("FirstGrantedAt") ?? DateTimeOffset.MinValue);
         return new StoredUnblindedHistory(history, row.Tag());
     }

@@ -12,6 +12,9 @@ public sealed class SeparationOfDutiesTests
     private static RoleAssignment Holds(Role role, string? study = Study, string user = User, string? site = null) =>
         new(user, role, role == Role.Administrator ? null : study, role.IsSiteScoped() ? site ?? "CN01" : null);
 
+    /// <summary>Every blinded study role.</summary>
+    public static TheoryData<Role> BlindedStudyRoles => [.. StudyRoles.Where(r => !r.IsUnblinded())];
+
     /// <summary>Every pair of study roles, with whether one is blinded and the other unblinded.</summary>
     public static TheoryData<Role, Role, bool> StudyRolePairs
     {
@@ -228,10 +231,78 @@ public sealed class SeparationOfDutiesTests
     [Theory]
     [InlineData(Role.SiteCoordinator)]
     [InlineData(Role.StudyManager)]
-    [InlineData(Role.Administrator)]
-    public void UnblindedHistoryAfter_BlindedOrSystemGrant_NoHistory(Role granted)
+    public void UnblindedHistoryAfter_BlindedGrant_NoHistory(Role granted)
     {
         Assert.Null(UnblindedHistory.After(null, Holds(granted), "admin-1", At));
+    }
+
+    [Fact]
+    public void UnblindedHistoryAfter_Administrator_HistoryOfAllStudies_OnceOnly()
+    {
+        var history = UnblindedHistory.After(null, Holds(Role.Administrator), "admin-1", At)!;
+
+        Assert.Equal((User, UnblindedHistory.AllStudies, "admin-1", At), (history.UserId, history.StudyId, history.FirstGrantedBy, history.FirstGrantedAt));
+        Assert.Equal([Role.Administrator], history.Roles);
+        Assert.Null(UnblindedHistory.After(history, Holds(Role.Administrator), "admin-2", At.AddDays(1)));
+    }
+
+    [Theory]
+    [MemberData(nameof(BlindedStudyRoles))]
+    public void CheckGrant_BlindedRoleToAFormerAdministrator_RefusedInEveryStudy(Role granted)
+    {
+        var formerAdministrator = History(Role.Administrator);
+        foreach (var study in new[] { Study, "AKK-MCRC" })
+        {
+            var refusal = SeparationOfDuties.CheckGrant(Holds(granted, study), [], isAdministrator: false, administratorHistory: formerAdministrator);
+
+            Assert.Equal("role-conflict", refusal?.Code);
+            Assert.Equal(
+                $"'user-1' was an administrator before, an unblinded role in every study; {granted.Name()} is blinded. " +
+                "Revoking a role does not undo what its holder saw: whoever was an administrator is never given a blinded role.",
+                refusal!.Message);
+        }
+    }
+
+    [Fact]
+    public void CheckGrant_FormerAdministrator_UnblindedRolesAllowed_OtherUsersUntouched()
+    {
+        var formerAdministrator = History(Role.Administrator);
+
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.DepotManager), [], isAdministrator: false, administratorHistory: formerAdministrator));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.Administrator), [], isAdministrator: false, administratorHistory: formerAdministrator));
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator, user: "user-2"), [], isAdministrator: false, administratorHistory: formerAdministrator));
+
+        // A study history passed where the administrator's belongs does not count as one.
+        Assert.Null(SeparationOfDuties.CheckGrant(Holds(Role.SiteCoordinator, "AKK-MCRC"), [], isAdministrator: false, administratorHistory: History(Role.DepotManager)));
+    }
+
+    [Fact]
+    public void Combined_StudyAndAdministratorHistories_RolesInOrderFirstGranted_EarlierFirstGrant()
+    {
+        var depot = History(Role.DepotManager);
+        var administrator = UnblindedHistory.After(null, Holds(Role.Administrator), "boot", At.AddDays(-5))!;
+
+        var combined = UnblindedHistory.Combined(depot, administrator)!;
+
+        Assert.Equal((Study, "boot", At.AddDays(-5)), (combined.StudyId, combined.FirstGrantedBy, combined.FirstGrantedAt));
+        Assert.Equal([Role.Administrator, Role.DepotManager], combined.Roles);
+        Assert.Same(depot, UnblindedHistory.Combined(depot, null));
+        Assert.Same(administrator, UnblindedHistory.Combined(null, administrator));
+        Assert.Null(UnblindedHistory.Combined(null, null));
+    }
+
+    [Fact]
+    public void FindConflicts_BlindedHolderWhoWasAnAdministrator_ListedInTheirStudy()
+    {
+        var assignments = new[] { Holds(Role.SiteCoordinator, user: "was-admin"), Holds(Role.Pharmacist, user: "never") };
+        var histories = new[] { History(Role.Administrator, user: "was-admin"), History(Role.DepotManager, user: "was-admin") };
+
+        var conflict = Assert.Single(SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(), histories));
+
+        Assert.Equal("was-admin", conflict.UserId);
+        Assert.Empty(conflict.Unblinded);
+        Assert.Equal([Role.DepotManager, Role.Administrator], conflict.FormerlyUnblinded!.Roles);
+        Assert.Empty(SeparationOfDuties.FindConflicts(Study, assignments, new HashSet<string>(), [History(Role.DepotManager, study: "AKK-MCRC", user: "was-admin")]));
     }
 
     [Fact]

@@ -246,6 +246,75 @@ public sealed class SeparationOfDutiesTests : IAsyncLifetime
         Assert.DoesNotContain(await AssignmentsAsync(), a => a.UserId is IwrsFactory.Admin or "admin-2");
     }
 
+    /// <summary>
+    /// An administrator loaded the configurations (arms, kit types, block sizes) and could read every study: revoked,
+    /// they are given no blinded role in any study, whoever asks; unblinded roles are still granted.
+    /// </summary>
+    [Theory]
+    [InlineData(IwrsFactory.Admin, "site-coordinator", "CN01")]
+    [InlineData("manager", "pharmacist", "CN02")]
+    [InlineData("manager", "study-manager", null)]
+    public async Task GrantRole_BlindedRoleToAFormerAdministrator_Refused409RoleConflictWhoeverAsks(string granter, string role, string? siteId)
+    {
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/administrators/admin-2", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/administrators/admin-2")).StatusCode);
+
+        // In another study too (the study manager holds no role in AKK-MCRC, so the administrator asks there).
+        var client = await _app.ClientFor(granter);
+        foreach (var study in new[] { Study, "AKK-MCRC" })
+        {
+            using var response = await (study == Study ? client : admin).PostAsJsonAsync($"/api/studies/{study}/role-assignments", new { userId = "admin-2", role, siteId = study == Study ? siteId : siteId is null ? null : "CN01" });
+            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Conflict, "role-conflict");
+            Assert.Contains("'admin-2' was an administrator before", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+            AccessTests.AssertBlind(problem.GetRawText());
+        }
+
+        Assert.DoesNotContain(await AssignmentsAsync(), a => a.UserId == "admin-2");
+        using var unblinded = await admin.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "admin-2", role = "unblinded-statistician" });
+        Assert.Equal(HttpStatusCode.Created, unblinded.StatusCode);
+
+        // Made administrator again (allowed: no blinded role is held) and revoked again, the history keeps its first grant.
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/administrators/admin-2", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/administrators/admin-2")).StatusCode);
+        var history = await _app.Services.GetRequiredService<RoleAssignmentStore>().HistoryAsync(UnblindedHistory.AllStudies, "admin-2", CancellationToken.None);
+        Assert.Equal([Role.Administrator], history!.History.Roles);
+        Assert.Equal(IwrsFactory.Admin, history.History.FirstGrantedBy);
+    }
+
+    /// <summary>An administrator row stored before histories were kept leaves one when revoked.</summary>
+    [Fact]
+    public async Task GrantRole_AdministratorStoredBeforeHistoriesThenRevoked_BlindedRefused()
+    {
+        await Insert(await TableAsync(), new RoleAssignment("oldadmin", Role.Administrator, null, null));
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/api/administrators/oldadmin")).StatusCode);
+
+        var manager = await _app.ClientFor("manager");
+        using var blinded = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "oldadmin", role = "site-coordinator", siteId = "CN01" });
+
+        var problem = await ProblemAssert.IsProblem(blinded, HttpStatusCode.Conflict, "role-conflict");
+        Assert.Contains("'oldadmin' was an administrator before", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        var history = await _app.Services.GetRequiredService<RoleAssignmentStore>().HistoryAsync(UnblindedHistory.AllStudies, "oldadmin", CancellationToken.None);
+        Assert.Equal(("legacy", DateTimeOffset.UnixEpoch), (history!.History.FirstGrantedBy, history.History.FirstGrantedAt));
+    }
+
+    [Fact]
+    public async Task ListRoleConflicts_BlindedHolderWhoWasAnAdministrator_ListedWithThatPast()
+    {
+        // The blinded role "coord" holds, with an administrator history written past the rule (straight to the table).
+        var table = await TableAsync();
+        await new StudyChange { RoleAssignmentStore.WriteHistory(UnblindedHistory.After(null, new RoleAssignment("coord", Role.Administrator, null, null), "legacy", DateTimeOffset.UnixEpoch)!, etag: null) }.SubmitAsync(table, CancellationToken.None);
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+
+        var conflict = Assert.Single((await admin.GetFromJsonAsync<JsonElement>("/api/admin/role-conflicts")).EnumerateArray());
+
+        Assert.Equal("LJ-MCRC coord blinded[site-coordinator@CN01 by admin-1] unblinded[]", Describe(conflict));
+        var history = conflict.GetProperty("formerlyUnblinded");
+        Assert.Equal(["administrator"], history.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal("legacy", history.GetProperty("firstGrantedBy").GetString());
+    }
+
     [Fact]
     public async Task GrantAdministrator_HolderOfABlindedStudyRole_Refused409RoleConflict()
     {
