@@ -45,7 +45,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                     var losses = await LossRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
                     foreach (var returning in losses.Where(l => l.Returning))
                     {
-                        await SupplyHolds.ReturnRestAsync(writes, time, client, study.StudyId, returning, "system", "system", Channel.Timer, ct);
+                        await SupplyHolds.ReturnRestAsync(writes, time, random, client, study.StudyId, returning, "system", "system", Channel.Timer, ct);
                     }
 
                     if (losses.FirstOrDefault(l => l.ReplacementId is null) is { } unreplaced)

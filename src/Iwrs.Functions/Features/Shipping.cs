@@ -89,7 +89,9 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
             var shipment = new Shipment(
                 ShipmentRows.FormatId(counter.Next), siteId, ShipmentStatus.Requested,
-                picked.Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
+                // Stored in kit-number order: picked type by type, the stored order would sort the kits by type
+                // wherever it shows (an SMS receipt is built from it).
+                picked.OrderBy(p => p.Entry.KitNumber, StringComparer.Ordinal).Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
                 reason, now, userId, null, null);
 
             var actions = new StudyChange();

@@ -15,7 +15,7 @@ namespace Iwrs.Functions.Features;
 /// are told which types are short); then an urgent shipment is ordered unless one is already on the way. Releasing a
 /// whole shipment puts its ok kits on the shelf and lifts the site's hold in the same transaction.
 /// </summary>
-public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, StudyWrites writes, TimeProvider time, ILogger<SupplyHolds> log)
+public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, StudyWrites writes, TimeProvider time, IRandomSource random, ILogger<SupplyHolds> log)
 {
     /// <summary>The reason a replacement shipment carries (public: blinded staff see shipments' reasons).</summary>
     public const string Replacing = "replacement";
@@ -38,7 +38,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
             var shelf = quarantines ? await KitRows.ShelfAsync(context.Table, study.StudyId, site.SiteId, attemptCt) : [];
             var now = time.GetUtcNow();
             var actions = new StudyChange { SupplyHoldRows.Insert(study.StudyId, site.SiteId, now) };
-            foreach (var kit in shelf.Take(SupplyHold.QuarantinePerTransaction))
+            foreach (var kit in InRandomOrder(shelf, k => k.Entry.KitNumber, random).Take(SupplyHold.QuarantinePerTransaction))
             {
                 actions.AddRange(KitRows.Quarantine(study.StudyId, kit.Entry));
             }
@@ -96,7 +96,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                 }
 
                 var actions = new StudyChange { SupplyHoldRows.Write(studyId, hold) };
-                foreach (var kit in shelf.Take(SupplyHold.QuarantinePerTransaction))
+                foreach (var kit in InRandomOrder(shelf, k => k.Entry.KitNumber, random).Take(SupplyHold.QuarantinePerTransaction))
                 {
                     actions.AddRange(KitRows.Quarantine(studyId, kit.Entry));
                 }
@@ -204,7 +204,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     /// kits lost from the shelf lifts once every replacement it is owed has brought its kits to the shelf (a count of
     /// reports and of releases, both public); a stock-out hold lifts at a release that puts kits on the shelf.
     /// </summary>
-    public static async Task<Released> ReleaseAsync(TableClient table, StudyConfiguration study, Shipment shipment, DateTimeOffset now, StudyChange actions, CancellationToken ct)
+    public async Task<Released> ReleaseAsync(TableClient table, StudyConfiguration study, Shipment shipment, DateTimeOffset now, StudyChange actions, CancellationToken ct)
     {
         var studyId = study.StudyId;
         var siteId = shipment.SiteId;
@@ -301,7 +301,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         var room = Math.Max(0, (StudyChange.MaxActions - ReleaseMargin - actions.Count - completing.Count) / 3);
         foreach (var done in completing)
         {
-            var its = aside.Where(k => k.LossId == done.LossId).ToList();
+            var its = InRandomOrder(aside.Where(k => k.LossId == done.LossId).ToList(), k => k.Entry.KitNumber, random);
             foreach (var kit in its.Take(room))
             {
                 actions.AddRange(KitRows.ReturnToShelf(studyId, kit));
@@ -358,12 +358,12 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     {
         foreach (var loss in returning)
         {
-            await ReturnRestAsync(writes, time, context.Table, context.StudyId, loss, context.Caller.UserId, context.ActingAs.Name(), context.Channel, ct);
+            await ReturnRestAsync(writes, time, random, context.Table, context.StudyId, loss, context.Caller.UserId, context.ActingAs.Name(), context.Channel, ct);
         }
     }
 
     /// <summary>The rest of a released replacement's set-aside kits, for the timer (which has no <see cref="SupplyHolds"/>).</summary>
-    public static async Task ReturnRestAsync(StudyWrites writes, TimeProvider time, TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct)
+    public static async Task ReturnRestAsync(StudyWrites writes, TimeProvider time, IRandomSource random, TableClient table, string studyId, LossRows.Loss loss, string userId, string role, Channel channel, CancellationToken ct)
     {
         while (true)
         {
@@ -375,7 +375,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                     return Result<bool>.Ok(true);
                 }
 
-                var its = (await KitRows.AsideAsync(table, studyId, loss.SiteId, attemptCt)).Where(k => k.LossId == loss.LossId).ToList();
+                var its = InRandomOrder((await KitRows.AsideAsync(table, studyId, loss.SiteId, attemptCt)).Where(k => k.LossId == loss.LossId).ToList(), k => k.Entry.KitNumber, random);
                 var actions = new StudyChange();
                 foreach (var kit in its.Take(ReturnPerTransaction))
                 {
@@ -395,4 +395,14 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
             }
         }
     }
+
+    /// <summary>
+    /// Kits in a secret random order, for work done one transaction's worth at a time (returning set-aside kits,
+    /// quarantining a shelf). Rows are read in key order, which runs type by type: taken in that order, a first batch
+    /// that was the only one to land (the request stopped, another instance came in between) would leave the kits of
+    /// one type behind, and which kits could be dispensed would tell their types (attacker review 11). From kit-number
+    /// order, shuffled, the batch is a uniformly random subset whichever kits are of which type.
+    /// </summary>
+    private static IReadOnlyList<T> InRandomOrder<T>(IReadOnlyList<T> kits, Func<T, string> number, IRandomSource random) =>
+        KitChoice.Pick([.. kits.OrderBy(number, StringComparer.Ordinal)], kits.Count, random);
 }
