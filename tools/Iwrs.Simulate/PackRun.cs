@@ -37,6 +37,7 @@ internal sealed class PackRun
     private readonly List<List<Subject>?> _due = [];
     private readonly Dictionary<string, int> _listPointer = new(StringComparer.Ordinal);
     private int _starters;
+    private bool _enrolmentClosed;
 
     private PackRun(StudyConfiguration study, Scenario scenario, Trial trial, Policy policy, ulong seed, int run, TextWriter? holdLog, PackTrace? trace)
     {
@@ -65,7 +66,7 @@ internal sealed class PackRun
         // The depot plans with the longest-lived shipment it makes: a starter that must last its shelf days after arrival.
         var schedule = study.VisitSchedule;
         var starterDays = _sites.Max(s => Math.Max(1, s.Site.Supply.LeadTimeDays) + PackDesign.StarterShelfDays + schedule.CycleLengthDays + schedule.WindowDays + s.Site.Supply.DoNotDispenseDays);
-        var packDays = _sites.Max(s => ((_design.Visits + 1) * schedule.CycleLengthDays) + (2 * schedule.WindowDays) + s.Site.Supply.DoNotDispenseDays);
+        var packDays = _sites.Max(s => ((_design.Visits + 1) * (schedule.CycleLengthDays + schedule.WindowDays)) + s.Site.Supply.DoNotDispenseDays);
         _depotMarginDays = Math.Max(starterDays, packDays);
     }
 
@@ -143,6 +144,10 @@ internal sealed class PackRun
                 if (_outcome.Randomized >= _scenario.Subjects || (next >= candidates.Count && waiting.Count == 0))
                 {
                     enrolmentOpen = false;
+                    foreach (var site in _sites)
+                    {
+                        LeaveStarters(site);
+                    }
                 }
             }
 
@@ -242,7 +247,11 @@ internal sealed class PackRun
             site.Open.RemoveAt(i--);
             foreach (var starter in shipment.Starters)
             {
-                if (starter.Capacity(KitsPerVisit) > 0)
+                if (_enrolmentClosed)
+                {
+                    Leave(starter);
+                }
+                else if (starter.Capacity(KitsPerVisit) > 0)
                 {
                     site.Starters.Add(starter);
                 }
@@ -313,6 +322,8 @@ internal sealed class PackRun
         }
         else
         {
+            _holdLog?.WriteLine(FormattableString.Invariant(
+                $"missed: run {_run} [{_policy.Name}] day {day} site {site.Site.SiteId}: subject {subject.Candidate.Index} visit {subject.VisitsDone + 1} without its pack ({subject.Incoming} kit(s) on the way, {subject.Pending} ordered, {site.Pending.Count} order(s) waiting for the depot)"));
             _outcome.MissedVisits++;
             subject.VisitsDone++;
             Schedule(subject, subject.Target + _study.VisitSchedule.CycleLengthDays);
@@ -341,7 +352,7 @@ internal sealed class PackRun
     /// <summary>
     /// After a visit that leaves the subject's pack (on hand, on the way and ordered) short of the next visit's kits,
     /// the next <see cref="PackDesign.Visits"/> visits' kits, no more than the visits the schedule has left: public
-    /// numbers. They must stay dispensable until the last of those visits, at the end of its window.
+    /// numbers. They must stay dispensable until the last of those visits, at the latest it can be.
     /// </summary>
     private void OrderPack(PackSite site, Subject subject, DateOnly today)
     {
@@ -353,7 +364,9 @@ internal sealed class PackRun
         }
 
         var visits = Math.Min(_design.Visits, schedule.DispensingVisits - subject.VisitsDone);
-        var lastUse = _scenario.Start.AddDays(subject.Target + ((visits - 1) * schedule.CycleLengthDays) + schedule.WindowDays);
+        // Each visit sets the next one's target a cycle after the day it was done, so every visit of the pack but the
+        // last may move the later ones by up to a window.
+        var lastUse = _scenario.Start.AddDays(subject.Target + ((visits - 1) * (schedule.CycleLengthDays + schedule.WindowDays)) + schedule.WindowDays);
         var earliest = Dispensability.EarliestAllowedExpiry(Max(lastUse, today), schedule, site.Site.Supply);
         Order(site, new PackOrder(subject, (visits * KitsPerVisit) - have, earliest, Replacement: false));
     }
@@ -455,6 +468,28 @@ internal sealed class PackRun
         }
 
         _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Shipped, starter.Damaged, starter.Served, [.. starter.Kits], reason));
+    }
+
+    /// <summary>
+    /// Enrolment closed: the site's starters can serve nobody more, so they leave the shelf, left over (as a shelf's
+    /// kits are at close-out), rather than wait there to pass their limit while the site's subjects finish treatment.
+    /// </summary>
+    private void LeaveStarters(PackSite site)
+    {
+        _enrolmentClosed = true;
+        foreach (var starter in site.Starters)
+        {
+            Leave(starter);
+        }
+
+        site.Starters.Clear();
+        site.StartersOrdered = 0;
+    }
+
+    private void Leave(Starter starter)
+    {
+        _outcome.KitsLeft += starter.Kits.Sum();
+        _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Shipped, starter.Damaged, starter.Served, [.. starter.Kits], "left"));
     }
 
     /// <summary>Starters whose kits would pass the do-not-dispense limit (a public date) are retired.</summary>
@@ -602,14 +637,15 @@ internal sealed class PackRun
         site.UrgentOrdered = false;
     }
 
-    /// <summary>Close-out: starters on the shelf and anything on the way are left over (nobody is on treatment, so no pack is in use).</summary>
+    /// <summary>Close-out: anything still on the way is left over (nobody is on treatment, so no pack is in use; starters left the shelf when enrolment closed).</summary>
     private void Close(PackSite site, int day)
     {
-        _outcome.KitsLeft += site.Starters.Sum(s => s.Kits.Sum()) + site.Open.Sum(o => o.Starters.Sum(s => s.Kits.Sum()) + o.Packs.Sum(p => p.Kits.Count));
-        foreach (var starter in site.Starters)
+        foreach (var starter in site.Starters.Concat(site.Open.SelectMany(o => o.Starters)))
         {
-            _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Shipped, starter.Damaged, starter.Served, [.. starter.Kits], "left"));
+            Leave(starter);
         }
+
+        _outcome.KitsLeft += site.Open.Sum(o => o.Packs.Sum(p => p.Kits.Count));
 
         if (site.OnHold)
         {

@@ -94,7 +94,7 @@ internal sealed record PackDesign(int Visits, int? StarterSize = null, int? Star
     public const int DefaultStarterBlocks = 2;
 
     /// <summary>Randomizations the starters on hand and on the way must cover: see studies/README.md, "Subject packs".</summary>
-    public const int DefaultStarterTrigger = 4;
+    public const int DefaultStarterTrigger = 8;
 
     /// <summary>
     /// A starter must stay dispensable this long after it is shipped (the do-not-dispense limit then retires it): its
