@@ -298,14 +298,18 @@ internal sealed class PackRun
         }
 
         var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
-        _outcome.KitsExpired += subject.Pack.RemoveAll(e => e < usableFrom);
+        _outcome.KitsExpired += subject.Pack.RemoveAll(k => k.Expiry < usableFrom);
         if (subject.Pack.Count >= KitsPerVisit)
         {
-            subject.Pack.Sort();
+            subject.Pack.Sort((a, b) => a.Expiry.CompareTo(b.Expiry));
+            foreach (var kit in subject.Pack.Take(KitsPerVisit))
+            {
+                _trace?.Dispensings.Add(new PackDispensing(subject.Candidate.Index, subject.VisitsDone + 1, day, kit.Type, null, kit.Owner));
+            }
+
             subject.Pack.RemoveRange(0, KitsPerVisit);
             _outcome.KitsDispensed += KitsPerVisit;
             _outcome.Draws++;
-            _trace?.Dispensings.Add(new PackDispensing(subject.Candidate.Index, subject.VisitsDone + 1, day, subject.Type, null, subject.Candidate.Index));
             if (day > subject.Due)
             {
                 _outcome.DelayedVisits++;
@@ -439,7 +443,11 @@ internal sealed class PackRun
         open.Served++;
         _outcome.KitsDispensed += KitsPerVisit;
         _outcome.Draws++;
-        _trace?.Dispensings.Add(new PackDispensing(candidate.Index, 1, day, type, open.Id, null));
+        for (var k = 0; k < KitsPerVisit; k++)
+        {
+            _trace?.Dispensings.Add(new PackDispensing(candidate.Index, 1, day, type, open.Id, null));
+        }
+
         if (open.Capacity(KitsPerVisit) == 0)
         {
             site.Starters.RemoveAt(0);
@@ -619,7 +627,8 @@ internal sealed class PackRun
         var replacement = false;
         foreach (var order in site.Pending)
         {
-            var pack = new PackLine(order.Subject, order.Earliest, _depot.Take(order.Subject.Type, day, earliest, order.Kits, date));
+            var kits = _depot.Take(order.Subject.Type, day, earliest, order.Kits, date).Select(e => new PackKit(order.Subject.Type, e, order.Subject.Candidate.Index)).ToList();
+            var pack = new PackLine(order.Subject, order.Earliest, kits);
             shipment.Packs.Add(pack);
             order.Subject.Pending -= order.Kits;
             order.Subject.Incoming += order.Kits;
@@ -676,8 +685,8 @@ internal sealed class PackRun
         public int Due { get; set; }
         public bool Stopped { get; set; }
 
-        /// <summary>The expiry of each kit in the subject's pack at the site: theirs alone.</summary>
-        public List<DateOnly> Pack { get; } = [];
+        /// <summary>The kits in the subject's pack at the site: theirs alone.</summary>
+        public List<PackKit> Pack { get; } = [];
 
         /// <summary>Kits shipped for the subject and not yet released (less those reported damaged).</summary>
         public int Incoming { get; set; }
@@ -689,13 +698,16 @@ internal sealed class PackRun
     /// <summary>Kits ordered for one subject: the expiry they need, and whether they replace damaged ones.</summary>
     private sealed record PackOrder(Subject Subject, int Kits, DateOnly Earliest, bool Replacement);
 
-    /// <summary>A subject's pack in a shipment: one kit's expiry each.</summary>
-    private sealed class PackLine(Subject subject, DateOnly earliest, List<DateOnly> kits)
+    /// <summary>A subject's pack in a shipment.</summary>
+    private sealed class PackLine(Subject subject, DateOnly earliest, List<PackKit> kits)
     {
         public Subject Subject { get; } = subject;
         public DateOnly Earliest { get; } = earliest;
-        public List<DateOnly> Kits { get; } = kits;
+        public List<PackKit> Kits { get; } = kits;
     }
+
+    /// <summary>A kit shipped in a pack: its type and expiry, and the subject (candidate index) whose label it bears.</summary>
+    private readonly record struct PackKit(int Type, DateOnly Expiry, int Owner);
 
     /// <summary>
     /// A starter: its kits left per type (the simulator's secret), and the public counts its capacity is made of:
@@ -752,7 +764,7 @@ internal sealed class PackTrace
 /// <summary>One shipment to a site: its day, the packs and starters in it, its kits, and whether a pack in it replaces damaged kits.</summary>
 internal sealed record PackShipmentRecord(string Site, int Day, int Packs, int Starters, int Kits, bool Replacement);
 
-/// <summary>One dispensing: the subject (candidate index), visit number, day, kit type, and where it came from: a starter, or a pack and whose.</summary>
+/// <summary>One kit dispensed: the subject (candidate index), visit number, day, the kit's type, and where it came from: a starter, or a pack and whose label it bears.</summary>
 internal sealed record PackDispensing(int Subject, int Visit, int Day, int Type, string? Starter, int? PackOwner);
 
 /// <summary>A starter leaving the shelf: its scarcest type's kits as shipped, kits reported damaged, randomizations served, kits left per type, and why (used, expired, damaged, left at close).</summary>
