@@ -64,6 +64,10 @@ internal static class Report
             }
 
             Line($"  (distance between arms of the shipment a dispensed kit comes from: knowing every kit's type, one guesses the arm from it right 1/2 + 1/2 x this; restricted: dispensings where a shipment on the shelf had none of the subject's type)");
+            if (packs.Count > 0)
+            {
+                Line($"  (subject packs: a randomization's starter and a later kit's pack follow from public counts, whatever the arm; kit pairs counted over starters only, a pack being one subject's)");
+            }
         }
 
         Line($"  (waste: kits shipped to sites and never dispensed / kits shipped; expiry: stock-out holds right after a type's kits passed their do-not-dispense limit)");
