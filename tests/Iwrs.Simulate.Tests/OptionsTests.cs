@@ -19,7 +19,19 @@ public sealed class OptionsTests
         Assert.Equal(6.5, scenario.MedianPfsMonths);
     }
 
+    [Fact]
+    public void Parse_Starter_GivenOrTheDesignsDefault()
+    {
+        var (given, _) = Options.Parse(["--study", "x.json", "--starter-size", "6", "--starter-trigger", "5"]);
+        Assert.Equal((6, 5), (given!.StarterSize!.Value, given.StarterTrigger!.Value));
+        var (defaults, _) = Options.Parse(["--study", "x.json"]);
+        Assert.Equal((null, null), (defaults!.StarterSize, defaults.StarterTrigger));
+        Assert.Equal(PackDesign.DefaultStarterTrigger, new PackDesign(1, defaults.StarterSize, defaults.StarterTrigger).Trigger);
+    }
+
     [Theory]
+    [InlineData("--starter-size", "0")]
+    [InlineData("--starter-trigger", "-1")]
     [InlineData("--runs", "0")]
     [InlineData("--runs", "many")]
     [InlineData("--rate-spread", "1.5")]

@@ -11,7 +11,20 @@ public sealed class SimulationTests
         var scenario = Scenario.For(study);
         foreach (var summary in Simulation.Run(study, scenario, Policy.Compared(true), 20, 1))
         {
-            Assert.Equal(summary.KitsShipped, summary.KitsDispensed + summary.KitsDamaged + summary.KitsExpired + summary.KitsLeft + summary.KitsQuarantined);
+            Assert.Equal(
+                summary.KitsShipped,
+                summary.KitsDispensed + summary.KitsDamaged + summary.KitsExpired + summary.KitsLeft + summary.KitsQuarantined + summary.StarterKitsRetired + summary.PackKitsUnused);
+
+            // Only the subject packs have starters to retire and packs to leave unused; they quarantine nothing.
+            if (summary.Policy.StartsWith("subject packs", StringComparison.Ordinal))
+            {
+                Assert.Equal(0, summary.KitsQuarantined);
+            }
+            else
+            {
+                Assert.Equal(0, summary.StarterKitsRetired + summary.PackKitsUnused);
+            }
+
 
             // The in-ratio comparison holds sites (that is what it shows), so it loses randomizations.
             if (!summary.Policy.StartsWith("in-ratio", StringComparison.Ordinal))

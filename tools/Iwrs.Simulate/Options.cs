@@ -12,6 +12,8 @@ internal sealed record Options
           scenario (override the preset): --subjects N --subjects-per-month X --rate-spread X --median-pfs-months X
             --other-stop-per-cycle X --shelf-life-days N --lot-size N --reorder-point N
             --production-lead-days N --damage-per-kit X
+          subject packs (the compared rows "subject packs (P=1..3)"): --starter-size N (kits, a multiple of the
+            ratios' sum) --starter-trigger N (randomizations)
           --no-on-treatment   the composition sees allocation shares only, not each type's subjects on treatment
           --threads N         parallel runs (default: one per core)
           --no-progress       no progress bar on stderr
@@ -34,6 +36,12 @@ internal sealed record Options
     public int? ProductionLeadDays { get; init; }
     public double? DamagePerKit { get; init; }
     public bool SeesOnTreatment { get; init; } = true;
+
+    /// <summary>Kits per starter shipment in the subject-pack rows; null: <see cref="PackDesign"/>'s default for the study.</summary>
+    public int? StarterSize { get; init; }
+
+    /// <summary>The subject-pack rows' starter trigger, in randomizations; null: <see cref="PackDesign.DefaultStarterTrigger"/>.</summary>
+    public int? StarterTrigger { get; init; }
 
     public int Threads { get; init; }
     public bool Progress { get; init; } = true;
@@ -128,6 +136,8 @@ internal sealed record Options
             ReorderPoint = Int("--reorder-point", 0),
             ProductionLeadDays = Int("--production-lead-days", 0),
             DamagePerKit = Real("--damage-per-kit", 0, 1),
+            StarterSize = Int("--starter-size", 1),
+            StarterTrigger = Int("--starter-trigger", 0),
             Threads = Int("--threads", 1) ?? 0,
             SeesOnTreatment = !flags.Contains("--no-on-treatment"),
             Progress = !flags.Contains("--no-progress"),

@@ -2,8 +2,9 @@ namespace Iwrs.Simulate;
 
 /// <summary>
 /// What one simulated trial did under one policy. Kits are conserved: every kit shipped to a site is dispensed,
-/// reported damaged, expired on the shelf (past the do-not-dispense limit), quarantined at a stock-out hold, or left
-/// at a site (on the shelf or on the way) when the site closes.
+/// reported damaged, expired on the shelf (past the do-not-dispense limit), quarantined at a stock-out hold, left
+/// at a site (on the shelf or on the way) when the site closes, or (subject packs only) left in a starter it retired
+/// or in a stopped subject's pack.
 /// </summary>
 internal sealed class RunOutcome
 {
@@ -18,6 +19,12 @@ internal sealed class RunOutcome
 
     /// <summary>Kits taken off a blinded site's shelf when a stock-out hold started there (<see cref="Iwrs.Domain.Supply.SupplyHold.Quarantines"/>).</summary>
     public int KitsQuarantined { get; set; }
+
+    /// <summary>Subject packs: kits left in a starter shipment retired once it had served its capacity (or lost it to damage).</summary>
+    public int StarterKitsRetired { get; set; }
+
+    /// <summary>Subject packs: kits left in a subject's pack (or on the way to it) when the subject stopped treatment.</summary>
+    public int PackKitsUnused { get; set; }
     public int Shipments { get; set; }
     public int UrgentShipments { get; set; }
 
@@ -79,7 +86,7 @@ internal sealed class RunOutcome
 
     public int KitsWasted => KitsShipped - KitsDispensed;
 
-    public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft + KitsQuarantined;
+    public bool IsConserved => KitsShipped == KitsDispensed + KitsDamaged + KitsExpired + KitsLeft + KitsQuarantined + StarterKitsRetired + PackKitsUnused;
 }
 
 /// <summary>Many runs of one policy, pooled: waste is total kits never dispensed over total kits shipped.</summary>
@@ -96,6 +103,8 @@ internal sealed class Summary(string policy)
     public long KitsExpired { get; private set; }
     public long KitsLeft { get; private set; }
     public long KitsQuarantined { get; private set; }
+    public long StarterKitsRetired { get; private set; }
+    public long PackKitsUnused { get; private set; }
     public long Shipments { get; private set; }
     public long UrgentShipments { get; private set; }
     public long Holds { get; private set; }
@@ -132,6 +141,8 @@ internal sealed class Summary(string policy)
         KitsExpired += run.KitsExpired;
         KitsLeft += run.KitsLeft;
         KitsQuarantined += run.KitsQuarantined;
+        StarterKitsRetired += run.StarterKitsRetired;
+        PackKitsUnused += run.PackKitsUnused;
         Shipments += run.Shipments;
         UrgentShipments += run.UrgentShipments;
         Holds += run.Holds;

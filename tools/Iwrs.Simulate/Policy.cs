@@ -1,3 +1,4 @@
+using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 
 namespace Iwrs.Simulate;
@@ -37,11 +38,17 @@ internal enum StockCount
 /// One way of running supply: the resupply rule, the kit choice, which kits count as stock, and whether the
 /// composition sees each type's subjects on treatment (the domain's <see cref="StockLevel.OnTreatment"/>; without it
 /// every type's demand is its allocation share only).
+/// A policy with <see cref="Packs"/> is not a shared shelf at all: it runs the subject-pack design (<see cref="PackRun"/>),
+/// and its rule and kit choice are not used.
 /// </summary>
-internal sealed record Policy(string Name, IResupplyRule Rule, KitChoiceMode Choice, StockCount Count = StockCount.AtArrival, bool CompositionSeesOnTreatment = true)
+internal sealed record Policy(
+    string Name, IResupplyRule Rule, KitChoiceMode Choice, StockCount Count = StockCount.AtArrival, bool CompositionSeesOnTreatment = true, PackDesign? Packs = null)
 {
-    /// <summary>The rows the simulator prints, the product's rule first (the summary line's figures).</summary>
-    public static IReadOnlyList<Policy> Compared(bool seesOnTreatment) =>
+    /// <summary>
+    /// The rows the simulator prints, the product's rule first (the summary line's figures), then the subject-pack
+    /// design for packs of 1, 2 and 3 visits with the given starter (simulated only: not the product's).
+    /// </summary>
+    public static IReadOnlyList<Policy> Compared(bool seesOnTreatment, int? starterSize = null, int? starterTrigger = null) =>
     [
         new("blind-safe, random kit", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
         new("blind-safe, by shipment", Resupply.BlindSafe, KitChoiceMode.ShipmentFirst, StockCount.AtArrival, seesOnTreatment),
@@ -49,5 +56,70 @@ internal sealed record Policy(string Name, IResupplyRule Rule, KitChoiceMode Cho
         new("per-type, random kit", Resupply.PerType, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
         new("blind-safe, stock today", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.Today, seesOnTreatment),
         new("in-ratio, random kit", Resupply.InRatio, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
+        .. PackVisits.Select(p => ForPacks(new PackDesign(p, starterSize, starterTrigger))),
     ];
+
+    /// <summary>The pack sizes compared, in visits' kits: a pack per visit ships most often, larger ones waste more when a subject stops.</summary>
+    private static readonly int[] PackVisits = [1, 2, 3];
+
+    /// <summary>The subject-pack design's row.</summary>
+    public static Policy ForPacks(PackDesign design)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        return new(FormattableString.Invariant($"subject packs (P={design.Visits})"), Resupply.BlindSafe, KitChoiceMode.Random, Packs: design);
+    }
+}
+
+/// <summary>
+/// The subject-pack design, the alternative to a shared shelf that leaks nothing of the arms through which shipment a
+/// kit came from. A site keeps a shelf of starter shipments for randomizations only: each holds
+/// <see cref="StarterSize"/> kits in the allocation ratio (its composition public) and serves at most as many
+/// randomizations as it holds kits of its scarcest type, less one for every kit reported damaged at receipt whatever
+/// its type (the type is secret): in every secret consistent with what the site sees, the shipment then still holds a
+/// kit of the next subject's type, so which shipment a randomization's kit comes from depends on public counts only.
+/// Every later kit of a subject comes in a pack shipped for that subject alone, <see cref="Visits"/> visits at a
+/// time, ordered after a visit that leaves the subject's pack short of the next one. The price: the kits a starter
+/// cannot serve ((T − 1)/T of them with T types in equal shares) and the kits left in a pack when its subject stops.
+/// </summary>
+/// <param name="Visits">Visits' kits per pack (P).</param>
+/// <param name="StarterSize">Kits per starter shipment (S); null: <see cref="DefaultStarterBlocks"/> times the sum of the ratios.</param>
+/// <param name="StarterTrigger">A new starter is ordered when the randomizations the site's starters can serve (on the shelf and on the way) fall below this; null: <see cref="DefaultStarterTrigger"/>.</param>
+internal sealed record PackDesign(int Visits, int? StarterSize = null, int? StarterTrigger = null)
+{
+    /// <summary>
+    /// Two ratio blocks (LJ-MCRC: 4 kits, 2 of each type, 2 randomizations): the smallest starter that serves more
+    /// than one randomization. A larger one saves shipments but not kits ((T − 1)/T of every starter is never used,
+    /// whatever its size) and leaves more at each site when enrolment closes.
+    /// </summary>
+    public const int DefaultStarterBlocks = 2;
+
+    /// <summary>Randomizations the starters on hand and on the way must cover: see studies/README.md, "Subject packs".</summary>
+    public const int DefaultStarterTrigger = 8;
+
+    /// <summary>
+    /// A starter must stay dispensable this long after it is shipped (the do-not-dispense limit then retires it): its
+    /// last use is not known when it is shipped, as a pack's is.
+    /// </summary>
+    public const int StarterShelfDays = 180;
+
+    /// <summary>Kits of each type (in the study's kit-type order) in one starter: S × the type's share of the ratio.</summary>
+    public int[] StarterKits(StudyConfiguration study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        var total = study.Arms.Sum(a => a.Ratio);
+        var size = StarterSize ?? (DefaultStarterBlocks * total);
+        return [.. study.KitTypes.Select(k => size * study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total)];
+    }
+
+    public int Trigger => StarterTrigger ?? DefaultStarterTrigger;
+
+    /// <summary>Why <paramref name="starterSize"/> cannot be a starter's size for the study (null when it can): it must split into whole kits in the ratio.</summary>
+    public static string? Invalid(StudyConfiguration study, int? starterSize)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        var total = study.Arms.Sum(a => a.Ratio);
+        return starterSize is { } size && size % total != 0
+            ? FormattableString.Invariant($"--starter-size must be a multiple of {total} (the ratios' sum) for {study.StudyId}")
+            : null;
+    }
 }

@@ -7,7 +7,8 @@ using Iwrs.Simulate;
 
 // Supply simulator: the product's supply rules (Iwrs.Domain.Supply) over many simulated trials of one study file,
 // for the blind-safe rule with random and first-expiry-first kit choice, the old per-type rule, and the blind-safe rule
-// with stock counted as the product's resupply check counts it today, all on the same trials.
+// with stock counted as the product's resupply check counts it today, in-ratio shipments, and (simulated only) the
+// subject-pack design, all on the same trials.
 var (options, error) = Options.Parse(args);
 if (options is null)
 {
@@ -28,8 +29,14 @@ if (loaded.Study is null)
 }
 
 var study = loaded.Study;
+if (PackDesign.Invalid(study, options.StarterSize) is { } invalid)
+{
+    Console.Error.WriteLine("simulate: " + invalid);
+    return 2;
+}
+
 var scenario = options.Apply(Scenario.For(study));
-var policies = Policy.Compared(options.SeesOnTreatment);
+var policies = Policy.Compared(options.SeesOnTreatment, options.StarterSize, options.StarterTrigger);
 var clock = Stopwatch.StartNew();
 var bar = options.Progress ? new ProgressBar(options.Runs) : null;
 var holdLog = options.LogHolds ? TextWriter.Synchronized(Console.Error) : null;

@@ -39,6 +39,21 @@ internal static class Report
             Line($"  {x.Policy,-23} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
         }
 
+        var packs = summaries.Where(x => x.Policy.StartsWith("subject packs", StringComparison.Ordinal)).ToList();
+        if (packs.Count > 0)
+        {
+            var design = new PackDesign(1, options.StarterSize, options.StarterTrigger);
+            var kits = design.StarterKits(study);
+            Line($"  subject packs: starters of {kits.Sum()} kits ({string.Join("+", kits)}) serving {kits.Min() / v.KitsPerVisit} randomization(s) each, ordered below {design.Trigger} randomizations on hand and on the way; later kits in packs of P visits for one subject");
+            Line($"  waste per run           {"starter",8} {"pack",6} {"expired",7} {"damaged",7} {"left",6} | dispensed from starters, from packs");
+            foreach (var x in packs)
+            {
+                Line($"  {x.Policy,-23} {x.Per(x.StarterKitsRetired),8:F1} {x.Per(x.PackKitsUnused),6:F1} {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.Per(x.Randomized) * v.KitsPerVisit:F1}, {x.Per(x.KitsDispensed) - (x.Per(x.Randomized) * v.KitsPerVisit):F1}");
+            }
+
+            Line($"  (starter: kits left in a starter retired after serving its capacity; pack: kits left in a subject's pack, or on the way to it, when the subject stopped)");
+        }
+
         if (study.IsBlinded && study.KitTypes.Count > 1)
         {
             var chance = Resupply.Weights(study).Values.Sum(w => w * w) * 100;
@@ -49,6 +64,10 @@ internal static class Report
             }
 
             Line($"  (distance between arms of the shipment a dispensed kit comes from: knowing every kit's type, one guesses the arm from it right 1/2 + 1/2 x this; restricted: dispensings where a shipment on the shelf had none of the subject's type)");
+            if (packs.Count > 0)
+            {
+                Line($"  (subject packs: a randomization's starter and a later kit's pack follow from public counts, whatever the arm; kit pairs counted over starters only, a pack being one subject's)");
+            }
         }
 
         Line($"  (waste: kits shipped to sites and never dispensed / kits shipped; expiry: stock-out holds right after a type's kits passed their do-not-dispense limit)");

@@ -23,7 +23,9 @@ internal static class Simulation
         Parallel.For(0, runs, options, run =>
         {
             var trial = Trial.Draw(study, scenario, seed, run);
-            outcomes[run] = [.. policies.Select(p => SupplyRun.Simulate(study, scenario, trial, p, seed, run, holdLog))];
+            outcomes[run] = [.. policies.Select(p => p.Packs is null
+                ? SupplyRun.Simulate(study, scenario, trial, p, seed, run, holdLog)
+                : PackRun.Simulate(study, scenario, trial, p, seed, run, holdLog))];
             progress?.Invoke(Interlocked.Increment(ref done));
         });
 
