@@ -16,7 +16,12 @@ public static class KitImport
 {
     public const int MaxKits = 20_000;
 
-    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine?> lines, DateOnly today)
+    /// <summary>
+    /// Validates <paramref name="lines"/>; <paramref name="existing"/> are the kits the study already has (number and
+    /// type), which the numbering check (<see cref="NumberingTellsType"/>) looks at together with the new ones, so that
+    /// a list numbered by type sent in parts, each too lopsided or too short to tell, is refused once the parts tell.
+    /// </summary>
+    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine?> lines, DateOnly today, IReadOnlyList<(string Number, string Type)>? existing = null)
     {
         var errors = new List<FieldError>();
         if (lines.Count == 0)
@@ -87,6 +92,11 @@ public static class KitImport
             errors.Add(new FieldError("kits", "kit numbers appear to follow kit type (in number order the types run in long blocks); kit numbers must be random so that they reveal nothing."));
         }
 
+        if (errors.Count == 0 && study.KitTypes.Count > 1 && NumberingTellsType(Together(kits, existing)) is { } feature)
+        {
+            errors.Add(new FieldError("kits", $"kit numbers appear to follow kit type ({feature} tells the type far beyond chance{(existing is { Count: > 0 } ? ", with the kits already imported" : string.Empty)}); kit numbers must be random so that they reveal nothing."));
+        }
+
         // One import per type would pass the runs check while numbering each type in its own range.
         if (errors.Count == 0 && study.IsBlinded && study.KitTypes.Any(t => kits.All(k => k.KitType != t.Code)))
         {
@@ -138,6 +148,100 @@ public static class KitImport
 
     public static bool IsKitNumber(string? value) =>
         value is { Length: >= 4 and <= 20 } && value.All(char.IsAsciiLetterOrDigit);
+
+    /// <summary>The new kits with the study's others, each number once (a kit sent again counts once, as the import skips it).</summary>
+    private static List<(string Number, string Type)> Together(IReadOnlyList<Kit> kits, IReadOnlyList<(string Number, string Type)>? existing)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return [.. kits.Select(k => (k.KitNumber, k.KitType)).Concat(existing ?? []).Where(k => seen.Add(k.Item1))];
+    }
+
+    /// <summary>The significance at which a feature of the numbers is taken to tell the type: far beyond chance, for every feature tested on every list.</summary>
+    public const double NumberingSignificance = 1e-6;
+
+    /// <summary>
+    /// Whether kit numbers tell their type in a way a blinded person could read: their length, or the character at any
+    /// one position counted from the start or from the end (a prefix per type, a type letter at the end, a length per
+    /// type, a digit that follows a block). For each such feature, a chi-square test of independence between its value
+    /// and the kit type over <paramref name="kits"/>, with values too rare for the test (expected count under 5 for
+    /// some type) pooled; the feature is named when the chance of a dependence that strong in randomly numbered kits is
+    /// below <see cref="NumberingSignificance"/>, otherwise null. Under 20 kits, or when one type is too rare for any
+    /// pooled value to expect 5 of it, nothing can be told and null is returned: a lopsided list (a top-up of one type)
+    /// is judged with the kits already imported. A scheme no single character shows (a checksum, a keyed code) is not
+    /// caught: the depot's numbers must be random.
+    /// </summary>
+    public static string? NumberingTellsType(IReadOnlyList<(string Number, string Type)> kits)
+    {
+        ArgumentNullException.ThrowIfNull(kits);
+        if (kits.Count < 20)
+        {
+            return null;
+        }
+
+        var types = kits.Select(k => k.Type).Distinct(StringComparer.Ordinal).ToList();
+        if (types.Count < 2)
+        {
+            return null;
+        }
+
+        var longest = kits.Max(k => k.Number.Length);
+        var features = new List<(string Name, Func<string, string> Value)>
+        {
+            ("the number's length", n => n.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        for (var i = 0; i < longest; i++)
+        {
+            var at = i;
+            features.Add(($"character {at + 1}", n => at < n.Length ? n[at].ToString() : string.Empty));
+            features.Add(($"character {at + 1} from the end", n => at < n.Length ? n[n.Length - 1 - at].ToString() : string.Empty));
+        }
+
+        return features.FirstOrDefault(f => IndependenceP(kits, f.Value, types) < NumberingSignificance).Name;
+    }
+
+    /// <summary>Pearson's chi-square test of independence between <paramref name="feature"/> and the type, rare values pooled (Cochran's rule: every expected count at least 5).</summary>
+    private static double IndependenceP(IReadOnlyList<(string Number, string Type)> kits, Func<string, string> feature, List<string> types)
+    {
+        double n = kits.Count;
+        var share = types.ToDictionary(t => t, t => kits.Count(k => k.Type == t) / n, StringComparer.Ordinal);
+        var smallest = Math.Ceiling(5 / share.Values.Min());
+        var groups = kits.GroupBy(k => feature(k.Number), StringComparer.Ordinal).Select(g => g.Select(k => k.Type).ToList()).ToList();
+        var pooled = groups.Where(g => g.Count >= smallest).ToList();
+        var rest = groups.Where(g => g.Count < smallest).SelectMany(g => g).ToList();
+        if (rest.Count > 0)
+        {
+            if (rest.Count >= smallest || pooled.Count == 0)
+            {
+                pooled.Add(rest);
+            }
+            else
+            {
+                // Too few to stand alone: joined to the largest value, which dilutes rather than invents a dependence.
+                var largest = pooled.MaxBy(g => g.Count)!;
+                pooled.Remove(largest);
+                pooled.Add([.. largest, .. rest]);
+            }
+        }
+
+        if (pooled.Count < 2 || pooled.Any(g => g.Count < smallest))
+        {
+            return 1;
+        }
+
+        var statistic = 0.0;
+        foreach (var group in pooled)
+        {
+            foreach (var type in types)
+            {
+                var expected = group.Count * share[type];
+                var observed = group.Count(t => t == type);
+                statistic += (observed - expected) * (observed - expected) / expected;
+            }
+        }
+
+        var freedom = (pooled.Count - 1) * (types.Count - 1);
+        return ChiSquare.UpperTail(statistic, freedom);
+    }
 
     /// <summary>
     /// A runs check: sorted by kit number, a randomly numbered list changes type about 1 + (n² − Σnᵢ²)/n

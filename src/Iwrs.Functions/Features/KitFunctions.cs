@@ -38,7 +38,9 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
         }
 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        var valid = KitImport.Validate(context!.Study.Configuration, read.Value.Kits ?? [], today);
+        // The study's kits so far go into the numbering check with the new ones: a list numbered by type, sent in parts.
+        var existing = context!.Study.Configuration.KitTypes.Count > 1 ? await KitRows.NumbersAndTypesAsync(context.Table, studyId, ct) : [];
+        var valid = KitImport.Validate(context.Study.Configuration, read.Value.Kits ?? [], today, existing);
         if (!valid.IsSuccess)
         {
             return Problems.From(valid.Error!);

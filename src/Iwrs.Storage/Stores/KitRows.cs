@@ -131,6 +131,22 @@ public static class KitRows
         e.Tag(),
         e.GetString("Lot"));
 
+    /// <summary>
+    /// Every kit of the study, as its number and type only (the kit list's numbering check looks at them with each new
+    /// import): one range read of the <c>kit|</c> rows, two columns.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Number, string Type)>> NumbersAndTypesAsync(TableClient table, string studyId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var result = new List<(string, string)>();
+        await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, KitPrefix), select: ["RowKey", "KitType"], cancellationToken: ct))
+        {
+            result.Add((row.RowKey[KitPrefix.Length..], row.GetString("KitType") ?? string.Empty));
+        }
+
+        return result;
+    }
+
     public static async Task<StoredKit?> GetAsync(TableClient table, string studyId, string kitNumber, CancellationToken ct)
     {
         var row = await table.GetRowAsync(studyId, KitKey(kitNumber), ct);
