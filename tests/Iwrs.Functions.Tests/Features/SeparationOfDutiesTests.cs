@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Iwrs.Domain.Access;
+using Iwrs.Functions.Features;
 using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using Iwrs.Testing;
@@ -280,6 +281,36 @@ public sealed class SeparationOfDutiesTests : IAsyncLifetime
         var history = await _app.Services.GetRequiredService<RoleAssignmentStore>().HistoryAsync(UnblindedHistory.AllStudies, "admin-2", CancellationToken.None);
         Assert.Equal([Role.Administrator], history!.History.Roles);
         Assert.Equal(IwrsFactory.Admin, history.History.FirstGrantedBy);
+    }
+
+    /// <summary>
+    /// An administrator only by <c>Auth:BootstrapAdministrators</c> is recorded the first time they are seen as one
+    /// (audited in the system trail). Removed from the setting (another app on the same storage), they are refused a
+    /// blinded role. One configured but never seen acting saw nothing and leaves nothing.
+    /// </summary>
+    [Fact]
+    public async Task GrantRole_ConfiguredAdministratorRemovedFromTheSetting_BlindedRefusedOnceTheyActed()
+    {
+        await using (var configured = new IwrsFactory(_app.TableName, settings: new() { ["Auth:BootstrapAdministrators:1"] = "boot-2", ["Auth:BootstrapAdministrators:2"] = "boot-3" }))
+        {
+            var boot = await configured.ClientFor("boot-2");
+            Assert.Equal(HttpStatusCode.OK, (await boot.GetAsync("/api/admin/role-conflicts")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await boot.GetAsync("/api/admin/role-conflicts")).StatusCode);
+        }
+
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        var trail = (await admin.GetFromJsonAsync<JsonElement>("/api/admin/audit")).EnumerateArray().Where(r => r.GetProperty("target").GetString() == "user:boot-2").ToList();
+        Assert.Equal(["administrator.configured"], trail.Select(r => r.GetProperty("action").GetString()));
+
+        var manager = await _app.ClientFor("manager");
+        using var blinded = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "boot-2", role = "site-coordinator", siteId = "CN01" });
+        var problem = await ProblemAssert.IsProblem(blinded, HttpStatusCode.Conflict, "role-conflict");
+        Assert.Contains("'boot-2' was an administrator before", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        var history = await _app.Services.GetRequiredService<RoleAssignmentStore>().HistoryAsync(UnblindedHistory.AllStudies, "boot-2", CancellationToken.None);
+        Assert.Equal(AdminFunctions.ConfiguredAdministrator, history!.History.FirstGrantedBy);
+
+        using var neverActed = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "boot-3", role = "site-coordinator", siteId = "CN01" });
+        Assert.Equal(HttpStatusCode.Created, neverActed.StatusCode);
     }
 
     /// <summary>An administrator row stored before histories were kept leaves one when revoked.</summary>

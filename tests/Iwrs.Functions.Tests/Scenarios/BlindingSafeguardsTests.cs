@@ -54,21 +54,28 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Attacker review 12: a list numbered by type (A… probiotic, B… placebo) sent as two lopsided imports. The second is
-    /// judged with the kits the study already has, and refused; nothing of it is imported.
+    /// Attacker review 12: a list numbered by type (A… probiotic, B… placebo) sent as two lopsided imports into a study
+    /// with no kits yet. The second is judged with the kits the study already has, and refused; nothing of it is imported.
     /// </summary>
     [Fact]
     public async Task KitImport_NumberedByTypeInTwoLopsidedParts_SecondRefusedWithTheFirst()
     {
+        // A study of its own: with this class's randomly numbered kits, the first part alone would already tell.
+        await using var app = new IwrsFactory();
+        await app.LoadSeedStudies();
+        await app.Grant(Study, "depot", "depot-manager");
+        await app.Grant(Study, "stat", "unblinded-statistician");
+        var trial = new TrialDriver(app, Study);
+
         object Kit(string number, string type) => new { kitNumber = number, kitType = type, lot = "L1", expiry = "2028-01-01" };
         var first = Enumerable.Range(0, 38).Select(i => Kit($"A{i:D4}", "LJ-CAPS")).Append(Kit("Z0000", "PBO-CAPS")).ToList();
         var second = Enumerable.Range(0, 38).Select(i => Kit($"B{i:D4}", "PBO-CAPS")).Append(Kit("Y0000", "LJ-CAPS")).ToList();
-        Assert.Equal(39, (await _trial.Ok("depot", HttpMethod.Post, "kits/import", new { kits = first })).GetProperty("imported").GetInt32());
+        Assert.Equal(39, (await trial.Ok("depot", HttpMethod.Post, "kits/import", new { kits = first })).GetProperty("imported").GetInt32());
 
-        var problem = await _trial.Fails("depot", HttpMethod.Post, "kits/import", new { kits = second }, HttpStatusCode.BadRequest, "validation-failed");
+        var problem = await trial.Fails("depot", HttpMethod.Post, "kits/import", new { kits = second }, HttpStatusCode.BadRequest, "validation-failed");
 
         Assert.Contains("with the kits already imported", problem.GetRawText(), StringComparison.Ordinal);
-        var audit = await _trial.Ok("stat", HttpMethod.Get, "audit");
+        var audit = await trial.Ok("stat", HttpMethod.Get, "audit");
         Assert.Contains("A0000", audit.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("B0000", audit.GetRawText(), StringComparison.Ordinal);
     }

@@ -46,8 +46,9 @@ public sealed class SystemAuditTests : IAsyncLifetime
     public async Task Timer_SignsTheSystemChain_VerifyAndTheIndependentVerifierAgreeItIsIntact()
     {
         var lines = await AkkTrial.RunCheckpointTimer(_app);
+        // The configured administrator's history (first seen as one), the grant, the two PINs.
         var head = (await AuditTrail.ReadHeadAsync(_table, System, CancellationToken.None)).Sequence;
-        Assert.Equal(3, head);
+        Assert.Equal(4, head);
         Assert.Contains($"{System}: checkpoint {head} signed", string.Join('\n', lines), StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("LJ-MCRC: checkpoint", StringComparison.Ordinal));
 
@@ -71,17 +72,18 @@ public sealed class SystemAuditTests : IAsyncLifetime
         await AkkTrial.RunCheckpointTimer(_app);
 
         // The attacker with the account key turns the administrator grant into someone else's doing.
-        var row = (await _table.GetRowAsync(System, AuditTrail.RecordKey(1)))!;
+        Assert.Equal("administrator.configured", (await _table.GetRowAsync(System, AuditTrail.RecordKey(1)))!.GetString("Action"));
+        var row = (await _table.GetRowAsync(System, AuditTrail.RecordKey(2)))!;
         Assert.Equal("role.granted", row.GetString("Action"));
         row["UserId"] = "someone-else";
         await _table.UpdateEntityAsync(row, ETag.All, TableUpdateMode.Replace);
 
         var verify = await Verify();
         Assert.False(verify.GetProperty("intact").GetBoolean());
-        Assert.Equal(1, verify.GetProperty("firstBadSequence").GetInt64());
+        Assert.Equal(2, verify.GetProperty("firstBadSequence").GetInt64());
         var outcome = await Independent();
         Assert.False(outcome.Intact);
-        Assert.Equal(1, outcome.FirstBadSequence);
+        Assert.Equal(2, outcome.FirstBadSequence);
     }
 
     [Fact]
