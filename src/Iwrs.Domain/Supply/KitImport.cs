@@ -17,11 +17,15 @@ public static class KitImport
     public const int MaxKits = 20_000;
 
     /// <summary>
-    /// Validates <paramref name="lines"/>; <paramref name="existing"/> are the kits the study already has (number and
-    /// type), which the numbering check (<see cref="NumberingTellsType"/>) looks at together with the new ones, so that
-    /// a list numbered by type sent in parts, each too lopsided or too short to tell, is refused once the parts tell.
+    /// Validates <paramref name="lines"/>. <paramref name="existing"/> are the kits the study already has: a line that
+    /// names one of them with another type, lot or expiry is refused (409 <c>kit-conflict</c>) before anything is
+    /// written, and the numbering checks (<see cref="NumberingTellsType"/>, <see cref="NumberedInBalancedBlocks"/>) look
+    /// at each batch (lot and expiry) with its kits already imported, so that a list numbered by type sent in parts,
+    /// each too lopsided or too short to tell, is refused once the parts tell. Batches are judged apart: a blinded
+    /// shipment comes from one batch, whose printed lot already tells it from the others, so numbers that differ between
+    /// batches tell nothing more, while within a batch the numbers are all that tells kits apart.
     /// </summary>
-    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine?> lines, DateOnly today, IReadOnlyList<(string Number, string Type)>? existing = null)
+    public static Result<IReadOnlyList<Kit>> Validate(StudyConfiguration study, IReadOnlyList<KitLine?> lines, DateOnly today, IReadOnlyList<Kit>? existing = null)
     {
         var errors = new List<FieldError>();
         if (lines.Count == 0)
@@ -92,9 +96,26 @@ public static class KitImport
             errors.Add(new FieldError("kits", "kit numbers appear to follow kit type (in number order the types run in long blocks); kit numbers must be random so that they reveal nothing."));
         }
 
-        if (errors.Count == 0 && study.KitTypes.Count > 1 && NumberingTellsType(Together(kits, existing)) is { } feature)
+        if (errors.Count == 0 && Conflicts(kits, existing) is { Count: > 0 } conflicts)
         {
-            errors.Add(new FieldError("kits", $"kit numbers appear to follow kit type ({feature} tells the type far beyond chance{(existing is { Count: > 0 } ? ", with the kits already imported" : string.Empty)}); kit numbers must be random so that they reveal nothing."));
+            return new DomainError("kit-conflict", $"{conflicts.Count} kit(s) already exist with a different type, lot or expiry: {string.Join(", ", conflicts.Take(20))}. Nothing was imported.");
+        }
+
+        if (errors.Count == 0 && study.KitTypes.Count > 1)
+        {
+            foreach (var batch in Together(kits, existing).GroupBy(k => (k.Lot, k.Expiry)).OrderBy(b => b.Key.Lot, StringComparer.Ordinal).ThenBy(b => b.Key.Expiry))
+            {
+                var inBatch = batch.Select(k => (k.KitNumber, k.KitType)).ToList();
+                var told = NumberingTellsType(inBatch) is { } feature ? $"{feature} tells the type far beyond chance"
+                    : NumberedInBalancedBlocks(inBatch) is { } size ? $"in number order every {size} kits hold the types in their ratio, more often than chance"
+                    : null;
+                if (told is not null)
+                {
+                    var withOld = existing?.Any(e => e.Lot == batch.Key.Lot && e.Expiry == batch.Key.Expiry) == true ? ", with the kits already imported" : string.Empty;
+                    errors.Add(new FieldError("kits", $"kit numbers appear to follow kit type (lot {batch.Key.Lot}, expiry {batch.Key.Expiry:yyyy-MM-dd}: {told}{withOld}); kit numbers must be random so that they reveal nothing."));
+                    break;
+                }
+            }
         }
 
         // One import per type would pass the runs check while numbering each type in its own range.
@@ -149,11 +170,88 @@ public static class KitImport
     public static bool IsKitNumber(string? value) =>
         value is { Length: >= 4 and <= 20 } && value.All(char.IsAsciiLetterOrDigit);
 
-    /// <summary>The new kits with the study's others, each number once (a kit sent again counts once, as the import skips it).</summary>
-    private static List<(string Number, string Type)> Together(IReadOnlyList<Kit> kits, IReadOnlyList<(string Number, string Type)>? existing)
+    /// <summary>The study's kits with the new ones, each number once, as stored when it is (the import skips a kit sent again).</summary>
+    private static List<Kit> Together(IReadOnlyList<Kit> kits, IReadOnlyList<Kit>? existing)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        return [.. kits.Select(k => (k.KitNumber, k.KitType)).Concat(existing ?? []).Where(k => seen.Add(k.Item1))];
+        return [.. (existing ?? []).Concat(kits).Where(k => seen.Add(k.KitNumber))];
+    }
+
+    /// <summary>The new kits already in the study with another type, lot or expiry.</summary>
+    private static List<string> Conflicts(IReadOnlyList<Kit> kits, IReadOnlyList<Kit>? existing)
+    {
+        var stored = (existing ?? []).ToDictionary(k => k.KitNumber, StringComparer.Ordinal);
+        return [.. kits.Where(k => stored.TryGetValue(k.KitNumber, out var old) && (old.KitType != k.KitType || old.Lot != k.Lot || old.Expiry != k.Expiry)).Select(k => k.KitNumber)];
+    }
+
+    /// <summary>The chance at or below which windows of consecutive numbers are taken to be balanced on purpose (a bound, not an estimate).</summary>
+    public const double BalanceBound = 1e-7;
+
+    /// <summary>
+    /// Whether, in kit-number order, consecutive kits come in blocks that each hold the types exactly in their ratio far
+    /// more often than chance (a list made in permuted blocks of consecutive numbers, 2 to 12 kits): then a kit's
+    /// neighbours tell its type (in blocks of two, the other kit is the other type). For every window size w of 2-12
+    /// at which the ratio comes out whole, and every offset, the number of complete windows holding exactly the ratio
+    /// is compared with the hypergeometric chance of one; the block size is returned when the Chernoff bound on so many
+    /// balanced windows by chance is below <see cref="BalanceBound"/> (at least 10 windows), otherwise null.
+    /// </summary>
+    public static int? NumberedInBalancedBlocks(IReadOnlyList<(string Number, string Type)> kits)
+    {
+        ArgumentNullException.ThrowIfNull(kits);
+        var n = kits.Count;
+        var counts = kits.GroupBy(k => k.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        if (n < 20 || counts.Count < 2)
+        {
+            return null;
+        }
+
+        var ordered = kits.OrderBy(k => k.Number, StringComparer.Ordinal).Select(k => k.Type).ToList();
+        for (var w = 2; w <= 12; w++)
+        {
+            // The ratio in w kits, when it comes out whole (near enough: a list can end inside a block).
+            var target = counts.ToDictionary(c => c.Key, c => (int)Math.Round((double)c.Value * w / n), StringComparer.Ordinal);
+            if (target.Values.Sum() != w || counts.Any(c => Math.Abs(((double)c.Value * w / n) - target[c.Key]) > 0.1) || target.Values.Any(t => t == 0))
+            {
+                continue;
+            }
+
+            // The chance that w kits drawn at random hold exactly the ratio (multivariate hypergeometric).
+            var logChance = counts.Sum(c => LogChoose(c.Value, target[c.Key])) - LogChoose(n, w);
+            var chance = Math.Exp(logChance);
+            for (var offset = 0; offset < w; offset++)
+            {
+                int windows = 0, balanced = 0;
+                for (var start = offset; start + w <= n; start += w)
+                {
+                    windows++;
+                    var window = ordered.GetRange(start, w);
+                    balanced += target.All(t => window.Count(x => x == t.Key) == t.Value) ? 1 : 0;
+                }
+
+                if (windows >= 10 && ChernoffUpper(windows, balanced, chance) < BalanceBound)
+                {
+                    return w;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static double LogChoose(int n, int k) =>
+        ChiSquare.LogGamma(n + 1) - ChiSquare.LogGamma(k + 1) - ChiSquare.LogGamma(n - k + 1);
+
+    /// <summary>Chernoff's bound on P(X ≥ k) for X binomial (n, p): exp(−n KL(k/n ‖ p)); 1 when k/n ≤ p.</summary>
+    private static double ChernoffUpper(int n, int k, double p)
+    {
+        var q = (double)k / n;
+        if (q <= p)
+        {
+            return 1;
+        }
+
+        var divergence = (q * Math.Log(q / p)) + (q < 1 ? (1 - q) * Math.Log((1 - q) / (1 - p)) : 0);
+        return Math.Exp(-n * divergence);
     }
 
     /// <summary>The significance at which a feature of the numbers is taken to tell the type: far beyond chance, for every feature tested on every list.</summary>

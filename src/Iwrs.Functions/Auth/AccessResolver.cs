@@ -22,16 +22,23 @@ public sealed class AccessResolver(RoleAssignmentStore roles, IOptions<AuthOptio
 {
     private readonly ConcurrentDictionary<string, byte> _recorded = new(StringComparer.Ordinal);
 
+    /// <summary>Whether the caller, making this request, is an administrator (a configured one is recorded, above).</summary>
     public async Task<bool> IsAdministratorAsync(Caller caller, CancellationToken ct)
     {
         if (options.Value.BootstrapAdministrators.Contains(caller.UserId, StringComparer.Ordinal))
         {
-            await RecordConfiguredAsync(caller.UserId, ct);
-            return true;
+            return await RecordConfiguredAsync(caller.UserId, ct);
         }
 
         return await roles.IsAdministratorAsync(caller.UserId, ct);
     }
+
+    /// <summary>
+    /// Whether <paramref name="userId"/>, someone a request is about (a grant's grantee), is an administrator: nothing is
+    /// recorded, since they are not the one acting (attacker review 13).
+    /// </summary>
+    public async Task<bool> IsAdministratorUserAsync(string userId, CancellationToken ct) =>
+        options.Value.BootstrapAdministrators.Contains(userId, StringComparer.Ordinal) || await roles.IsAdministratorAsync(userId, ct);
 
     public async Task<StudyAccess> ForStudyAsync(Caller caller, string studyId, CancellationToken ct)
     {
@@ -40,12 +47,16 @@ public sealed class AccessResolver(RoleAssignmentStore roles, IOptions<AuthOptio
         return new StudyAccess(caller.UserId, studyId, held.Select(h => h.Assignment).ToList(), await admin);
     }
 
-    /// <summary>Writes the configured administrator's history unless it exists (after the audit head, with its audit record).</summary>
-    private async Task RecordConfiguredAsync(string userId, CancellationToken ct)
+    /// <summary>
+    /// Writes the configured administrator's history unless it exists (after the audit head, with its audit record).
+    /// False when it could not be written (the system partition changed too often meanwhile): the request is then not
+    /// taken as an administrator's, so nobody acts as one unrecorded.
+    /// </summary>
+    private async Task<bool> RecordConfiguredAsync(string userId, CancellationToken ct)
     {
         if (_recorded.ContainsKey(userId))
         {
-            return;
+            return true;
         }
 
         var client = await table.GetAsync(ct);
@@ -70,5 +81,7 @@ public sealed class AccessResolver(RoleAssignmentStore roles, IOptions<AuthOptio
         {
             _recorded.TryAdd(userId, 0);
         }
+
+        return written.IsSuccess;
     }
 }

@@ -38,8 +38,9 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
         }
 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        // The study's kits so far go into the numbering check with the new ones: a list numbered by type, sent in parts.
-        var existing = context!.Study.Configuration.KitTypes.Count > 1 ? await KitRows.NumbersAndTypesAsync(context.Table, studyId, ct) : [];
+        // The study's kits so far: a kit sent again with other data is refused before anything is written, and the
+        // numbering check judges each batch with its kits already imported (a list numbered by type, sent in parts).
+        var existing = await KitRows.AllAsync(context!.Table, studyId, ct);
         var valid = KitImport.Validate(context.Study.Configuration, read.Value.Kits ?? [], today, existing);
         if (!valid.IsSuccess)
         {

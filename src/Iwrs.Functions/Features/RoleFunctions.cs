@@ -273,7 +273,7 @@ public sealed class RoleFunctions(StudyStore studies, AccessResolver access, Req
         var history = roles.HistoryAsync(grant.StudyId, grant.UserId, ct);
         var blinded = !grant.Role.IsUnblinded();
         var formerAdministrator = blinded ? roles.HistoryAsync(UnblindedHistory.AllStudies, grant.UserId, ct) : Task.FromResult<StoredUnblindedHistory?>(null);
-        var isAdministrator = blinded && await access.IsAdministratorAsync(new Caller(grant.UserId, null), ct);
+        var isAdministrator = blinded && await access.IsAdministratorUserAsync(grant.UserId, ct);
         return (SeparationOfDuties.CheckGrant(grant, (await inStudy).Select(s => s.Assignment), isAdministrator, (await history)?.History, (await formerAdministrator)?.History), await history);
     }
 }

@@ -132,16 +132,16 @@ public static class KitRows
         e.GetString("Lot"));
 
     /// <summary>
-    /// Every kit of the study, as its number and type only (the kit list's numbering check looks at them with each new
-    /// import): one range read of the <c>kit|</c> rows, two columns.
+    /// Every kit of the study (the kit import checks a new list against them: kits sent again with other data, and
+    /// numbering that tells the type within a batch): one range read of the <c>kit|</c> rows.
     /// </summary>
-    public static async Task<IReadOnlyList<(string Number, string Type)>> NumbersAndTypesAsync(TableClient table, string studyId, CancellationToken ct)
+    public static async Task<IReadOnlyList<Kit>> AllAsync(TableClient table, string studyId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);
-        var result = new List<(string, string)>();
-        await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, KitPrefix), select: ["RowKey", "KitType"], cancellationToken: ct))
+        var result = new List<Kit>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, KitPrefix, ct))
         {
-            result.Add((row.RowKey[KitPrefix.Length..], row.GetString("KitType") ?? string.Empty));
+            result.Add(FromEntity(row).Kit);
         }
 
         return result;

@@ -57,7 +57,7 @@ public sealed class KitNumberingTests
         Assert.True(one.IsSuccess);
         Assert.True(KitImport.Validate(LjStudy, second, Today).IsSuccess);
 
-        var two = KitImport.Validate(LjStudy, second, Today, [.. one.Value.Select(k => (k.KitNumber, k.KitType))]);
+        var two = KitImport.Validate(LjStudy, second, Today, one.Value);
 
         Assert.Contains("character 1 tells the type far beyond chance, with the kits already imported", two.Error!.Errors![0].Reason, StringComparison.Ordinal);
     }
@@ -80,7 +80,7 @@ public sealed class KitNumberingTests
     {
         // The whole list again (the import skips kits it has): the check sees each kit once, not a doubled list.
         var lines = RandomlyNumbered(30, Lj, Pbo);
-        var imported = KitImport.Validate(LjStudy, lines, Today).Value.Select(k => (k.KitNumber, k.KitType)).ToList();
+        var imported = KitImport.Validate(LjStudy, lines, Today).Value;
 
         Assert.True(KitImport.Validate(LjStudy, lines, Today, imported).IsSuccess);
     }
@@ -108,15 +108,139 @@ public sealed class KitNumberingTests
                 .ToList();
 
             Assert.Null(KitImport.NumberingTellsType(kits));
+            Assert.Null(KitImport.NumberedInBalancedBlocks(kits));
 
             // With the list before it of the same study design (the same kit types).
             if (previous.TryGetValue(design, out var before))
             {
                 var numbers = kits.Select(k => k.Number).ToHashSet(StringComparer.Ordinal);
-                Assert.Null(KitImport.NumberingTellsType([.. kits, .. before.Where(p => !numbers.Contains(p.Number))]));
+                List<(string Number, string Type)> both = [.. kits, .. before.Where(p => !numbers.Contains(p.Number))];
+                Assert.Null(KitImport.NumberingTellsType(both));
+                Assert.Null(KitImport.NumberedInBalancedBlocks(both));
             }
 
             previous[design] = kits;
+        }
+    }
+
+    /// <summary>
+    /// Attacker review 13: a list made in permuted blocks of consecutive numbers (each block of 2, 4 or 6 holds the
+    /// types equally, in random order) shows in no single character, and its types change more often than chance, so
+    /// the runs check passes it; yet a kit's neighbours tell its type. Refused, naming the block.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(6)]
+    public void PermutedBlocksOfConsecutiveNumbers_Refused(int block)
+    {
+        var random = new SeededRandom(1300 + block);
+        var lines = new List<KitLine>();
+        for (var b = 0; b < 400 / block; b++)
+        {
+            var shuffled = KitChoice.Pick([.. Enumerable.Range(0, block).Select(i => i % 2 == 0 ? Lj : Pbo)], block, random);
+            lines.AddRange(shuffled.Select((t, i) => Line("K" + ((b * block) + i).ToString("D5", CultureInfo.InvariantCulture), t)));
+        }
+
+        var result = KitImport.Validate(LjStudy, lines, Today);
+
+        Assert.Contains($"every {block} kits hold the types in their ratio", result.Error!.Errors![0].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PermutedBlocks_TwoToOne_Refused_OffsetFromTheFirstNumber()
+    {
+        // Blocks of 3 (two probiotic, one placebo), the list starting one kit into a block.
+        var random = new SeededRandom(1399);
+        var types = Enumerable.Range(0, 100).SelectMany(_ => KitChoice.Pick([Lj, Lj, Pbo], 3, random)).Skip(1).ToList();
+        var kits = types.Select((t, i) => (Number: "N" + (5000 + i).ToString(CultureInfo.InvariantCulture), Type: t)).ToList();
+
+        Assert.Equal(3, KitImport.NumberedInBalancedBlocks(kits));
+    }
+
+    /// <summary>
+    /// Attacker review 13 (a refusal that was wrong): the depot's second batch, its own lot and number range, leans 2:1.
+    /// A blinded shipment comes from one batch, whose printed lot tells it apart anyway, so its range tells nothing
+    /// more; each batch is judged on its own, with its kits already imported.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SecondBatchInItsOwnLotAndRange_LeaningTwoToOne_Accepted(bool randomNumbers)
+    {
+        var random = new SeededRandom(1313);
+        var first = Enumerable.Range(0, 1000).Select(i => Line("K" + (100000 + i).ToString(CultureInfo.InvariantCulture), random.Next(2) == 0 ? Lj : Pbo, "LOT-1")).ToList();
+        var imported = KitImport.Validate(LjStudy, first, Today);
+        Assert.True(imported.IsSuccess);
+        var second = Enumerable.Range(0, 1200).Select(i => Line(
+            randomNumbers ? "K" + random.Next(100_000_000).ToString("D8", CultureInfo.InvariantCulture) : "K" + (200000 + i).ToString(CultureInfo.InvariantCulture),
+            random.Next(3) < 2 ? Lj : Pbo,
+            "LOT-2")).DistinctBy(l => l.KitNumber).ToList();
+
+        var result = KitImport.Validate(LjStudy, second, Today, imported.Value);
+
+        Assert.True(result.IsSuccess, result.Error?.Errors?[0].Reason);
+    }
+
+    /// <summary>
+    /// Attacker review 13: a part that re-lists kits already imported with the other type was judged by the type it
+    /// claimed, and its new kits were written before the first conflict. Now a kit the study has with another type, lot
+    /// or expiry refuses the whole list before anything is written, and stored kits count as stored.
+    /// </summary>
+    [Fact]
+    public void KitsSentAgainWithOtherData_WholeListRefusedAsAConflict()
+    {
+        var part1 = Enumerable.Range(0, 1000).Select(i => Line("Z" + i.ToString("D4", CultureInfo.InvariantCulture), Lj)).Append(Line("A0000", Pbo)).ToList();
+        var imported = KitImport.Validate(LjStudy, part1, Today);
+        Assert.True(imported.IsSuccess);
+        var part2 = Enumerable.Range(0, 1000).Select(i => Line("B" + i.ToString("D4", CultureInfo.InvariantCulture), Pbo))
+            .Append(Line("C0000", Lj))
+            .Concat(part1.Take(3).Select(l => l with { KitType = Pbo }))
+            .ToList();
+
+        var result = KitImport.Validate(LjStudy, part2, Today, imported.Value);
+
+        Assert.Equal("kit-conflict", result.Error!.Code);
+        Assert.Contains("3 kit(s) already exist with a different type, lot or expiry: Z0000, Z0001, Z0002", result.Error.Message, StringComparison.Ordinal);
+
+        // Without the re-listed kits, the new part is refused with the stored ones: the first character tells the type.
+        Assert.Contains("character 1 tells the type", KitImport.Validate(LjStudy, [.. part2.Take(1001)], Today, imported.Value).Error!.Errors![0].Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>How small a list the numbering check can judge: the type letter at the end is caught from these sizes on, not below (the README states them).</summary>
+    [Theory]
+    [InlineData(23, 24, new[] { Lj, Pbo })]
+    [InlineData(44, 45, new[] { Lj, Lj, Pbo })]
+    [InlineData(44, 45, new[] { "KA", "KB", "KC" })]
+    public void TypeLetterAtTheEnd_CaughtFromTheStatedSize(int missedAt, int caughtAt, string[] ratio)
+    {
+        // The type's first letter (L, P; or its last: A, B, C) ends every number.
+        (string Number, string Type)[] List(int count) => [.. Enumerable.Range(0, count)
+            .Select(i => ratio[i % ratio.Length])
+            .Select((t, i) => ("K" + i.ToString("D6", CultureInfo.InvariantCulture) + (t.StartsWith('K') ? t[^1] : t[0]), t))];
+
+        Assert.Null(KitImport.NumberingTellsType(List(missedAt)));
+        Assert.NotNull(KitImport.NumberingTellsType(List(caughtAt)));
+    }
+
+    [Fact]
+    public void UpperTail_MatchesTheClosedFormForEvenFreedom()
+    {
+        foreach (var freedom in new[] { 2, 4, 6, 10, 20, 40, 80, 122, 200 })
+        {
+            foreach (var x in new[] { 0.1, 0.5, 1, 2, 5, 10, 20, 30, 50, 80, 120, 160, 200, 300, 400 })
+            {
+                // Q(m, x/2) = e^(-x/2) Σ_{k<m} (x/2)^k / k!, summed in log space.
+                var half = x / 2;
+                var logs = Enumerable.Range(0, freedom / 2).Select(k => (k * Math.Log(half)) - ChiSquare.LogGamma(k + 1) - half).ToList();
+                var max = logs.Max();
+                var expected = Math.Exp(max) * logs.Sum(l => Math.Exp(l - max));
+                if (expected > 1e-280)
+                {
+                    var actual = ChiSquare.UpperTail(x, freedom);
+                    Assert.True(Math.Abs(actual - expected) <= (1e-8 * expected) + 1e-15, $"df {freedom} x {x}: {actual} vs {expected}");
+                }
+            }
         }
     }
 

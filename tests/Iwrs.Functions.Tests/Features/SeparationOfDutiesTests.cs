@@ -313,6 +313,26 @@ public sealed class SeparationOfDutiesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, neverActed.StatusCode);
     }
 
+    /// <summary>
+    /// Attacker review 13: asking whether a grantee is an administrator recorded a configured one's history, in their
+    /// name, when a study manager tried to grant them a blinded role. Only their own requests record it now.
+    /// </summary>
+    [Fact]
+    public async Task GrantRole_ToAConfiguredAdministratorWhoNeverActed_RefusedAndNothingRecordedInTheirName()
+    {
+        await using (var configured = new IwrsFactory(_app.TableName, settings: new() { ["Auth:BootstrapAdministrators:1"] = "boot-9" }))
+        {
+            var manager = await configured.ClientFor("manager");
+            using var refused = await manager.PostAsJsonAsync($"/api/studies/{Study}/role-assignments", new { userId = "boot-9", role = "site-coordinator", siteId = "CN01" });
+            var problem = await ProblemAssert.IsProblem(refused, HttpStatusCode.Conflict, "role-conflict");
+            Assert.Contains("'boot-9' is an administrator", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        }
+
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        Assert.DoesNotContain((await admin.GetFromJsonAsync<JsonElement>("/api/admin/audit")).EnumerateArray(), r => r.GetProperty("target").GetString() == "user:boot-9");
+        Assert.Null(await _app.Services.GetRequiredService<RoleAssignmentStore>().HistoryAsync(UnblindedHistory.AllStudies, "boot-9", CancellationToken.None));
+    }
+
     /// <summary>An administrator row stored before histories were kept leaves one when revoked.</summary>
     [Fact]
     public async Task GrantRole_AdministratorStoredBeforeHistoriesThenRevoked_BlindedRefused()

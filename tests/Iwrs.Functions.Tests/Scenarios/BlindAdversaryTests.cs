@@ -460,7 +460,8 @@ public sealed class BlindAdversaryTests
 
         // 29 PBO kits in the short secret: 8 go in the first shipment, 10 each in the orders of CN02 and CN03 (they start
         // empty, and the first timer run orders for them), and one is left when CN01 orders.
-        var plenty = string.Concat(Enumerable.Repeat("LP", 50));
+        // Half of each at random: alternating L and P would be a list in blocks of two, which the import refuses.
+        var plenty = string.Concat(KitChoice.Pick([.. Enumerable.Range(0, 100).Select(i => i < 50 ? 'L' : 'P')], 100, new SeededRandom(5)));
         var onePboLeft = string.Concat(Enumerable.Range(0, 100).Select(i => i * 37 % 100 < 29 ? 'P' : 'L'));
         var a = await Observe(BlindSecret.Spelled(BlindSecret.Seed(5), numbers, plenty), Attack, levels);
         var shortRun = await BlindRun.StartAsync(BlindSecret.Spelled(BlindSecret.Seed(5), numbers, onePboLeft), levels);

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Iwrs.Storage.Stores;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
 
@@ -78,6 +80,31 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
         var audit = await trial.Ok("stat", HttpMethod.Get, "audit");
         Assert.Contains("A0000", audit.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("B0000", audit.GetRawText(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Attacker review 13: a second part that re-lists the first part's kits with the other type used to be judged by the
+    /// type it claimed, and its new kits were written chunk by chunk before the first conflict. Now the whole list is
+    /// refused (409 kit-conflict) before anything is written.
+    /// </summary>
+    [Fact]
+    public async Task KitImport_PartReListingImportedKitsAsTheOtherType_NothingOfItImported()
+    {
+        await using var app = new IwrsFactory();
+        await app.LoadSeedStudies();
+        await app.Grant(Study, "depot", "depot-manager");
+        var trial = new TrialDriver(app, Study);
+        object Kit(string number, string type, string lot) => new { kitNumber = number, kitType = type, lot, expiry = "2028-01-01" };
+        var first = Enumerable.Range(0, 480).Select(i => Kit($"Z{i:D4}", "LJ-CAPS", "L1")).Append(Kit("A0000", "PBO-CAPS", "L1")).ToList();
+        Assert.Equal(481, (await trial.Ok("depot", HttpMethod.Post, "kits/import", new { kits = first })).GetProperty("imported").GetInt32());
+        var second = Enumerable.Range(0, 480).Select(i => Kit($"B{i:D4}", "PBO-CAPS", "L2")).Append(Kit("C0000", "LJ-CAPS", "L2"))
+            .Concat(Enumerable.Range(0, 480).Select(i => Kit($"Z{i:D4}", "PBO-CAPS", "L2"))).ToList();
+
+        var problem = await trial.Fails("depot", HttpMethod.Post, "kits/import", new { kits = second }, HttpStatusCode.Conflict, "kit-conflict");
+
+        Assert.Contains("480 kit(s) already exist", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+        var table = await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
+        Assert.Equal(481, (await KitRows.AllAsync(table, Study, CancellationToken.None)).Count);
     }
 
     [Fact]
