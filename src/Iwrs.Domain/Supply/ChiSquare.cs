@@ -1,7 +1,7 @@
 namespace Iwrs.Domain.Supply;
 
 /// <summary>
-/// The chi-square distribution's upper tail, for the kit list's numbering check (<see cref="KitImport.NumberingTellsType"/>):
+/// The chi-square distribution's upper tail, for the kit list's numbering check (<c>KitImport.NumberingTellsType</c>):
 /// Q(k/2, x/2), the regularized upper incomplete gamma function, by its series below a + 1 and its continued fraction
 /// (modified Lentz) above, with ln Γ by Lanczos' approximation. The domain takes no package, so it is written here;
 /// accurate to about 1e-10 relative, far more than a significance threshold needs.

@@ -47,6 +47,7 @@ public static class Problems
         ["visit-dispensed-at-randomization"] = StatusCodes.Status409Conflict,
         ["unknown-visit"] = StatusCodes.Status404NotFound,
         ["kit-conflict"] = StatusCodes.Status409Conflict,
+        ["kit-import-in-progress"] = StatusCodes.Status409Conflict,
         ["shipment-not-dispatched"] = StatusCodes.Status409Conflict,
         ["shipment-already-dispatched"] = StatusCodes.Status409Conflict,
         ["supply-hold"] = StatusCodes.Status409Conflict,

@@ -37,11 +37,38 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
             return refusal;
         }
 
+        // One import at a time in a study: the numbering check must see every kit another import is writing.
+        var holder = Guid.NewGuid().ToString("N");
+        var lease = await LeaseRows.TakeAsync(context!.Table, studyId, ImportLeaseKey, holder, time.GetUtcNow(), ImportLease,
+            new DomainError("kit-import-in-progress", "Another kit list is being imported into this study; try again in a minute."), ct);
+        if (!lease.IsSuccess)
+        {
+            return Problems.From(lease.Error!);
+        }
+
+        var leaseTag = lease.Value;
+        try
+        {
+            return await ImportAsync(context, studyId, read.Value.Kits ?? [], holder, tag => leaseTag = tag, () => leaseTag, ct);
+        }
+        finally
+        {
+            await LeaseRows.ReleaseAsync(context.Table, studyId, ImportLeaseKey, leaseTag, CancellationToken.None);
+        }
+    }
+
+    /// <summary>The kit import's lease row, and how long it lasts untouched (each chunk renews it).</summary>
+    public const string ImportLeaseKey = "kit-import";
+
+    private static readonly TimeSpan ImportLease = TimeSpan.FromMinutes(2);
+
+    private async Task<IResult> ImportAsync(StudyContext context, string studyId, IReadOnlyList<KitLine?> lines, string holder, Action<string> leaseMoved, Func<string> leaseTag, CancellationToken ct)
+    {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         // The study's kits so far: a kit sent again with other data is refused before anything is written, and the
         // numbering check judges each batch with its kits already imported (a list numbered by type, sent in parts).
-        var existing = await KitRows.AllAsync(context!.Table, studyId, ct);
-        var valid = KitImport.Validate(context.Study.Configuration, read.Value.Kits ?? [], today, existing);
+        var existing = await KitRows.AllAsync(context.Table, studyId, ct);
+        var valid = KitImport.Validate(context.Study.Configuration, lines, today, existing);
         if (!valid.IsSuccess)
         {
             return Problems.From(valid.Error!);
@@ -78,13 +105,24 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
 
                 if (fresh.Count > 0)
                 {
-                    await AuditTrail.SubmitAsync(context.Table, studyId, actions, time.GetUtcNow(), new AuditEntry(
+                    // The lease in the same transaction: a lease taken over (this import stalled past it) fails the chunk.
+                    actions.Add(LeaseRows.Touch(studyId, ImportLeaseKey, holder, time.GetUtcNow(), leaseTag()));
+                    var (_, tags) = await AuditTrail.SubmitTaggedAsync(context.Table, studyId, actions, time.GetUtcNow(), new AuditEntry(
                         context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kits.imported", "depot",
                         [
                             new AuditChange("kitCount", null, fresh.Count.ToString(CultureInfo.InvariantCulture)),
                             new AuditChange("kitNumbers", null, string.Join(",", fresh.Select(k => k.KitNumber))),
                             new AuditChange("kits", null, string.Join(",", fresh.Select(k => $"{k.KitNumber}:{k.KitType}:{k.Lot}:{k.Expiry:yyyy-MM-dd}")), Unblinded: true),
                         ]), attemptCt);
+                    if (tags?.GetValueOrDefault(ImportLeaseKey) is { } moved)
+                    {
+                        leaseMoved(moved);
+                    }
+                    else if (await context.Table.GetRowAsync(studyId, ImportLeaseKey, attemptCt) is { } row && row.GetString("ListId") == holder)
+                    {
+                        // Committed, its answer lost: the lease as it now stands, if still ours.
+                        leaseMoved(row.ETag.ToString());
+                    }
                 }
 
                 return Result<(int, int)>.Ok((fresh.Count, chunk.Length - fresh.Count));

@@ -135,34 +135,9 @@ public static class ListRows
     /// still hold. Taken when free, when held by the same list (a retried upload), or when older than
     /// <paramref name="lease"/>; otherwise refused with <c>list-already-active</c>. Returns the lock's ETag.
     /// </summary>
-    public static async Task<Result<string>> TakeStagingLockAsync(TableClient table, string studyId, string listId, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(table);
-        var row = Rows.New(studyId, StagingKey);
-        row.Set("ListId", listId);
-        row.Set("At", now);
-        try
-        {
-            return (await table.AddEntityAsync(row, ct)).Headers.ETag?.ToString() ?? string.Empty;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            var current = await table.GetRowAsync(studyId, StagingKey, ct);
-            if (current is not null && (current.GetString("ListId") == listId || now - (current.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) > lease))
-            {
-                try
-                {
-                    return (await table.UpdateEntityAsync(row, current.ETag, TableUpdateMode.Replace, ct)).Headers.ETag?.ToString() ?? string.Empty;
-                }
-                catch (RequestFailedException lost) when (lost.Status is 404 or 412)
-                {
-                    // Another upload took the expired lock (or finished) between our read and our write.
-                }
-            }
-
-            return new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes.");
-        }
-    }
+    public static async Task<Result<string>> TakeStagingLockAsync(TableClient table, string studyId, string listId, DateTimeOffset now, TimeSpan lease, CancellationToken ct) =>
+        await LeaseRows.TakeAsync(table, studyId, StagingKey, listId, now, lease,
+            new DomainError("list-already-active", "Another randomization list is being uploaded for this study; try again in a few minutes."), ct);
 
     /// <summary>
     /// Writes slots in transactions of 99 plus a touch of the staging row under its ETag, so an upload whose lock was

@@ -60,6 +60,7 @@ public static class ProblemSentences
         ["visit-out-of-order"] = "Visits are dispensed in order: dispense the earlier visit first.",
         ["visit-dispensed-at-randomization"] = "This visit's kit was given at randomization.",
         ["kit-conflict"] = "A kit in the list already exists with a different type, lot or expiry.",
+        ["kit-import-in-progress"] = "Another kit list is being imported into this study; try again in a minute.",
         ["shipment-not-dispatched"] = "This shipment has not been dispatched yet.",
         ["shipment-already-dispatched"] = "This shipment was already dispatched.",
         ["shipment-not-received"] = "This shipment has not been fully received yet.",

@@ -9,7 +9,7 @@ namespace Iwrs.Domain.Tests.Supply;
 /// Kit numbers are shown to every blinded role, so a number that carries its type sorts a site's subjects by arm.
 /// Attacker review 12 found lists the runs check (<see cref="KitImport.LooksOrderedByType"/>) let through: the type in
 /// the last character, in the number's length, or a list numbered by type sent in lopsided parts. The numbering check
-/// (<see cref="KitImport.NumberingTellsType"/>) refuses them, and it refuses no randomly numbered list.
+/// (<c>KitImport.NumberingTellsType</c>) refuses them, and it refuses no randomly numbered list.
 /// </summary>
 public sealed class KitNumberingTests
 {
@@ -242,6 +242,81 @@ public sealed class KitNumberingTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Attacker review 14: lots and expiry dates each mixed, but every lot with one date of one type (a 2 × 2 square).
+    /// The printed lot and date told the type, and the numbering check, judging batches of one type, saw nothing.
+    /// Every lot and expiry together must now carry every type.
+    /// </summary>
+    [Fact]
+    public void LotsAndDatesMixedButEveryPairOfOneType_Refused()
+    {
+        (string Lot, string Expiry, string Type)[] cells = [("L1", "2027-06-30", Lj), ("L1", "2027-09-30", Pbo), ("L2", "2027-06-30", Pbo), ("L2", "2027-09-30", Lj)];
+        var random = new SeededRandom(14);
+        var lines = cells.SelectMany(c => Enumerable.Range(0, 25).Select(_ => Line(RandomNumber(random) + (c.Type == Lj ? "L" : "P"), c.Type, c.Lot, c.Expiry))).DistinctBy(l => l.KitNumber).ToList();
+
+        var result = KitImport.Validate(LjStudy, lines, Today);
+
+        Assert.Equal(KitImport.UnmixedCode, result.Error!.Code);
+        Assert.Contains("lot 'L1' with expiry 2027-06-30 does not carry every kit type", result.Error.Errors![0].Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Attacker review 14: 60 lots of 19 kits, each number ending in its type's letter. Each batch alone is too small
+    /// to tell; the test is stratified by batch, so their evidence adds up.
+    /// </summary>
+    [Fact]
+    public void ManySmallBatches_TypeLetterInEveryNumber_Refused()
+    {
+        var random = new SeededRandom(1419);
+        var lines = Enumerable.Range(0, 60).SelectMany(lot => Enumerable.Range(0, 19).Select(i =>
+        {
+            var type = i % 2 == 0 ? Lj : Pbo;
+            return Line(RandomNumber(random) + (type == Lj ? "L" : "P"), type, "LOT-" + lot.ToString(CultureInfo.InvariantCulture));
+        })).DistinctBy(l => l.KitNumber).ToList();
+
+        Assert.Contains("character 1 from the end tells the type", KitImport.Validate(LjStudy, lines, Today).Error!.Errors![0].Reason, StringComparison.Ordinal);
+
+        // The same 60 lots sent one by one: each is judged with the study's other batches too.
+        var study = new List<Kit>();
+        string? refused = null;
+        foreach (var lot in lines.GroupBy(l => l.Lot))
+        {
+            var one = KitImport.Validate(LjStudy, [.. lot], Today, study);
+            if (!one.IsSuccess)
+            {
+                refused = one.Error!.Errors![0].Reason;
+                break;
+            }
+
+            study.AddRange(one.Value);
+        }
+
+        Assert.Contains("over the study's batches with these kits", refused, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Attacker review 14 (a refusal that was wrong): a batch imported before these checks, made in permuted blocks,
+    /// refused every later import of other lots. Only the batches an import goes into are judged for blocks, and the
+    /// study-wide test is skipped when the study's kits already fail it without the new ones.
+    /// </summary>
+    [Fact]
+    public void OldBatchThatWouldBeRefusedNow_DoesNotRefuseARandomImportOfAnotherLot()
+    {
+        var random = new SeededRandom(1402);
+        var old = Enumerable.Range(0, 200).SelectMany(_ => KitChoice.Pick([Lj, Pbo], 2, random))
+            .Select((t, i) => new Kit("OLD" + i.ToString("D5", CultureInfo.InvariantCulture), t, "LOT-OLD", new DateOnly(2027, 6, 30), KitStatus.AtDepot, Kit.Depot, null, null, null))
+            .ToList();
+        var typedOld = old.Select((k, i) => k with { KitNumber = "T" + i.ToString("D4", CultureInfo.InvariantCulture) + (k.KitType == Lj ? "L" : "P"), Lot = "LOT-T" }).ToList();
+        var fresh = Enumerable.Range(0, 200).Select(_ => Line(RandomNumber(random), random.Next(2) == 0 ? Lj : Pbo, "LOT-NEW")).DistinctBy(l => l.KitNumber).ToList();
+
+        Assert.True(KitImport.Validate(LjStudy, fresh, Today, old).IsSuccess);
+        Assert.True(KitImport.Validate(LjStudy, fresh, Today, typedOld).IsSuccess);
+
+        // A new part of the old block batch is still judged with it.
+        var more = Enumerable.Range(0, 20).SelectMany(_ => KitChoice.Pick([Lj, Pbo], 2, random)).Select((t, i) => Line("OLE" + i.ToString("D5", CultureInfo.InvariantCulture), t, "LOT-OLD", "2027-06-30")).ToList();
+        Assert.Contains("every 2 kits hold the types", KitImport.Validate(LjStudy, more, Today, old).Error!.Errors![0].Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Iwrs.Domain.Supply;
+using Iwrs.Functions.Features;
 using Iwrs.Storage.Stores;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -105,6 +109,45 @@ public sealed class BlindingSafeguardsTests : IAsyncLifetime
         Assert.Contains("480 kit(s) already exist", problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
         var table = await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
         Assert.Equal(481, (await KitRows.AllAsync(table, Study, CancellationToken.None)).Count);
+    }
+
+    /// <summary>
+    /// Attacker review 13: the two lopsided parts of a list numbered by type, sent at the same moment from two app
+    /// instances, each passed the check before either was written. Imports now hold a lease, one at a time: one part
+    /// lands, the other is refused (409 kit-import-in-progress while the first runs, or 400 once judged with it), and
+    /// sent again after the first is refused by the check. Never are both stored.
+    /// </summary>
+    [Fact]
+    public async Task KitImport_TwoLopsidedPartsAtOnceFromTwoInstances_NeverBothImported()
+    {
+        await using var app = new IwrsFactory();
+        await app.LoadSeedStudies();
+        await app.Grant(Study, "depot", "depot-manager");
+        await using var second = new IwrsFactory(app.TableName);
+        var clients = new[] { await app.ClientFor("depot"), await second.ClientFor("depot") };
+        object Kit(string number, string type) => new { kitNumber = number, kitType = type, lot = "L1", expiry = "2028-01-01" };
+        object[][] parts =
+        [
+            [.. Enumerable.Range(0, 480).Select(i => Kit($"A{i:D4}", "LJ-CAPS")).Append(Kit("Z0000", "PBO-CAPS"))],
+            [.. Enumerable.Range(0, 480).Select(i => Kit($"B{i:D4}", "PBO-CAPS")).Append(Kit("Y0000", "LJ-CAPS"))],
+        ];
+
+        var responses = await Task.WhenAll(parts.Select((kits, i) => clients[i].PostAsJsonAsync($"/api/studies/{Study}/kits/import", new { kits })));
+
+        Assert.Contains(HttpStatusCode.OK, responses.Select(r => r.StatusCode));
+        var refused = Assert.Single(responses, r => r.StatusCode != HttpStatusCode.OK);
+        var code = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
+        Assert.Contains(code, new[] { "kit-import-in-progress", "validation-failed" });
+
+        // Whichever was refused, sent again once the other is in, is refused by the check.
+        var again = Array.IndexOf(responses, refused);
+        using var retry = await clients[again].PostAsJsonAsync($"/api/studies/{Study}/kits/import", new { kits = parts[again] });
+        Assert.Equal(HttpStatusCode.BadRequest, retry.StatusCode);
+        var table = await app.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
+        var stored = await KitRows.AllAsync(table, Study, CancellationToken.None);
+        Assert.Equal(481, stored.Count);
+        Assert.Null(KitImport.NumberingTellsType([.. stored.Select(k => (k.KitNumber, k.KitType))]));
+        Assert.Null(await table.GetRowAsync(Study, KitFunctions.ImportLeaseKey));
     }
 
     [Fact]
