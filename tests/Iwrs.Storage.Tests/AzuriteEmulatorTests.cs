@@ -34,6 +34,19 @@ public sealed class AzuriteEmulatorTests
         Assert.False(AzuriteEmulator.Answers(emulator.BlobPort));
     }
 
+    /// <summary>
+    /// Free ports come from below the ephemeral range, so the test run's own outgoing connections cannot take one
+    /// between the check and Azurite binding it (a Storage test failed once while other test runs started Azurites).
+    /// </summary>
+    [Fact]
+    public void FreePort_BelowTheEphemeralRange()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.InRange(AzuriteEmulator.FreePort(), 20000, 32767);
+        }
+    }
+
     [Fact]
     public async Task Service_Exits_WhenItsOwnerIsKilledOutright()
     {

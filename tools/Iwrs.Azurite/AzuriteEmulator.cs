@@ -113,12 +113,32 @@ public sealed class AzuriteEmulator : IDisposable
         }
     }
 
-    /// <summary>A loopback port nobody listens on right now (the OS hands out a fresh ephemeral one).</summary>
+    /// <summary>
+    /// A loopback port nobody listens on right now, drawn from 20000-32767: below Linux's ephemeral range (32768-60999),
+    /// which outgoing connections take ports from, so the many HTTP connections of a test run cannot take it between
+    /// this check and the service binding it. Another process picking the same port at the same moment (1 in 12,768)
+    /// is not ruled out.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = System.Security.Cryptography.RandomNumberGenerator.GetInt32(20000, 32768);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: another.
+            }
+        }
+
+        using var fallback = new TcpListener(IPAddress.Loopback, 0);
+        fallback.Start();
+        return ((IPEndPoint)fallback.LocalEndpoint).Port;
     }
 
     /// <summary>The repository root: the tools run from anywhere inside it (dotnet run) or from their build output.</summary>
@@ -300,15 +320,17 @@ public sealed class AzuriteEmulator : IDisposable
     /// <summary>True once both services answer; throws (after killing them) when one died or never came up.</summary>
     private bool StartedYet(Stopwatch watch)
     {
-        if (Answers(Port) && Answers(BlobPort))
+        // Exited first: a service that could not bind its port exits, while whoever took the port answers on it.
+        var exited = _process is null || _process.HasExited || _blobProcess is null || _blobProcess.HasExited;
+        if (!exited && Answers(Port) && Answers(BlobPort))
         {
             return true;
         }
 
-        if (_process is null || _process.HasExited || _blobProcess is null || _blobProcess.HasExited || watch.Elapsed > StartTimeout)
+        if (exited || watch.Elapsed > StartTimeout)
         {
             Dispose();
-            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)} (tables) and {BlobPort.ToString(CultureInfo.InvariantCulture)} (blobs).");
+            throw new InvalidOperationException($"Azurite did not start on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)} (tables) and {BlobPort.ToString(CultureInfo.InvariantCulture)} (blobs){(exited ? ": a service exited (its port taken?)" : string.Empty)}.");
         }
 
         return false;
