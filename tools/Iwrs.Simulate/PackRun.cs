@@ -34,7 +34,7 @@ internal sealed class PackRun
     private readonly TextWriter? _holdLog;
     private readonly PackTrace? _trace;
     private readonly RunOutcome _outcome = new();
-    private readonly List<List<Subject>?> _due = [];
+    private readonly VisitCalendar<Subject> _due = new();
     private readonly Dictionary<string, int> _listPointer = new(StringComparer.Ordinal);
     private int _starters;
     private bool _enrolmentClosed;
@@ -85,9 +85,7 @@ internal sealed class PackRun
 
     private RunOutcome Run()
     {
-        var waiting = new List<(Candidate Candidate, int Deadline)>();
-        var next = 0;
-        var enrolmentOpen = true;
+        var enrolment = new Enrolment(_trial, _scenario, _outcome);
         var limit = 365 * 40;
         for (var day = 0; day < limit; day++)
         {
@@ -101,53 +99,16 @@ internal sealed class PackRun
                 }
             }
 
-            if (day < _due.Count && _due[day] is { } visits)
+            foreach (var subject in _due.Take(day))
             {
-                foreach (var subject in visits)
-                {
-                    Visit(subject, day, today);
-                }
-
-                _due[day] = null;
+                Visit(subject, day, today);
             }
 
-            if (enrolmentOpen)
+            if (enrolment.Step(day, candidate => TryRandomize(candidate, day, today)))
             {
-                for (var i = 0; i < waiting.Count; i++)
+                foreach (var site in _sites)
                 {
-                    if (day > waiting[i].Deadline)
-                    {
-                        _outcome.LostRandomizations++;
-                        waiting.RemoveAt(i--);
-                    }
-                    else if (TryRandomize(waiting[i].Candidate, day, today))
-                    {
-                        waiting.RemoveAt(i--);
-                    }
-                }
-
-                var candidates = _trial.Candidates;
-                for (; next < candidates.Count && candidates[next].Day <= day; next++)
-                {
-                    // Competitive enrolment, as on the shelf: nobody more is screened once the target is randomized or waiting.
-                    if (_outcome.Randomized + waiting.Count >= _scenario.Subjects)
-                    {
-                        continue;
-                    }
-
-                    if (!TryRandomize(candidates[next], day, today))
-                    {
-                        waiting.Add((candidates[next], day + _scenario.RandomizationWaitDays));
-                    }
-                }
-
-                if (_outcome.Randomized >= _scenario.Subjects || (next >= candidates.Count && waiting.Count == 0))
-                {
-                    enrolmentOpen = false;
-                    foreach (var site in _sites)
-                    {
-                        LeaveStarters(site);
-                    }
+                    LeaveStarters(site);
                 }
             }
 
@@ -159,13 +120,13 @@ internal sealed class PackRun
                 }
 
                 RetireExpired(site, today);
-                if (!enrolmentOpen && site.OnTreatment == 0)
+                if (!enrolment.Open && site.OnTreatment == 0)
                 {
                     Close(site, day);
                     continue;
                 }
 
-                if (enrolmentOpen)
+                if (enrolment.Open)
                 {
                     OrderStarters(site, today, _scenario.Subjects - _outcome.Randomized);
                 }
@@ -322,7 +283,7 @@ internal sealed class PackRun
         else if (day + 1 <= subject.Target + _study.VisitSchedule.WindowDays)
         {
             OrderPack(site, subject, today);
-            Due(day + 1).Add(subject);
+            _due.On(day + 1).Add(subject);
         }
         else
         {
@@ -350,7 +311,7 @@ internal sealed class PackRun
     {
         subject.Target = target;
         subject.Due = subject.VisitsDone < subject.Candidate.Visits ? target + subject.Candidate.Jitter[subject.VisitsDone] : target;
-        Due(subject.Due).Add(subject);
+        _due.On(subject.Due).Add(subject);
     }
 
     /// <summary>
@@ -664,16 +625,6 @@ internal sealed class PackRun
 
         _outcome.SiteDays += day;
         site.Closed = true;
-    }
-
-    private List<Subject> Due(int day)
-    {
-        while (_due.Count <= day)
-        {
-            _due.Add(null);
-        }
-
-        return _due[day] ??= [];
     }
 
     private sealed class Subject(Candidate candidate, int type)

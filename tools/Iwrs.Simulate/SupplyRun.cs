@@ -30,7 +30,7 @@ internal sealed class SupplyRun
     private readonly TextWriter? _holdLog;
     private readonly int _depotMarginDays;
     private readonly RunOutcome _outcome = new();
-    private readonly List<List<Subject>?> _due = [];
+    private readonly VisitCalendar<Subject> _due = new();
     private readonly Dictionary<string, int> _listPointer = new(StringComparer.Ordinal);
 
     private SupplyRun(StudyConfiguration study, Scenario scenario, Trial trial, Policy policy, ulong seed, int run, TextWriter? holdLog)
@@ -67,9 +67,7 @@ internal sealed class SupplyRun
 
     private RunOutcome Run()
     {
-        var waiting = new List<(Candidate Candidate, int Deadline)>();
-        var next = 0;
-        var enrolmentOpen = true;
+        var enrolment = new Enrolment(_trial, _scenario, _outcome);
         var limit = 365 * 40;
         for (var day = 0; day < limit; day++)
         {
@@ -83,51 +81,12 @@ internal sealed class SupplyRun
                 }
             }
 
-            if (day < _due.Count && _due[day] is { } visits)
+            foreach (var subject in _due.Take(day))
             {
-                foreach (var subject in visits)
-                {
-                    Visit(subject, day, today);
-                }
-
-                _due[day] = null;
+                Visit(subject, day, today);
             }
 
-            if (enrolmentOpen)
-            {
-                for (var i = 0; i < waiting.Count; i++)
-                {
-                    if (day > waiting[i].Deadline)
-                    {
-                        _outcome.LostRandomizations++;
-                        waiting.RemoveAt(i--);
-                    }
-                    else if (TryRandomize(waiting[i].Candidate, day, today))
-                    {
-                        waiting.RemoveAt(i--);
-                    }
-                }
-
-                var candidates = _trial.Candidates;
-                for (; next < candidates.Count && candidates[next].Day <= day; next++)
-                {
-                    // Competitive enrolment: nobody more is screened once the target is randomized or waiting.
-                    if (_outcome.Randomized + waiting.Count >= _scenario.Subjects)
-                    {
-                        continue;
-                    }
-
-                    if (!TryRandomize(candidates[next], day, today))
-                    {
-                        waiting.Add((candidates[next], day + _scenario.RandomizationWaitDays));
-                    }
-                }
-
-                if (_outcome.Randomized >= _scenario.Subjects || (next >= candidates.Count && waiting.Count == 0))
-                {
-                    enrolmentOpen = false;
-                }
-            }
+            enrolment.Step(day, candidate => TryRandomize(candidate, day, today));
 
             foreach (var site in _sites)
             {
@@ -138,7 +97,7 @@ internal sealed class SupplyRun
 
                 var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
                 _outcome.KitsExpired += site.DropUnusable(usableFrom, day);
-                if (!enrolmentOpen && site.OnTreatment.Sum() == 0)
+                if (!enrolment.Open && site.OnTreatment.Sum() == 0)
                 {
                     Close(site, day);
                 }
@@ -306,7 +265,7 @@ internal sealed class SupplyRun
         else if (day + 1 <= subject.Target + _study.VisitSchedule.WindowDays)
         {
             // Refused by a hold: the subject comes back the next day, while the window lasts.
-            Due(day + 1).Add(subject);
+            _due.On(day + 1).Add(subject);
         }
         else
         {
@@ -322,7 +281,7 @@ internal sealed class SupplyRun
     {
         subject.Target = target;
         subject.Due = subject.VisitsDone < subject.Candidate.Visits ? target + subject.Candidate.Jitter[subject.VisitsDone] : target;
-        Due(subject.Due).Add(subject);
+        _due.On(subject.Due).Add(subject);
     }
 
     private bool TryRandomize(Candidate candidate, int day, DateOnly today)
@@ -676,16 +635,6 @@ internal sealed class SupplyRun
 
         _outcome.SiteDays += day;
         site.Closed = true;
-    }
-
-    private List<Subject> Due(int day)
-    {
-        while (_due.Count <= day)
-        {
-            _due.Add(null);
-        }
-
-        return _due[day] ??= [];
     }
 
     private sealed class Subject(Candidate candidate, int type)
