@@ -47,6 +47,29 @@ public sealed class AzuriteEmulatorTests
         }
     }
 
+    /// <summary>
+    /// The owner's pipe closing before the service has set its SIGINT handler (a test that gives up on a start at once):
+    /// the preload's SIGINT then killed the process with the signal, exit code 130 (seen once in CI). It now exits
+    /// cleanly at once. A bare node process with the preload and no handler stands for such a service.
+    /// </summary>
+    [Fact]
+    public async Task PipeClosedBeforeTheServiceHandlesSigint_ExitsCleanly()
+    {
+        var preload = Path.Combine(AzuriteServer.RepositoryRoot(), "tools", "Iwrs.Azurite", "exit-with-owner.cjs");
+        var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var arg in new[] { "--require", preload, "-e", "setInterval(() => {}, 1000);" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(ExitTimeout);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(0, process.ExitCode);
+    }
+
     [Fact]
     public async Task Service_Exits_WhenItsOwnerIsKilledOutright()
     {

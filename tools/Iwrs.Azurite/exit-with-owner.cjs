@@ -3,7 +3,12 @@
 // when the owner exits for any reason, a kill -9 included, which no exit handler of the owner can promise.
 // SIGINT lets Azurite close its server and save what it keeps on disk; whatever still runs 10 s later is ended.
 'use strict';
+// Before Azurite has set its SIGINT handler there is nothing to close or save, and SIGINT would kill the process with
+// the signal (exit code 130) instead: then it exits at once, cleanly.
 const ownerGone = () => {
+  if (process.listenerCount('SIGINT') === 0) {
+    process.exit(0);
+  }
   setTimeout(() => process.exit(0), 10000).unref();
   process.kill(process.pid, 'SIGINT');
 };
