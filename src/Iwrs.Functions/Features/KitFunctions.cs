@@ -75,9 +75,11 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
         }
 
         // A list of thousands cannot be one transaction (100 operations). Each chunk is one, with its own audit
-        // record; a kit already present with the same data is skipped, so re-sending a list after a failure
-        // completes it without duplicates.
-        int imported = 0, present = 0;
+        // record; a kit already present (with the same data: Validate refused any other) is skipped, so re-sending a
+        // list after a failure completes it without duplicates. The study's kits were read once, above: under the
+        // lease no other import adds any, and a chunk that committed adds its own.
+        var present = existing.Select(k => k.KitNumber).ToHashSet(StringComparer.Ordinal);
+        int imported = 0, skipped = 0;
         foreach (var chunk in valid.Value.Chunk(KitsPerTransaction))
         {
             var result = await context!.Writes.RunAsync(studyId, async attemptCt =>
@@ -86,15 +88,8 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
                 var fresh = new List<Kit>();
                 foreach (var kit in chunk)
                 {
-                    var existing = await KitRows.GetAsync(context.Table, studyId, kit.KitNumber, attemptCt);
-                    if (existing is not null)
+                    if (present.Contains(kit.KitNumber))
                     {
-                        var same = existing.Kit.KitType == kit.KitType && existing.Kit.Lot == kit.Lot && existing.Kit.Expiry == kit.Expiry;
-                        if (!same)
-                        {
-                            return Result<(int, int)>.Fail(new DomainError("kit-conflict", $"Kit '{kit.KitNumber}' already exists with a different type, lot or expiry."));
-                        }
-
                         continue;
                     }
 
@@ -125,17 +120,18 @@ public sealed class KitFunctions(RequestBody body, TimeProvider time)
                     }
                 }
 
-                return Result<(int, int)>.Ok((fresh.Count, chunk.Length - fresh.Count));
+                return Result<List<Kit>>.Ok(fresh);
             }, ct);
             if (!result.IsSuccess)
             {
                 return Problems.From(result.Error!);
             }
 
-            imported += result.Value.Item1;
-            present += result.Value.Item2;
+            present.UnionWith(result.Value.Select(k => k.KitNumber));
+            imported += result.Value.Count;
+            skipped += chunk.Length - result.Value.Count;
         }
 
-        return TypedResults.Ok(new KitImportResult(imported, present, valid.Value.Count));
+        return TypedResults.Ok(new KitImportResult(imported, skipped, valid.Value.Count));
     }
 }
