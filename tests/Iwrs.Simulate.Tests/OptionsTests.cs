@@ -26,7 +26,7 @@ public sealed class OptionsTests
         Assert.Equal((6, 5), (given!.StarterSize!.Value, given.StarterTrigger!.Value));
         var (defaults, _) = Options.Parse(["--study", "x.json"]);
         Assert.Equal((null, null), (defaults!.StarterSize, defaults.StarterTrigger));
-        Assert.Equal(PackDesign.DefaultStarterTrigger, new PackDesign(1, defaults.StarterSize, defaults.StarterTrigger).Trigger);
+        Assert.Equal(Iwrs.Domain.Supply.SubjectPacks.DefaultStarterTrigger, new PackDesign(1, defaults.StarterSize, defaults.StarterTrigger).Trigger);
     }
 
     [Theory]

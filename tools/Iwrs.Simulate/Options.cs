@@ -40,7 +40,7 @@ internal sealed record Options
     /// <summary>Kits per starter shipment in the subject-pack rows; null: <see cref="PackDesign"/>'s default for the study.</summary>
     public int? StarterSize { get; init; }
 
-    /// <summary>The subject-pack rows' starter trigger, in randomizations; null: <see cref="PackDesign.DefaultStarterTrigger"/>.</summary>
+    /// <summary>The subject-pack rows' starter trigger, in randomizations; null: <see cref="Iwrs.Domain.Supply.SubjectPacks.DefaultStarterTrigger"/>.</summary>
     public int? StarterTrigger { get; init; }
 
     public int Threads { get; init; }

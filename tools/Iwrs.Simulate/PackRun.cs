@@ -26,7 +26,7 @@ internal sealed class PackRun
     private readonly string[] _types;
     private readonly Dictionary<string, int> _armType;
     private readonly int[] _starterKits;
-    private readonly int _starterCapacity;
+    private readonly int _perStarter;
     private readonly PackSite[] _sites;
     private readonly Depot _depot;
     private readonly int _depotMarginDays;
@@ -53,19 +53,19 @@ internal sealed class PackRun
         _trace = trace;
         _types = [.. study.KitTypes.Select(k => k.Code)];
         _armType = study.Arms.ToDictionary(a => a.Code, a => Array.IndexOf(_types, a.KitType), StringComparer.Ordinal);
-        _starterKits = _design.StarterKits(study);
-        if (_starterKits.Sum() < 1 || _starterKits.Min() < study.VisitSchedule.KitsPerVisit)
+        _starterKits = [.. _design.StarterKits(study)];
+        if (SubjectPacks.InvalidStarterSize(study, _starterKits.Sum()) is { } invalid)
         {
-            throw new ArgumentException("A starter must hold a randomization's kits of every type.", nameof(policy));
+            throw new ArgumentException(invalid, nameof(policy));
         }
 
-        _starterCapacity = _starterKits.Min();
+        _perStarter = SubjectPacks.Serves(_starterKits, study.VisitSchedule.KitsPerVisit);
         _sites = [.. study.Sites.Where(s => s.Active).Select(s => new PackSite(s))];
         _depot = new Depot(_types.Length);
 
         // The depot plans with the longest-lived shipment it makes: a starter that must last its shelf days after arrival.
         var schedule = study.VisitSchedule;
-        var starterDays = _sites.Max(s => Math.Max(1, s.Site.Supply.LeadTimeDays) + PackDesign.StarterShelfDays + schedule.CycleLengthDays + schedule.WindowDays + s.Site.Supply.DoNotDispenseDays);
+        var starterDays = _sites.Max(s => Math.Max(1, s.Site.Supply.LeadTimeDays) + SubjectPacks.StarterShelfDays + schedule.CycleLengthDays + schedule.WindowDays + s.Site.Supply.DoNotDispenseDays);
         var packDays = _sites.Max(s => ((_design.Visits + 1) * (schedule.CycleLengthDays + schedule.WindowDays)) + s.Site.Supply.DoNotDispenseDays);
         _depotMarginDays = Math.Max(starterDays, packDays);
     }
@@ -169,7 +169,7 @@ internal sealed class PackRun
                             if (_random.Chance(_scenario.DamagePerKit))
                             {
                                 starter.Kits[t]--;
-                                starter.Damaged++;
+                                starter.Lose();
                                 damaged++;
                             }
                         }
@@ -212,7 +212,7 @@ internal sealed class PackRun
                 {
                     Leave(starter);
                 }
-                else if (starter.Capacity(KitsPerVisit) > 0)
+                else if (starter.Public.Capacity(KitsPerVisit) > 0)
                 {
                     site.Starters.Add(starter);
                 }
@@ -322,18 +322,15 @@ internal sealed class PackRun
     private void OrderPack(PackSite site, Subject subject, DateOnly today)
     {
         var schedule = _study.VisitSchedule;
-        var have = subject.Pack.Count + subject.Incoming + subject.Pending;
-        if (subject.VisitsDone >= schedule.DispensingVisits || have >= KitsPerVisit)
+        var kits = SubjectPacks.PackKitsToOrder(subject.VisitsDone, schedule.DispensingVisits, subject.Pack.Count + subject.Incoming + subject.Pending, _design.Visits, KitsPerVisit);
+        if (kits == 0)
         {
             return;
         }
 
-        var visits = Math.Min(_design.Visits, schedule.DispensingVisits - subject.VisitsDone);
-        // Each visit sets the next one's target a cycle after the day it was done, so every visit of the pack but the
-        // last may move the later ones by up to a window.
-        var lastUse = _scenario.Start.AddDays(subject.Target + ((visits - 1) * (schedule.CycleLengthDays + schedule.WindowDays)) + schedule.WindowDays);
-        var earliest = Dispensability.EarliestAllowedExpiry(Max(lastUse, today), schedule, site.Site.Supply);
-        Order(site, new PackOrder(subject, (visits * KitsPerVisit) - have, earliest, Replacement: false));
+        var visits = SubjectPacks.PackVisits(subject.VisitsDone, schedule.DispensingVisits, _design.Visits);
+        var earliest = SubjectPacks.PackEarliestExpiry(_scenario.Start.AddDays(subject.Target), visits, today, schedule, site.Site.Supply);
+        Order(site, new PackOrder(subject, kits, earliest, Replacement: false));
     }
 
     private static DateOnly Max(DateOnly a, DateOnly b) => a > b ? a : b;
@@ -372,7 +369,9 @@ internal sealed class PackRun
 
         RetireExpired(site, today);
         var type = _armType[arm];
-        if (site.Starters.Count == 0)
+        var usableFrom = Dispensability.EarliestAllowedExpiry(today, _study.VisitSchedule, site.Site.Supply);
+        var opened = SubjectPacks.OpenStarter(site.Starters.Select(s => s.Public), usableFrom, KitsPerVisit);
+        if (opened is null)
         {
             site.OnHold = true;
             site.HoldSince = day;
@@ -389,10 +388,11 @@ internal sealed class PackRun
             return false;
         }
 
-        var open = site.Starters[0];
+        var index = site.Starters.FindIndex(s => s.Public == opened);
+        var open = site.Starters[index];
         if (open.Kits[type] < KitsPerVisit)
         {
-            throw new InvalidOperationException($"Starter {open.Id} has capacity {open.Capacity(KitsPerVisit)} but no {_types[type]} kit: the capacity rule is wrong.");
+            throw new InvalidOperationException($"Starter {open.Id} has capacity {opened.Capacity(KitsPerVisit)} but no {_types[type]} kit: the capacity rule is wrong.");
         }
 
         if (_study.Allocation == Allocation.Randomized)
@@ -401,7 +401,7 @@ internal sealed class PackRun
         }
 
         open.Kits[type] -= KitsPerVisit;
-        open.Served++;
+        open.Serve();
         _outcome.KitsDispensed += KitsPerVisit;
         _outcome.Draws++;
         for (var k = 0; k < KitsPerVisit; k++)
@@ -409,9 +409,9 @@ internal sealed class PackRun
             _trace?.Dispensings.Add(new PackDispensing(candidate.Index, 1, day, type, open.Id, null));
         }
 
-        if (open.Capacity(KitsPerVisit) == 0)
+        if (open.Public.Capacity(KitsPerVisit) == 0)
         {
-            site.Starters.RemoveAt(0);
+            site.Starters.RemoveAt(index);
             Retire(open, "used");
         }
 
@@ -424,7 +424,7 @@ internal sealed class PackRun
     }
 
     /// <summary>A starter leaves the shelf: what it still holds is never dispensed (expired when past its limit, retired unused otherwise).</summary>
-    private void Retire(Starter starter, string reason)
+    private void Retire(SiteStarter starter, string reason)
     {
         var left = starter.Kits.Sum();
         if (reason == "expired")
@@ -436,7 +436,7 @@ internal sealed class PackRun
             _outcome.StarterKitsRetired += left;
         }
 
-        _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Shipped, starter.Damaged, starter.Served, [.. starter.Kits], reason));
+        _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Public.Scarcest, starter.Public.Lost, starter.Public.Served, [.. starter.Kits], reason));
     }
 
     /// <summary>
@@ -455,10 +455,10 @@ internal sealed class PackRun
         site.StartersOrdered = 0;
     }
 
-    private void Leave(Starter starter)
+    private void Leave(SiteStarter starter)
     {
         _outcome.KitsLeft += starter.Kits.Sum();
-        _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Shipped, starter.Damaged, starter.Served, [.. starter.Kits], "left"));
+        _trace?.Starters.Add(new StarterRecord(starter.Id, starter.Public.Scarcest, starter.Public.Lost, starter.Public.Served, [.. starter.Kits], "left"));
     }
 
     /// <summary>Starters whose kits would pass the do-not-dispense limit (a public date) are retired.</summary>
@@ -483,18 +483,9 @@ internal sealed class PackRun
     private void OrderStarters(PackSite site, DateOnly today, int stillToRandomize)
     {
         var countedFrom = Dispensability.EarliestCountedExpiry(today, _study.VisitSchedule, site.Site.Supply);
-        var capacity = (site.StartersOrdered * (_starterCapacity / KitsPerVisit)) + site.Starters.Where(s => s.Expiry >= countedFrom).Sum(s => s.Capacity(KitsPerVisit));
-        foreach (var shipment in site.Open)
-        {
-            capacity += shipment.Starters.Sum(s => s.Capacity(KitsPerVisit));
-        }
-
-        var wanted = Math.Min(_design.Trigger, stillToRandomize);
-        while (capacity < wanted)
-        {
-            site.StartersOrdered++;
-            capacity += _starterCapacity / KitsPerVisit;
-        }
+        var counted = SubjectPacks.CountedCapacity(
+            site.Starters.Select(s => s.Public), site.Open.SelectMany(o => o.Starters).Select(s => s.Public), site.StartersOrdered, _perStarter, countedFrom, KitsPerVisit);
+        site.StartersOrdered += SubjectPacks.StartersToOrder(counted, _design.Trigger, stillToRandomize, _perStarter);
     }
 
     /// <summary>
@@ -516,7 +507,7 @@ internal sealed class PackRun
         var earliest = Dispensability.EarliestShippableExpiry(today, _study.VisitSchedule, supply);
         if (site.StartersOrdered > 0)
         {
-            earliest = Max(earliest, Dispensability.EarliestAllowedExpiry(today.AddDays(lead + PackDesign.StarterShelfDays), _study.VisitSchedule, supply));
+            earliest = Max(earliest, SubjectPacks.StarterEarliestExpiry(today, _study.VisitSchedule, supply));
         }
 
         foreach (var order in site.Pending)
@@ -539,15 +530,7 @@ internal sealed class PackRun
         DateOnly? date = null;
         if (DepotPick.OneBatch(_study.IsBlinded, _types.Length))
         {
-            foreach (var (batch, kits) in _depot.ByBatch(_types, day, earliest).OrderBy(b => b.Key.Expiry))
-            {
-                if (_types.All(t => kits.GetValueOrDefault(t) >= total))
-                {
-                    date = batch.Expiry;
-                    break;
-                }
-            }
-
+            date = SubjectPacks.ShipmentBatch(total, _types, _depot.ByBatch(_types, day, earliest))?.Expiry;
             if (date is null)
             {
                 _outcome.DepotShortfalls++;
@@ -574,7 +557,7 @@ internal sealed class PackRun
                 }
             }
 
-            var starter = new Starter(FormattableString.Invariant($"T{++_starters}"), kits, expiry);
+            var starter = new SiteStarter(FormattableString.Invariant($"T{++_starters}"), kits, expiry);
             shipment.Starters.Add(starter);
             if (_study.IsBlinded && _types.Length > 1)
             {
@@ -664,16 +647,18 @@ internal sealed class PackRun
     /// A starter: its kits left per type (the simulator's secret), and the public counts its capacity is made of:
     /// kits of its scarcest type as shipped, less kits reported damaged, less randomizations served.
     /// </summary>
-    private sealed class Starter(string id, int[] kits, DateOnly expiry)
+    private sealed class SiteStarter(string id, int[] kits, DateOnly expiry)
     {
         public string Id { get; } = id;
         public int[] Kits { get; } = kits;
-        public int Shipped { get; } = kits.Min();
         public DateOnly Expiry { get; } = expiry;
-        public int Damaged { get; set; }
-        public int Served { get; set; }
 
-        public int Capacity(int kitsPerVisit) => ((Shipped - Damaged) / kitsPerVisit) - Served;
+        /// <summary>What the rules see of it (<see cref="SubjectPacks"/>): counts as shipped, lost and served.</summary>
+        public Starter Public { get; private set; } = SubjectPacks.NewStarter(id, expiry, kits);
+
+        public void Lose() => Public = Public with { Lost = Public.Lost + 1 };
+
+        public void Serve() => Public = Public with { Served = Public.Served + 1 };
     }
 
     private sealed class PackShipment(int arrivalDay)
@@ -683,7 +668,7 @@ internal sealed class PackRun
         /// <summary>−1 until received; then the day it is released.</summary>
         public int ReleaseDay { get; set; } = -1;
 
-        public List<Starter> Starters { get; } = [];
+        public List<SiteStarter> Starters { get; } = [];
         public List<PackLine> Packs { get; } = [];
     }
 
@@ -692,7 +677,7 @@ internal sealed class PackRun
         public Site Site { get; } = site;
 
         /// <summary>Released starters with capacity left, oldest first; the first is the open one.</summary>
-        public List<Starter> Starters { get; } = [];
+        public List<SiteStarter> Starters { get; } = [];
         public List<PackShipment> Open { get; } = [];
         public List<PackOrder> Pending { get; } = [];
         public int StartersOrdered { get; set; }

@@ -82,44 +82,19 @@ internal sealed record Policy(
 /// cannot serve ((T − 1)/T of them with T types in equal shares) and the kits left in a pack when its subject stops.
 /// </summary>
 /// <param name="Visits">Visits' kits per pack (P).</param>
-/// <param name="StarterSize">Kits per starter shipment (S); null: <see cref="DefaultStarterBlocks"/> times the sum of the ratios.</param>
-/// <param name="StarterTrigger">A new starter is ordered when the randomizations the site's starters can serve (on the shelf and on the way) fall below this; null: <see cref="DefaultStarterTrigger"/>.</param>
+/// <param name="StarterSize">Kits per starter shipment (S); null: <see cref="SubjectPacks.DefaultStarterSize"/>.</param>
+/// <param name="StarterTrigger">A new starter is ordered when the randomizations the site's starters can serve (on the shelf and on the way) fall below this; null: <see cref="SubjectPacks.DefaultStarterTrigger"/>.</param>
 internal sealed record PackDesign(int Visits, int? StarterSize = null, int? StarterTrigger = null)
 {
-    /// <summary>
-    /// Two ratio blocks (LJ-MCRC: 4 kits, 2 of each type, 2 randomizations): the smallest starter that serves more
-    /// than one randomization. A larger one saves shipments but not kits ((T − 1)/T of every starter is never used,
-    /// whatever its size) and leaves more at each site when enrolment closes.
-    /// </summary>
-    public const int DefaultStarterBlocks = 2;
-
-    /// <summary>Randomizations the starters on hand and on the way must cover: see studies/README.md, "Subject packs".</summary>
-    public const int DefaultStarterTrigger = 8;
-
-    /// <summary>
-    /// A starter must stay dispensable this long after it is shipped (the do-not-dispense limit then retires it): its
-    /// last use is not known when it is shipped, as a pack's is.
-    /// </summary>
-    public const int StarterShelfDays = 180;
-
     /// <summary>Kits of each type (in the study's kit-type order) in one starter: S × the type's share of the ratio.</summary>
-    public int[] StarterKits(StudyConfiguration study)
-    {
-        ArgumentNullException.ThrowIfNull(study);
-        var total = study.Arms.Sum(a => a.Ratio);
-        var size = StarterSize ?? (DefaultStarterBlocks * total);
-        return [.. study.KitTypes.Select(k => size * study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total)];
-    }
+    public IReadOnlyList<int> StarterKits(StudyConfiguration study) =>
+        SubjectPacks.StarterKits(study, StarterSize ?? SubjectPacks.DefaultStarterSize(study));
 
-    public int Trigger => StarterTrigger ?? DefaultStarterTrigger;
+    public int Trigger => StarterTrigger ?? SubjectPacks.DefaultStarterTrigger;
 
     /// <summary>Why <paramref name="starterSize"/> cannot be a starter's size for the study (null when it can): it must split into whole kits in the ratio.</summary>
-    public static string? Invalid(StudyConfiguration study, int? starterSize)
-    {
-        ArgumentNullException.ThrowIfNull(study);
-        var total = study.Arms.Sum(a => a.Ratio);
-        return starterSize is { } size && size % total != 0
-            ? FormattableString.Invariant($"--starter-size must be a multiple of {total} (the ratios' sum) for {study.StudyId}")
+    public static string? Invalid(StudyConfiguration study, int? starterSize) =>
+        starterSize is { } size && SubjectPacks.InvalidStarterSize(study, size) is { } why
+            ? FormattableString.Invariant($"--starter-size: {why} for {study.StudyId}")
             : null;
-    }
 }
