@@ -112,6 +112,27 @@ public sealed class PackRunTests
     }
 
     [Fact]
+    public void Packs_WaitingForTheirLastDay_TravelTogether_AndNoVisitWaitsForOne()
+    {
+        // Shipped on its last day (SubjectPacks.PackShipBy), a pack still reaches the shelf before its visit's window
+        // opens, and a site's packs leave together: the same kits dispensed on the same visits as packs shipped at once,
+        // in far fewer shipments.
+        var study = SimulatedStudies.Lj;
+        var scenario = Scenario.For(study) with { DamagePerKit = 0 };
+        for (var run = 0; run < 5; run++)
+        {
+            var trial = Trial.Draw(study, scenario, 1, run);
+            var (late, lateTrace) = Simulate(study, scenario, new PackDesign(1), run, trial);
+            var (once, onceTrace) = Simulate(study, scenario, new PackDesign(1, AtOnce: true), run, trial);
+
+            Assert.Equal(0, late.DelayedVisits + late.MissedVisits + once.DelayedVisits + once.MissedVisits);
+            Assert.Equal(onceTrace.Dispensings.Select(d => (d.Subject, d.Visit, d.Day)), lateTrace.Dispensings.Select(d => (d.Subject, d.Visit, d.Day)));
+            Assert.True(late.Shipments * 2 < once.Shipments, $"{late.Shipments} shipments waiting against {once.Shipments} at once");
+            Assert.True(lateTrace.Shipments.Average(s => s.Packs) > 2 * onceTrace.Shipments.Average(s => s.Packs));
+        }
+    }
+
+    [Fact]
     public void Packs_OneVisitPerPack_NoDamage_WasteIsOneKitPerSubjectWhoStopsEarly_AndHalfOfEachStarterUsed()
     {
         var study = SimulatedStudies.Lj;
@@ -173,7 +194,7 @@ public sealed class PackRunTests
         var study = SimulatedStudies.Load("studies/lj-mcrc.json", 40, 60);
         var scenario = Scenario.For(study) with { DamagePerKit = 0 };
         var policies = Policy.Compared(true).Where(p => p.Packs is not null || p == Policy.Compared(true)[0]).ToList();
-        Assert.Equal(4, policies.Count);
+        Assert.Equal(5, policies.Count);
         var summaries = Simulation.Run(study, scenario, policies, 10, 1);
         Assert.All(summaries, s => Assert.Equal(0, s.Holds));
         Assert.Single(summaries.Select(s => s.KitsDispensed).Distinct());

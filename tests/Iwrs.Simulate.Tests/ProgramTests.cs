@@ -42,7 +42,8 @@ public sealed partial class ProgramTests
         var (exit, stdout) = Run("--study", "studies/lj-mcrc.json", "--runs", "4", "--no-progress", "--starter-trigger", "6");
         Assert.Equal(0, exit);
         var lines = stdout.Split('\n');
-        Assert.Equal(4 * 3, lines.Count(l => l.StartsWith("  subject packs (P=", StringComparison.Ordinal)));
+        Assert.Equal(4 * 4, lines.Count(l => l.StartsWith("  subject packs (P=", StringComparison.Ordinal)));
+        Assert.Equal(4, lines.Count(l => l.StartsWith("  subject packs (P=1, at once)", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.StartsWith("  subject packs: starters of 4 kits (2+2) serving 2 randomization(s) each, ordered below 6 randomizations", StringComparison.Ordinal));
         Assert.True(Array.FindIndex(lines, l => l.StartsWith("  subject packs (P=1)", StringComparison.Ordinal)) > Array.FindIndex(lines, l => l.StartsWith("  in-ratio", StringComparison.Ordinal)));
     }

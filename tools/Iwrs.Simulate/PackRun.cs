@@ -154,6 +154,7 @@ internal sealed class PackRun
     /// </summary>
     private void Receive(PackSite site, int day)
     {
+        var today = _scenario.Start.AddDays(day);
         for (var i = 0; i < site.Open.Count; i++)
         {
             var shipment = site.Open[i];
@@ -192,7 +193,7 @@ internal sealed class PackRun
                     pack.Subject.Incoming -= lost;
                     if (lost > 0 && !pack.Subject.Stopped)
                     {
-                        Order(site, new PackOrder(pack.Subject, lost, pack.Earliest, Replacement: true));
+                        Order(site, new PackOrder(pack.Subject, lost, pack.Earliest, today, Replacement: true));
                     }
                 }
 
@@ -329,8 +330,10 @@ internal sealed class PackRun
         }
 
         var visits = SubjectPacks.PackVisits(subject.VisitsDone, schedule.DispensingVisits, _design.Visits);
-        var earliest = SubjectPacks.PackEarliestExpiry(_scenario.Start.AddDays(subject.Target), visits, today, schedule, site.Site.Supply);
-        Order(site, new PackOrder(subject, kits, earliest, Replacement: false));
+        var target = _scenario.Start.AddDays(subject.Target);
+        var earliest = SubjectPacks.PackEarliestExpiry(target, visits, today, schedule, site.Site.Supply);
+        var shipBy = _design.AtOnce ? today : SubjectPacks.PackShipBy(target, schedule, site.Site.Supply);
+        Order(site, new PackOrder(subject, kits, earliest, shipBy, Replacement: false));
     }
 
     private static DateOnly Max(DateOnly a, DateOnly b) => a > b ? a : b;
@@ -497,7 +500,7 @@ internal sealed class PackRun
     /// </summary>
     private void Ship(PackSite site, int day, DateOnly today)
     {
-        if (site.Pending.Count == 0 && site.StartersOrdered == 0)
+        if (!SubjectPacks.ShipsToday(today, site.StartersOrdered, site.Pending.Select(o => o.ShipBy)))
         {
             return;
         }
@@ -629,8 +632,8 @@ internal sealed class PackRun
         public int Pending { get; set; }
     }
 
-    /// <summary>Kits ordered for one subject: the expiry they need, and whether they replace damaged ones.</summary>
-    private sealed record PackOrder(Subject Subject, int Kits, DateOnly Earliest, bool Replacement);
+    /// <summary>Kits ordered for one subject: the expiry they need, the last day they may leave the depot (<see cref="SubjectPacks.PackShipBy"/>), and whether they replace damaged ones (those leave at once).</summary>
+    private sealed record PackOrder(Subject Subject, int Kits, DateOnly Earliest, DateOnly ShipBy, bool Replacement);
 
     /// <summary>A subject's pack in a shipment.</summary>
     private sealed class PackLine(Subject subject, DateOnly earliest, List<PackKit> kits)

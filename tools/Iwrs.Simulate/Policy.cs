@@ -57,6 +57,7 @@ internal sealed record Policy(
         new("blind-safe, stock today", Resupply.BlindSafe, KitChoiceMode.Random, StockCount.Today, seesOnTreatment),
         new("in-ratio, random kit", Resupply.InRatio, KitChoiceMode.Random, StockCount.AtArrival, seesOnTreatment),
         .. PackVisits.Select(p => ForPacks(new PackDesign(p, starterSize, starterTrigger))),
+        ForPacks(new PackDesign(1, starterSize, starterTrigger, AtOnce: true)),
     ];
 
     /// <summary>The pack sizes compared, in visits' kits: a pack per visit ships most often, larger ones waste more when a subject stops.</summary>
@@ -66,7 +67,7 @@ internal sealed record Policy(
     public static Policy ForPacks(PackDesign design)
     {
         ArgumentNullException.ThrowIfNull(design);
-        return new(FormattableString.Invariant($"subject packs (P={design.Visits})"), Resupply.BlindSafe, KitChoiceMode.Random, Packs: design);
+        return new(FormattableString.Invariant($"subject packs (P={design.Visits}{(design.AtOnce ? ", at once" : string.Empty)})"), Resupply.BlindSafe, KitChoiceMode.Random, Packs: design);
     }
 }
 
@@ -84,7 +85,8 @@ internal sealed record Policy(
 /// <param name="Visits">Visits' kits per pack (P).</param>
 /// <param name="StarterSize">Kits per starter shipment (S); null: <see cref="SubjectPacks.DefaultStarterSize"/>.</param>
 /// <param name="StarterTrigger">A new starter is ordered when the randomizations the site's starters can serve (on the shelf and on the way) fall below this; null: <see cref="SubjectPacks.DefaultStarterTrigger"/>.</param>
-internal sealed record PackDesign(int Visits, int? StarterSize = null, int? StarterTrigger = null)
+/// <param name="AtOnce">Each pack leaves the depot the day it is ordered, instead of waiting for its last day (<see cref="SubjectPacks.PackShipBy"/>) so that a site's packs travel together: the comparison row.</param>
+internal sealed record PackDesign(int Visits, int? StarterSize = null, int? StarterTrigger = null, bool AtOnce = false)
 {
     /// <summary>Kits of each type (in the study's kit-type order) in one starter: S × the type's share of the ratio.</summary>
     public IReadOnlyList<int> StarterKits(StudyConfiguration study) =>

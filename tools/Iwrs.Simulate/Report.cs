@@ -27,16 +27,16 @@ internal static class Report
         Line($"  depot: lots of {scenario.LotSize} per type, reordered below {scenario.ReorderPoint} still shippable in {scenario.ProductionLeadDays} d, {scenario.ShelfLifeDays} d shelf life at the depot, {first.Per(first.KitsProduced):F0} kits made per run; damaged on receipt {scenario.DamagePerKit:P1}/kit, release {scenario.ReleaseDelayMinDays}-{scenario.ReleaseDelayMaxDays} d");
         Line($"  composition sees subjects on treatment: {(options.SeesOnTreatment ? "yes" : "no")}; per run: {first.Per(first.Randomized):F1} subjects randomized, study {first.Per(first.StudyDays) / Scenario.DaysPerMonth:F1} months");
         Line($"");
-        Line($"  {"kits per run",-23} {"shipped",8} {"dispensed",9} {"waste",6} {"expired",7} {"damaged",7} {"left",6} | shipments per site-month (urgent, replacement per run) | depot short per run");
+        Line($"  {"kits per run",-28} {"shipped",8} {"dispensed",9} {"waste",6} {"expired",7} {"damaged",7} {"left",6} | shipments per site-month (urgent, replacement per run) | depot short per run");
         foreach (var x in summaries)
         {
-            Line($"  {x.Policy,-23} {x.Per(x.KitsShipped),8:F1} {x.Per(x.KitsDispensed),9:F1} {x.WastePercent,5:F1}% {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.ShipmentsPerSiteMonth,5:F2} ({x.Per(x.UrgentShipments):F2}, {x.Per(x.ReplacementShipments):F2}) | {x.Per(x.DepotShortfalls):F2}");
+            Line($"  {x.Policy,-28} {x.Per(x.KitsShipped),8:F1} {x.Per(x.KitsDispensed),9:F1} {x.WastePercent,5:F1}% {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.ShipmentsPerSiteMonth,5:F2} ({x.Per(x.UrgentShipments):F2}, {x.Per(x.ReplacementShipments):F2}) | {x.Per(x.DepotShortfalls):F2}");
         }
 
-        Line($"  stock-out holds         {"P(run)",7} {"per run",7} {"expiry",6} {"d/site-yr",9} | all holds, lost kits too: P(run) d/site-yr | visits missed, randomizations lost per run");
+        Line($"  stock-out holds              {"P(run)",7} {"per run",7} {"expiry",6} {"d/site-yr",9} | all holds, lost kits too: P(run) d/site-yr | visits missed, randomizations lost per run");
         foreach (var x in summaries)
         {
-            Line($"  {x.Policy,-23} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
+            Line($"  {x.Policy,-28} {x.HoldProbability,7:F3} {x.Per(x.StockOutHolds),7:F3} {x.Per(x.HoldsAfterExpiry),6:F3} {x.HoldDaysPerSiteYear,9:F3} | {x.AnyHoldProbability,5:F3} {x.AnyHoldDaysPerSiteYear,6:F2} | {x.Per(x.MissedVisits):F3}, {x.Per(x.LostRandomizations):F3}");
         }
 
         var packs = summaries.Where(x => x.Policy.StartsWith("subject packs", StringComparison.Ordinal)).ToList();
@@ -45,22 +45,23 @@ internal static class Report
             var design = new PackDesign(1, options.StarterSize, options.StarterTrigger);
             var kits = design.StarterKits(study);
             Line($"  subject packs: starters of {kits.Sum()} kits ({string.Join("+", kits)}) serving {kits.Min() / v.KitsPerVisit} randomization(s) each, ordered below {design.Trigger} randomizations on hand and on the way; later kits in packs of P visits for one subject");
-            Line($"  waste per run           {"starter",8} {"pack",6} {"expired",7} {"damaged",7} {"left",6} | dispensed from starters, from packs");
+            Line($"  waste per run                {"starter",8} {"pack",6} {"expired",7} {"damaged",7} {"left",6} | dispensed from starters, from packs");
             foreach (var x in packs)
             {
-                Line($"  {x.Policy,-23} {x.Per(x.StarterKitsRetired),8:F1} {x.Per(x.PackKitsUnused),6:F1} {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.Per(x.Randomized) * v.KitsPerVisit:F1}, {x.Per(x.KitsDispensed) - (x.Per(x.Randomized) * v.KitsPerVisit):F1}");
+                Line($"  {x.Policy,-28} {x.Per(x.StarterKitsRetired),8:F1} {x.Per(x.PackKitsUnused),6:F1} {x.Per(x.KitsExpired),7:F1} {x.Per(x.KitsDamaged),7:F1} {x.Per(x.KitsLeft),6:F1} | {x.Per(x.Randomized) * v.KitsPerVisit:F1}, {x.Per(x.KitsDispensed) - (x.Per(x.Randomized) * v.KitsPerVisit):F1}");
             }
 
             Line($"  (starter: kits left in a starter retired after serving its capacity; pack: kits left in a subject's pack, or on the way to it, when the subject stopped)");
+            Line($"  (a pack leaves the depot on its last day, {SubjectPacks.PackShipMarginDays} d to spare before its visit's window, with everything else waiting for its site; at once: each the day it is ordered)");
         }
 
         if (study.IsBlinded && study.KitTypes.Count > 1)
         {
             var chance = Resupply.Weights(study).Values.Sum(w => w * w) * 100;
-            Line($"  kit's shipment vs arm   {"mean",6} {"largest",7} | restricted draws | kit pairs in a shipment of one type (chance {chance:F1}%)");
+            Line($"  kit's shipment vs arm        {"mean",6} {"largest",7} | restricted draws | kit pairs in a shipment of one type (chance {chance:F1}%)");
             foreach (var x in summaries)
             {
-                Line($"  {x.Policy,-23} {x.ArmDistancePercent,5:F1}% {100 * x.ArmDistanceMax,6:F1}% | {x.RestrictedPercent,5:F1}% | {x.SameTypeInShipmentPercent,5:F1}%");
+                Line($"  {x.Policy,-28} {x.ArmDistancePercent,5:F1}% {100 * x.ArmDistanceMax,6:F1}% | {x.RestrictedPercent,5:F1}% | {x.SameTypeInShipmentPercent,5:F1}%");
             }
 
             Line($"  (distance between arms of the shipment a dispensed kit comes from: knowing every kit's type, one guesses the arm from it right 1/2 + 1/2 x this; restricted: dispensings where a shipment on the shelf had none of the subject's type)");

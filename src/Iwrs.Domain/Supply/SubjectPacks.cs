@@ -167,6 +167,35 @@ public static class SubjectPacks
         return Dispensability.EarliestAllowedExpiry(lastUse > today ? lastUse : today, schedule, supply);
     }
 
+    /// <summary>
+    /// Days of slack a pack keeps beyond its lead time, the next daily check and a release wait: a courier this many
+    /// days late still brings it before its visit's window opens.
+    /// </summary>
+    public const int PackShipMarginDays = 3;
+
+    /// <summary>
+    /// The last day a pack for a visit targeted on <paramref name="nextTarget"/> may leave the depot: on the shelf
+    /// before the visit's window opens, after the lead time, the next daily check and a release wait
+    /// (<see cref="Dispensability.ArrivalMarginDays"/>), with <see cref="PackShipMarginDays"/> to spare. A pack waits
+    /// for it, so the packs of a site's subjects leave together (<see cref="ShipsToday"/>). Public: visit dates.
+    /// </summary>
+    public static DateOnly PackShipBy(DateOnly nextTarget, VisitSchedule schedule, SupplySettings supply)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(supply);
+        return nextTarget.AddDays(-(schedule.WindowDays + Math.Max(1, supply.LeadTimeDays) + Dispensability.ArrivalMarginDays + PackShipMarginDays));
+    }
+
+    /// <summary>
+    /// Whether a site's shipment leaves today: when a starter is ordered (they go at once), or when any pack waiting
+    /// for the depot has reached its last day (<see cref="PackShipBy"/>). Everything waiting then leaves together.
+    /// </summary>
+    public static bool ShipsToday(DateOnly today, int startersOrdered, IEnumerable<DateOnly> packsShipBy)
+    {
+        ArgumentNullException.ThrowIfNull(packsShipBy);
+        return startersOrdered > 0 || packsShipBy.Any(d => d <= today);
+    }
+
     /// <summary>The earliest expiry a starter shipped today may have: dispensable for <see cref="StarterShelfDays"/> after it arrives.</summary>
     public static DateOnly StarterEarliestExpiry(DateOnly today, VisitSchedule schedule, SupplySettings supply)
     {

@@ -164,6 +164,35 @@ public sealed class SubjectPacksTests
     }
 
     [Fact]
+    public void PackShipBy_OnTheShelfBeforeTheWindowOpens_WithTheMarginToSpare()
+    {
+        var schedule = LjStudy.VisitSchedule;
+        var supply = LjStudy.Supply;
+        var target = new DateOnly(2026, 4, 22);
+        var shipBy = SubjectPacks.PackShipBy(target, schedule, supply);
+
+        // Shipped that day, it arrives a lead time later and is released within the arrival margin, the spare days
+        // before the window opens.
+        Assert.Equal(
+            target.AddDays(-schedule.WindowDays),
+            shipBy.AddDays(supply.LeadTimeDays + Dispensability.ArrivalMarginDays + SubjectPacks.PackShipMarginDays));
+        Assert.True(SubjectPacks.PackShipBy(target, schedule, supply with { LeadTimeDays = 0 }) > shipBy);
+    }
+
+    [Fact]
+    public void ShipsToday_AStarterAtOnce_PacksOnTheLastDayOfTheEarliest()
+    {
+        var today = new DateOnly(2026, 4, 10);
+
+        Assert.False(SubjectPacks.ShipsToday(today, 0, []));
+        Assert.False(SubjectPacks.ShipsToday(today, 0, [today.AddDays(1), today.AddDays(9)]));
+        Assert.True(SubjectPacks.ShipsToday(today, 0, [today.AddDays(9), today]));
+        Assert.True(SubjectPacks.ShipsToday(today, 0, [today.AddDays(-2)]));
+        Assert.True(SubjectPacks.ShipsToday(today, 1, [today.AddDays(9)]));
+        Assert.True(SubjectPacks.ShipsToday(today, 1, []));
+    }
+
+    [Fact]
     public void StarterEarliestExpiry_DispensableForItsShelfDaysAfterArrival()
     {
         var supply = LjStudy.Supply;
