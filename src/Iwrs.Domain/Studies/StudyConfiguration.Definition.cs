@@ -43,7 +43,10 @@ public static class StudyConfigurationMapping
             DispensingVisits = c.VisitSchedule.DispensingVisits,
             KitsPerVisit = c.VisitSchedule.KitsPerVisit,
         },
-        Supply = Supply(c.Supply),
+        Supply = Supply(c.Supply) with
+        {
+            SubjectPacks = c.SubjectPacks is { } p ? new SubjectPacksDefinition { StarterSize = p.StarterSize, StarterTrigger = p.StarterTrigger, PackVisits = p.PackVisits } : null,
+        },
         Sites = c.Sites.Select(s => new SiteDefinition
         {
             SiteId = s.SiteId, Name = s.Name, Country = s.Country, TimeZone = s.TimeZone, Active = s.Active, Supply = Supply(s.Supply),

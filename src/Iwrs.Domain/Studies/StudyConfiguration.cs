@@ -26,6 +26,14 @@ public sealed record VisitSchedule(string VisitPrefix, int CycleLengthDays, int 
 /// <summary>Per kit type at one site: resupply when available kits fall below the trigger, up to the maximum.</summary>
 public sealed record SupplySettings(int TriggerLevel, int MaximumLevel, int LeadTimeDays, int DoNotDispenseDays);
 
+/// <summary>
+/// The subject-pack supply design (<see cref="Supply.SubjectPacks"/>): starters of <paramref name="StarterSize"/> kits in
+/// the allocation ratio serve randomizations only, a new one ordered while the randomizations a site's starters can serve
+/// fall below <paramref name="StarterTrigger"/>; every later kit comes in a pack for its subject,
+/// <paramref name="PackVisits"/> visits' kits at a time.
+/// </summary>
+public sealed record SubjectPackSettings(int StarterSize, int StarterTrigger, int PackVisits);
+
 public sealed record Site(string SiteId, string Name, string Country, string TimeZone, bool Active, SupplySettings Supply);
 
 /// <summary>
@@ -52,6 +60,9 @@ public sealed record StudyConfiguration
     public required IReadOnlyList<KitType> KitTypes { get; init; }
     public required VisitSchedule VisitSchedule { get; init; }
     public required SupplySettings Supply { get; init; }
+
+    /// <summary>Null: kits go on a shared site shelf; otherwise the subject-pack design.</summary>
+    public SubjectPackSettings? SubjectPacks { get; init; }
     public required IReadOnlyList<Site> Sites { get; init; }
     public required IReadOnlyDictionary<string, string> Assumptions { get; init; }
 
@@ -105,6 +116,7 @@ public sealed record StudyConfiguration
         var schedule = ParseSchedule(definition.VisitSchedule, v);
         var supply = ParseSupply(definition.Supply, "supply", schedule, v);
         var sites = ParseSites(definition.Sites, supply, schedule, v);
+        var packs = ParseSubjectPacks(definition.Supply?.SubjectPacks, arms, kitTypes, schedule, v);
 
         if (randomization is not null && sites is not null)
         {
@@ -152,6 +164,7 @@ public sealed record StudyConfiguration
             KitTypes = kitTypes!,
             VisitSchedule = schedule!,
             Supply = supply!,
+            SubjectPacks = packs,
             Sites = sites!,
             Assumptions = assumptions,
         };
@@ -433,6 +446,32 @@ public sealed record StudyConfiguration
             : new SupplySettings(trigger.Value, maximum.Value, lead.Value, dnd.Value);
     }
 
+    private static SubjectPackSettings? ParseSubjectPacks(
+        SubjectPacksDefinition? d, IReadOnlyList<Arm>? arms, IReadOnlyList<KitType>? kitTypes, VisitSchedule? schedule, Validator v)
+    {
+        if (d is null)
+        {
+            return null;
+        }
+
+        const string path = "supply.subjectPacks";
+        var size = v.Range(d.StarterSize, path + ".starterSize", 1, Iwrs.Domain.Supply.Shipment.MaxKits);
+        var trigger = v.Range(d.StarterTrigger, path + ".starterTrigger", 1, 1000);
+        var visits = v.Range(d.PackVisits, path + ".packVisits", 1, 100);
+        if (size is not null && arms is not null && kitTypes is not null && schedule is not null
+            && Iwrs.Domain.Supply.SubjectPacks.InvalidStarterSize(arms, kitTypes, schedule.KitsPerVisit, size.Value) is { } why)
+        {
+            v.Add(path + ".starterSize", why + ".");
+        }
+
+        if (visits is not null && schedule is not null && visits > schedule.DispensingVisits)
+        {
+            v.Add(path + ".packVisits", "must not exceed the dispensing visits.");
+        }
+
+        return size is null || trigger is null || visits is null ? null : new SubjectPackSettings(size.Value, trigger.Value, visits.Value);
+    }
+
     private static List<Site>? ParseSites(IReadOnlyList<SiteDefinition?>? definitions, SupplySettings? studySupply, VisitSchedule? schedule, Validator v)
     {
         if (definitions is null || definitions.Count == 0)
@@ -473,6 +512,11 @@ public sealed record StudyConfiguration
             }
 
             var supply = d.Supply is null ? studySupply : ParseSupply(d.Supply, path + ".supply", schedule, v);
+            if (d.Supply?.SubjectPacks is not null)
+            {
+                v.Add(path + ".supply.subjectPacks", "is set for the whole study only, under supply.");
+            }
+
             if (id is not null && result.Any(s => s.SiteId == id))
             {
                 v.Add(path + ".siteId", $"'{id}' is used twice.");

@@ -80,6 +80,16 @@ public sealed record SupplyDefinition
     public int? MaximumLevel { get; init; }
     public int? LeadTimeDays { get; init; }
     public int? DoNotDispenseDays { get; init; }
+
+    /// <summary>The subject-pack supply design instead of a shared shelf (study level only).</summary>
+    public SubjectPacksDefinition? SubjectPacks { get; init; }
+}
+
+public sealed record SubjectPacksDefinition
+{
+    public int? StarterSize { get; init; }
+    public int? StarterTrigger { get; init; }
+    public int? PackVisits { get; init; }
 }
 
 public sealed record SiteDefinition

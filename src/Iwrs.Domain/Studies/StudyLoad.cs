@@ -48,7 +48,8 @@ public static class StudyLoad
 
     /// <summary>
     /// Once a randomization list is active, what it was built from — design, arms, kit types, strata, block
-    /// sizes — cannot change: the list's slots and every allocation made from it would stop meaning what they meant.
+    /// sizes, and whether kits go on a shared shelf or in subject packs — cannot change: the list's slots and every
+    /// allocation made from it would stop meaning what they meant, and the kits on a site would stop fitting its rules.
     /// Sites, schedule, supply settings, status and texts may still change.
     /// </summary>
     public static DomainError? CheckDesignUnchanged(StudyConfiguration current, StudyConfiguration incoming)
@@ -58,11 +59,12 @@ public static class StudyLoad
             string.Join(";", c.Arms.Select(a => $"{a.Code},{a.Ratio},{a.KitType}")),
             string.Join(";", c.KitTypes.Select(k => k.Code)),
             c.Randomization is null ? "-" : $"{string.Join(",", c.Randomization.BlockSizes)}/{c.Randomization.StratifyBySite}/" +
-                string.Join(";", c.Randomization.StratificationFactors.Select(f => $"{f.Code}={string.Join(",", f.Levels)}")));
+                string.Join(";", c.Randomization.StratificationFactors.Select(f => $"{f.Code}={string.Join(",", f.Levels)}")),
+            c.SubjectPacks is null ? "shelf" : "subject-packs");
 
         var sitesRemoved = current.Randomization?.StratifyBySite == true && current.Sites.Any(s => incoming.FindSite(s.SiteId) is null);
         return Design(current) == Design(incoming) && !sitesRemoved
             ? null
-            : new DomainError("randomization-design-locked", "A randomization list is active: design, arms, kit types, stratification and block sizes can no longer change.");
+            : new DomainError("randomization-design-locked", "A randomization list is active: design, arms, kit types, stratification, block sizes and the supply design (a shared shelf or subject packs) can no longer change.");
     }
 }

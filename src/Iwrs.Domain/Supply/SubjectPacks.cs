@@ -64,14 +64,19 @@ public static class SubjectPacks
     public static string? InvalidStarterSize(StudyConfiguration study, int size)
     {
         ArgumentNullException.ThrowIfNull(study);
-        var total = study.Arms.Sum(a => a.Ratio);
+        return InvalidStarterSize(study.Arms, study.KitTypes, study.VisitSchedule.KitsPerVisit, size);
+    }
+
+    internal static string? InvalidStarterSize(IReadOnlyList<Arm> arms, IReadOnlyList<KitType> kitTypes, int kitsPerVisit, int size)
+    {
+        var total = arms.Sum(a => a.Ratio);
         if (size < 1 || size % total != 0)
         {
             return FormattableString.Invariant($"a starter's size must be a positive multiple of {total}, the allocation ratios' sum");
         }
 
-        return StarterKits(study, size).Min() < study.VisitSchedule.KitsPerVisit
-            ? FormattableString.Invariant($"a starter must hold a randomization's {study.VisitSchedule.KitsPerVisit} kit(s) of every type")
+        return StarterKits(arms, kitTypes, size).Min() < kitsPerVisit
+            ? FormattableString.Invariant($"a starter must hold a randomization's {kitsPerVisit} kit(s) of every type")
             : null;
     }
 
@@ -79,8 +84,13 @@ public static class SubjectPacks
     public static IReadOnlyList<int> StarterKits(StudyConfiguration study, int size)
     {
         ArgumentNullException.ThrowIfNull(study);
-        var total = study.Arms.Sum(a => a.Ratio);
-        return [.. study.KitTypes.Select(k => size * study.Arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total)];
+        return StarterKits(study.Arms, study.KitTypes, size);
+    }
+
+    private static int[] StarterKits(IReadOnlyList<Arm> arms, IReadOnlyList<KitType> kitTypes, int size)
+    {
+        var total = arms.Sum(a => a.Ratio);
+        return [.. kitTypes.Select(k => size * arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total)];
     }
 
     /// <summary>A new starter's public counts: none lost, none served.</summary>

@@ -25,6 +25,7 @@ public static class Problems
         ["site-not-found"] = StatusCodes.Status404NotFound,
         ["role-assignment-not-found"] = StatusCodes.Status404NotFound,
         ["study-id-mismatch"] = StatusCodes.Status400BadRequest,
+        ["subject-packs-preview"] = StatusCodes.Status400BadRequest,
         ["study-version-conflict"] = StatusCodes.Status409Conflict,
         ["write-conflict"] = StatusCodes.Status409Conflict,
         ["randomization-design-locked"] = StatusCodes.Status409Conflict,

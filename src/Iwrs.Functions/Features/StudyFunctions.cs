@@ -11,11 +11,12 @@ using Iwrs.Functions.Hosting;
 using Iwrs.Storage.Stores;
 using System.ComponentModel;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
 
 namespace Iwrs.Functions.Features;
 
 /// <summary>Study configuration: list, read (blinded or not), load, and one site's details.</summary>
-public sealed class StudyFunctions(StudyStore studies, AccessResolver access, RequestBody body, IwrsTable table, TimeProvider time)
+public sealed class StudyFunctions(StudyStore studies, AccessResolver access, RequestBody body, IwrsTable table, TimeProvider time, IOptions<ApiOptions> options)
 {
     public sealed record LoadResult(string StudyId, int Version, string Outcome, string ContentHash);
 
@@ -90,6 +91,13 @@ public sealed class StudyFunctions(StudyStore studies, AccessResolver access, Re
         if (configuration.StudyId != studyId)
         {
             return Problems.From(new DomainError("study-id-mismatch", $"The path names study '{studyId}' but the body is study '{configuration.StudyId}'."));
+        }
+
+        if (configuration.SubjectPacks is not null && !options.Value.SubjectPacksPreview)
+        {
+            return Problems.From(new DomainError(
+                "subject-packs-preview",
+                "The subject-pack supply design (supply.subjectPacks) is not complete in this service yet; remove it to run the study on a shared shelf, or set Api:SubjectPacksPreview to try it."));
         }
 
         var caller = Caller.From(req.HttpContext);

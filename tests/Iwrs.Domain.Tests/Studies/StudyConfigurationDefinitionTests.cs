@@ -7,7 +7,7 @@ namespace Iwrs.Domain.Tests.Studies;
 
 public sealed class StudyConfigurationDefinitionTests
 {
-    public static TheoryData<string> Studies => ["lj", "akk", "randomized", "site-override", "no-protocol", "by-site"];
+    public static TheoryData<string> Studies => ["lj", "akk", "randomized", "site-override", "no-protocol", "by-site", "packs"];
 
     private static StudyDefinition Named(string name) => name switch
     {
@@ -17,6 +17,7 @@ public sealed class StudyConfigurationDefinitionTests
         "site-override" => Randomized().WithSite(1, s => s with { Supply = Definitions.Supply(1, 3, 2, 0) }),
         "no-protocol" => Randomized() with { Protocol = null, Assumptions = null },
         "by-site" => Randomized().WithRandomization(r => r with { StratifyBySite = true, StratificationFactors = [] }),
+        "packs" => StudyFiles.Lj with { Supply = StudyFiles.Lj.Supply! with { SubjectPacks = new SubjectPacksDefinition { StarterSize = 4, StarterTrigger = 8, PackVisits = 1 } } },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 

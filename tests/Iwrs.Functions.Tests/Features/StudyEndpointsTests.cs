@@ -46,6 +46,25 @@ public sealed class StudyEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PutStudy_SubjectPacks_RefusedUnlessThePreviewIsOn()
+    {
+        var file = JsonNode.Parse(IwrsFactory.StudyFile("lj-mcrc.json"))!;
+        file["studyId"] = "LJ-PACKS";
+        file["supply"]!["subjectPacks"] = new JsonObject { ["starterSize"] = 4, ["starterTrigger"] = 8, ["packVisits"] = 1 };
+        var admin = await _app.ClientFor(IwrsFactory.Admin);
+        using var refused = await admin.PutAsync("/api/studies/LJ-PACKS", IwrsFactory.Json(file.ToJsonString()));
+        await ProblemAssert.IsProblem(refused, HttpStatusCode.BadRequest, "subject-packs-preview");
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/studies/LJ-PACKS")).StatusCode);
+
+        await using var preview = new IwrsFactory(_app.TableName, new() { ["Api:SubjectPacksPreview"] = "true" });
+        var previewAdmin = await preview.ClientFor(IwrsFactory.Admin);
+        using var loaded = await previewAdmin.PutAsync("/api/studies/LJ-PACKS", IwrsFactory.Json(file.ToJsonString()));
+        Assert.Equal(HttpStatusCode.Created, loaded.StatusCode);
+        var configuration = await previewAdmin.GetFromJsonAsync<JsonElement>("/api/studies/LJ-PACKS/configuration");
+        Assert.Equal(4, configuration.GetProperty("supply").GetProperty("subjectPacks").GetProperty("starterSize").GetInt32());
+    }
+
+    [Fact]
     public async Task PutStudy_NewVersion_UpdatesAndAudits()
     {
         var admin = await _app.ClientFor(IwrsFactory.Admin);
