@@ -10,6 +10,13 @@ namespace Iwrs.Domain.Supply;
 public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined, SetAside }
 
 /// <summary>
+/// The starter a kit was shipped in, in a study on subject packs (<see cref="SubjectPacks"/>): its id, its number of
+/// kits and its scarcest type's kits as shipped (its composition is the allocation ratio, public). What a starter can
+/// still serve follows from these and the kits of it left on the shelf (<see cref="SubjectPacks.Capacity"/>).
+/// </summary>
+public sealed record StarterLabel(string Id, int Kits, int Scarcest);
+
+/// <summary>
 /// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
 /// the type is unblinded data.
 /// </summary>
@@ -22,7 +29,8 @@ public sealed record Kit(
     string Location,
     string? ShipmentId,
     string? SubjectId,
-    string? Visit)
+    string? Visit,
+    StarterLabel? Starter = null)
 {
     /// <summary>Kits at the depot have this location; at a site, the site id.</summary>
     public const string Depot = "depot";

@@ -125,12 +125,13 @@ public static class SupplyHold
     /// short, the kits left on the shelf are of the other types, so any of them dispensed after the hold would tell its
     /// subject's arm (attacker review H3); taken off the shelf with the hold, they never are. Their number is public
     /// (the shelf count), their types are not shown. Stock-out holds are what the levels are chosen to avoid, so this
-    /// costs kits only when the levels fail.
+    /// costs kits only when the levels fail. On subject packs, no: a hold there means no starter can serve, and the
+    /// kits left in starters are never dispensed anyway.
     /// </summary>
     public static bool Quarantines(Studies.StudyConfiguration study)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return study.IsBlinded;
+        return study.IsBlinded && study.SubjectPacks is null;
     }
 
     /// <summary>Whether the site's usable kits (per type) leave a subject of <paramref name="kitType"/> without a visit's kits, or, blinded, any subject.</summary>

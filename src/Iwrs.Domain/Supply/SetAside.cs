@@ -22,13 +22,24 @@ public static class SetAside
     public static bool AtRelease(Studies.StudyConfiguration study, int lost)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return study.IsBlinded && lost > 0;
+        return study.IsBlinded && study.SubjectPacks is null && lost > 0;
+    }
+
+    /// <summary>
+    /// Whether a kit lost at a site, at receipt or from the shelf, is recorded as a loss to replace (a replacement
+    /// shipment, set-aside kits, a hold). On subject packs it is not: a starter's capacity counts its lost kits whatever
+    /// their type (<see cref="SubjectPacks.Capacity"/>), so nothing the site sees depends on which kit it was.
+    /// </summary>
+    public static bool Replaces(Studies.StudyConfiguration study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        return study.SubjectPacks is null;
     }
 
     /// <summary>Whether a kit lost from the shelf after release holds the site until its replacement is released.</summary>
     public static bool HoldsOnShelfLoss(Studies.StudyConfiguration study)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return study.IsBlinded;
+        return study.IsBlinded && study.SubjectPacks is null;
     }
 }

@@ -9,7 +9,8 @@ public enum ShipmentStatus { Requested, Dispatched, AwaitingRelease, Received }
 /// <summary>How a kit arrived, as the site's pharmacist reports it. Only <see cref="Ok"/> kits go on the shelf.</summary>
 public enum KitCondition { Pending, Ok, Damaged, Missing }
 
-public sealed record ShipmentKit(string KitNumber, string KitType, KitCondition Condition);
+/// <summary>A kit in a shipment; <paramref name="Starter"/>: the starter it belongs to, in a study on subject packs.</summary>
+public sealed record ShipmentKit(string KitNumber, string KitType, KitCondition Condition, StarterLabel? Starter = null);
 
 /// <summary>Kits on their way from the depot to one site.</summary>
 public sealed record Shipment(

@@ -93,6 +93,31 @@ public static class SubjectPacks
         return [.. kitTypes.Select(k => size * arms.Where(a => a.KitType == k.Code).Sum(a => a.Ratio) / total)];
     }
 
+    /// <summary>
+    /// Randomizations a starter can still serve, from what is left of it on the shelf: <paramref name="remaining"/>
+    /// of its <see cref="StarterLabel.Kits"/> (kits lost at receipt never reach the shelf; kits dispensed or lost from
+    /// it leave). The same as <see cref="Starter.Capacity"/>: with N kits of which S of its scarcest type, L lost and
+    /// V randomizations of k kits served, R = N − L − V·k, so floor((S − L)/k) − V = floor((S − N + R)/k). The shelf
+    /// alone tells it, so a randomization reads no starter row.
+    /// </summary>
+    public static int Capacity(StarterLabel starter, int remaining, int kitsPerVisit)
+    {
+        ArgumentNullException.ThrowIfNull(starter);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kitsPerVisit);
+        var worst = starter.Scarcest - starter.Kits + remaining;
+        return worst <= 0 ? 0 : worst / kitsPerVisit;
+    }
+
+    /// <summary>
+    /// A starter as the shelf (or an open shipment) shows it: <paramref name="remaining"/> of its kits left, the rest
+    /// counted as lost, which gives it the same capacity as its true counts (<see cref="Capacity"/>).
+    /// </summary>
+    public static Starter FromShelf(StarterLabel starter, DateOnly expiry, int remaining)
+    {
+        ArgumentNullException.ThrowIfNull(starter);
+        return new Starter(starter.Id, expiry, starter.Scarcest, starter.Kits - remaining, 0);
+    }
+
     /// <summary>A new starter's public counts: none lost, none served.</summary>
     public static Starter NewStarter(string id, DateOnly expiry, IReadOnlyList<int> kitsPerType)
     {

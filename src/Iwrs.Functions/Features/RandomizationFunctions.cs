@@ -572,7 +572,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             var now = time.GetUtcNow();
             var site = config.FindSite(job.Request.SiteId!)!;
             var shelf = plan.Shelves[job.Request.SiteId!].Where(k => !plan.TakenKits.Contains(k.Entry.KitNumber)).ToList();
-            var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], shelf, now);
+            var shelves = Usable(config, site, [.. config.KitTypes.Select(k => k.Code)], OpenStarter(config, site, shelf, now), now);
             var assignment = RandomizationDecision.Decide(
                 config, job.SubjectId, job.Request, stratum, list is not null, slot?.Slot,
                 shelves.ByType.ToDictionary(t => t.Key, t => (IReadOnlyList<string>)[.. t.Value.Select(e => e.KitNumber)], StringComparer.Ordinal),
@@ -653,6 +653,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, IRandomSource random, StudyChange actions, CancellationToken ct)
     {
         var config = context.Study.Configuration;
+        if (config.SubjectPacks is not null)
+        {
+            // A later visit's kits come in the subject's own pack, never from a starter (they would link this subject to
+            // the next randomization's). Packs are not shipped yet in this service (README, "Subject packs").
+            return new DomainError("pack-not-on-site", $"Subject '{subjectId}''s kits for visit {visit} come in their own pack, which has not reached site '{site.SiteId}'. Nothing was used.");
+        }
+
         var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
         var hold = config.IsBlinded ? SupplyHoldRows.GetAsync(context.Table, config.StudyId, site.SiteId, ct) : Task.FromResult<SupplyHoldRows.Hold?>(null);
         var shelf = KitRows.ShelfAsync(context.Table, config.StudyId, site.SiteId, ct);
@@ -674,6 +681,39 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         }
 
         return entries.Select(e => e.KitNumber).ToList();
+    }
+
+    /// <summary>
+    /// Subject packs: the kits a randomization may take, those of the site's open starter only
+    /// (<see cref="SubjectPacks.OpenStarter"/>: the oldest with capacity left, from the kits of it on the shelf); none
+    /// when no starter can serve (a supply hold). Which starter is open follows from public counts, and it holds a
+    /// visit's kits of every type in every secret, so the kit a subject gets from it tells nothing of the other kits.
+    /// On a shared shelf, the whole shelf.
+    /// </summary>
+    private static IReadOnlyList<KitRows.ShelfEntry> OpenStarter(StudyConfiguration config, Site site, IReadOnlyList<KitRows.ShelfEntry> shelf, DateTimeOffset now)
+    {
+        if (config.SubjectPacks is null)
+        {
+            return shelf;
+        }
+
+        var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
+        var starters = shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
+            .OrderBy(g => StarterOrder(g.Key).Shipment, StringComparer.Ordinal).ThenBy(g => StarterOrder(g.Key).Number)
+            .Select(g => SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()))
+            .ToList();
+        return SubjectPacks.OpenStarter(starters, usableFrom, config.VisitSchedule.KitsPerVisit) is { } open
+            ? [.. shelf.Where(k => k.Starter?.Id == open.Id)]
+            : [];
+    }
+
+    /// <summary>Starters oldest first: by shipment, then their number in it (<c>SH0007-2</c>).</summary>
+    private static (string Shipment, int Number) StarterOrder(string starterId)
+    {
+        var dash = starterId.LastIndexOf('-');
+        return dash < 0 || !int.TryParse(starterId.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? (starterId, 0)
+            : (starterId[..dash], n);
     }
 
     /// <summary>Per kit type, every kit on the site's shelf usable for a visit today.</summary>

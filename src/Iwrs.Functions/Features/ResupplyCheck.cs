@@ -40,6 +40,12 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 Result<Shipment>? created;
                 try
                 {
+                    if (study.SubjectPacks is not null)
+                    {
+                        Note(lines, study, site, await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct));
+                        continue;
+                    }
+
                     // Losses first: the rest of a release's set-aside kits, then a replacement not yet ordered (the
                     // depot was short, or the order failed). Neither stops the site's own order.
                     var losses = await LossRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
@@ -100,6 +106,11 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
     /// </summary>
     public async Task<Result<Shipment>?> OrderAsync(TableClient client, StudyConfiguration study, Site site, bool onHold, IReadOnlyList<Subject> subjects, CancellationToken ct)
     {
+        if (study.SubjectPacks is not null)
+        {
+            return await OrderStartersAsync(client, study, site, ct);
+        }
+
         var need = await NeedAsync(client, study, site, onHold, subjects, ct);
         if (need.Count == 0)
         {
@@ -109,6 +120,44 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         return await shipping.CreateAsync(
             client, study, site.SiteId, need, onHold ? "urgent" : "resupply", "system", "system", Channel.Timer, ct,
             recompute: () => NeedAsync(client, study, site, onHold, subjects, ct));
+    }
+
+    /// <summary>
+    /// Subject packs: starters for the site while the randomizations its starters can serve (on the shelf and still
+    /// dispensable when a starter ordered now could replace them, and on the way) fall below the starter trigger
+    /// (<see cref="SubjectPacks.StartersToOrder"/>), as many as one shipment holds. Public counts only: kits left of
+    /// each starter, whatever their types. A site on hold has none, so it gets one unless one is on the way.
+    /// </summary>
+    private async Task<Result<Shipment>?> OrderStartersAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
+    {
+        var need = await StartersNeedAsync(client, study, site, ct);
+        if (need.Count == 0)
+        {
+            return null;
+        }
+
+        return await shipping.CreateAsync(
+            client, study, site.SiteId, need, "starters", "system", "system", Channel.Timer, ct,
+            recompute: () => StartersNeedAsync(client, study, site, ct), automatic: true, starters: true);
+    }
+
+    private async Task<IReadOnlyDictionary<string, int>> StartersNeedAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
+    {
+        var packs = study.SubjectPacks!;
+        var kitsPerVisit = study.VisitSchedule.KitsPerVisit;
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
+        var shelf = await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
+        var onShelf = shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
+            .Select(g => SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()));
+        var onTheWay = (await openRead).SelectMany(o => o.Starters ?? []).Select(s => SubjectPacks.FromShelf(s.Starter, DateOnly.MaxValue, s.Remaining));
+        var perType = SubjectPacks.StarterKits(study, packs.StarterSize);
+        var perStarter = SubjectPacks.Serves(perType, kitsPerVisit);
+        var counted = SubjectPacks.CountedCapacity(onShelf, onTheWay, 0, perStarter, Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply), kitsPerVisit);
+        var starters = Math.Min(SubjectPacks.StartersToOrder(counted, packs.StarterTrigger, int.MaxValue, perStarter), Shipment.MaxKits / packs.StarterSize);
+        return starters == 0
+            ? new Dictionary<string, int>(StringComparer.Ordinal)
+            : study.KitTypes.Select((k, t) => (k.Code, Kits: starters * perType[t])).ToDictionary(k => k.Code, k => k.Kits, StringComparer.Ordinal);
     }
 
     /// <summary>A site on a hold from before losses were set aside, with nothing on the way: its lost kits' replacement is ordered again.</summary>

@@ -20,7 +20,8 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
 
     public sealed record ReceiptRequest(IReadOnlyList<ReceiptLine?>? Kits);
 
-    public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition);
+    /// <summary>A shipment's kit; <paramref name="Starter"/>: the starter it belongs to, printed on it (subject packs), public.</summary>
+    public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition, string? Starter = null);
 
     public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt, DateTimeOffset? ReleasedAt);
 
@@ -241,7 +242,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             returning = release?.StillReturning ?? [];
 
             // Kits reported lost: the replacement is ordered now, with the report, not when the depot releases it.
-            loss = shipment.Status == ShipmentStatus.AwaitingRelease && stored.Shipment.Status != ShipmentStatus.AwaitingRelease
+            loss = shipment.Status == ShipmentStatus.AwaitingRelease && stored.Shipment.Status != ShipmentStatus.AwaitingRelease && SetAside.Replaces(context.Study.Configuration)
                 ? SupplyHolds.LoseAtReceipt(studyId, shipment, now, actions)
                 : null;
             var depot = shipment.Status == ShipmentStatus.AwaitingRelease ? await shipping.DepotManagersAsync(studyId, attemptCt) : [];
@@ -257,7 +258,9 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             {
                 var damaged = shipment.Kits.Count(k => k.Condition == KitCondition.Damaged);
                 var missing = shipment.Kits.Count(k => k.Condition == KitCondition.Missing);
-                var text = $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); a replacement is being ordered. Blinded, its kits reach the shelf with the replacement once you release it.";
+                var text = SetAside.Replaces(context.Study.Configuration)
+                    ? $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); a replacement is being ordered. Blinded, its kits reach the shelf with the replacement once you release it."
+                    : $"Iwrs {studyId}: shipment {shipmentId} at site {shipment.SiteId} was received with {damaged} damaged and {missing} missing kit(s); its ok kits reach the site once you release it.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "shipment.awaiting-release", now);
             });
             return shipment;
@@ -394,7 +397,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             // A set-aside kit lost: this loss's replacement waits with the other set-aside kits for the rest of
             // theirs, and the hold stands until all of it is on the shelf. (A kit of its type standing in from the shelf
             // would have been possible or not by the shelf's per-type stock, which the outcome then told: attacker review.)
-            loss = await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, setAsideFor);
+            loss = SetAside.Replaces(study) ? await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, setAsideFor) : null;
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [
@@ -402,10 +405,12 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
                     new AuditChange("status", "available", Kit.Name(status)),
                     new AuditChange("reason", null, read.Value.Reason),
                     new AuditChange("kitType", null, current.Kit.KitType, Unblinded: true),
-                    .. loss.Holds ? [new AuditChange("supplyHold", null, "until replaced")] : Array.Empty<AuditChange>(),
+                    .. loss is { Holds: true } ? [new AuditChange("supplyHold", null, "until replaced")] : Array.Empty<AuditChange>(),
                 ]), attemptCt, (sequence, list) =>
             {
-                var text = $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release; a replacement is being ordered.";
+                var text = loss is not null
+                    ? $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}) at site {siteId} was reported {Kit.Name(status)} after release; a replacement is being ordered."
+                    : $"Iwrs {studyId}: kit {kitNumber} ({current.Kit.KitType}{(current.Kit.Starter is { } starter ? $", starter {starter.Id}" : string.Empty)}) at site {siteId} was reported {Kit.Name(status)} after release.";
                 SmsNotices.Queue(list, studyId, sequence, depot, text, "kit.reported", now);
             });
             return Result<Kit>.Ok(current.Kit with { Status = status });
@@ -425,7 +430,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         Shipment.Name(s.Status),
         s.Reason,
         s.Kits.Count,
-        s.Kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => new ShipmentKitView(k.KitNumber, unblinded ? k.KitType : null, Shipment.Name(k.Condition))).ToList(),
+        s.Kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => new ShipmentKitView(k.KitNumber, unblinded ? k.KitType : null, Shipment.Name(k.Condition), k.Starter?.Id)).ToList(),
         unblinded ? s.Kits.GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count()) : null,
         s.CreatedAt,
         s.DispatchedAt,

@@ -23,7 +23,7 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
     public async Task<Result<Shipment>> CreateAsync(
         TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
         string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null,
-        LossRows.Loss? replacing = null, bool automatic = false)
+        LossRows.Loss? replacing = null, bool automatic = false, bool starters = false)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
@@ -63,14 +63,19 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
                 var byBatch = types.SelectMany((type, i) => candidates[i].Select(e => (Type: type, Batch: BatchOf(e))))
                     .GroupBy(k => k.Batch)
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.GroupBy(k => k.Type).ToDictionary(k => k.Key, k => k.Count(), StringComparer.Ordinal));
-                if (DepotPick.From(wanted, byBatch, fill) is not { } pick)
+                // Starters (subject packs): the earliest batch holding the shipment's whole number of every type, so its
+                // date depends on the shipment's size only (SubjectPacks.ShipmentBatch).
+                var pick = starters
+                    ? SubjectPacks.ShipmentBatch(total, [.. study.KitTypes.Select(k => k.Code)], byBatch) is { } batch ? (batch, wanted.ToDictionary(StringComparer.Ordinal)) : ((DepotBatch, Dictionary<string, int>)?)null
+                    : DepotPick.From(wanted, byBatch, fill);
+                if (pick is null)
                 {
                     return Result<Shipment>.Fail(new DomainError("not-enough-stock", fill
                         ? "The depot cannot fill this site's shipment: no lot there has kits of every type enough for it."
                         : $"No lot at the depot has enough usable kits of every requested type: a blinded shipment's kits all come from one lot and expiry date, so what is printed on them cannot tell its types apart ({string.Join("; ", DepotBatch.InOrder(byBatch.Keys).Select(b => $"{b.Lot} {b.Expiry:yyyy-MM-dd}: {string.Join(", ", types.Select(t => $"{byBatch[b].GetValueOrDefault(t)} of {wanted[t]}"))}"))})."));
                 }
 
-                picked = [.. types.SelectMany((type, i) => candidates[i].Where(e => BatchOf(e) == pick.Batch).Take(pick.Kits.GetValueOrDefault(type)).Select(e => (Entry: e, Type: type)))];
+                picked = [.. types.SelectMany((type, i) => candidates[i].Where(e => BatchOf(e) == pick.Value.Item1).Take(pick.Value.Item2.GetValueOrDefault(type)).Select(e => (Entry: e, Type: type)))];
             }
             else
             {
@@ -87,11 +92,13 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             }
 
             var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
+            var shipmentId = ShipmentRows.FormatId(counter.Next);
+            var labels = starters ? StarterLabels(study, shipmentId, picked) : new Dictionary<string, StarterLabel>(StringComparer.Ordinal);
             var shipment = new Shipment(
-                ShipmentRows.FormatId(counter.Next), siteId, ShipmentStatus.Requested,
+                shipmentId, siteId, ShipmentStatus.Requested,
                 // Stored in kit-number order: picked type by type, the stored order would sort the kits by type
                 // wherever it shows (an SMS receipt is built from it).
-                picked.OrderBy(p => p.Entry.KitNumber, StringComparer.Ordinal).Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending)).ToList(),
+                picked.OrderBy(p => p.Entry.KitNumber, StringComparer.Ordinal).Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending, labels.GetValueOrDefault(p.Entry.KitNumber))).ToList(),
                 reason, now, userId, null, null);
 
             var actions = new StudyChange();
@@ -103,7 +110,7 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             }
             foreach (var (entry, _) in picked)
             {
-                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId));
+                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId, labels.GetValueOrDefault(entry.KitNumber)));
             }
 
             var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -125,6 +132,29 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             }, head);
             return Result<Shipment>.Ok(shipment);
         }, ct);
+    }
+
+    /// <summary>
+    /// Kits in a shipment of starters (subject packs), to their starters: starter n of the shipment (<c>{shipment}-n</c>)
+    /// takes the next <see cref="SubjectPacks.StarterKits"/> kits of each type, in the order the depot index gave them
+    /// (by expiry, then a random sort key), so which kit numbers share a starter says nothing of their types.
+    /// </summary>
+    private static Dictionary<string, StarterLabel> StarterLabels(StudyConfiguration study, string shipmentId, IReadOnlyList<(KitRows.IndexEntry Entry, string Type)> picked)
+    {
+        var packs = study.SubjectPacks!;
+        var perType = SubjectPacks.StarterKits(study, packs.StarterSize);
+        var labels = new Dictionary<string, StarterLabel>(StringComparer.Ordinal);
+        for (var t = 0; t < study.KitTypes.Count; t++)
+        {
+            var ofType = picked.Where(p => p.Type == study.KitTypes[t].Code).ToList();
+            for (var i = 0; i < ofType.Count; i++)
+            {
+                var n = (i / perType[t]) + 1;
+                labels[ofType[i].Entry.KitNumber] = new StarterLabel(FormattableString.Invariant($"{shipmentId}-{n}"), packs.StarterSize, perType.Min());
+            }
+        }
+
+        return labels;
     }
 
     /// <summary>A loss's replacement (<see cref="SupplyHolds.Replacement"/>), linked to the loss in its transaction.</summary>

@@ -52,7 +52,9 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                 ]), attemptCt, (sequence, list) =>
             {
                 var kept = quarantines ? $" The {shelf.Count} kit(s) on its shelf are quarantined and will not be dispensed." : string.Empty;
-                var text = $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (a kit type is short for one visit); nothing is randomized or dispensed there until a shipment is released.{kept} An urgent shipment is being ordered.";
+                var text = study.SubjectPacks is null
+                    ? $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (a kit type is short for one visit); nothing is randomized or dispensed there until a shipment is released.{kept} An urgent shipment is being ordered."
+                    : $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (no starter left to randomize from); nothing is randomized there until a shipment is released. Starters are being ordered.";
                 SmsNotices.Queue(list, study.StudyId, sequence, depot, text, "site.supply-hold", now);
             });
             return Result<bool>.Ok(true);
@@ -209,6 +211,11 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         var studyId = study.StudyId;
         var siteId = shipment.SiteId;
         var kitsRead = Task.WhenAll(shipment.Kits.Select(k => KitRows.GetAsync(table, studyId, k.KitNumber, ct)));
+        if (!SetAside.Replaces(study))
+        {
+            return await ReleaseWholeAsync(table, study, shipment, await kitsRead, actions, ct);
+        }
+
         var lossesRead = LossRows.ForSiteAsync(table, studyId, siteId, ct);
         var holdRead = SupplyHoldRows.GetAsync(table, studyId, siteId, ct);
         var kits = await kitsRead;
@@ -347,6 +354,34 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
 
         actions.Add(SupplyHoldRows.Delete(studyId, hold));
         return new(true, waitFor is not null, still, newLoss);
+    }
+
+    /// <summary>
+    /// A release on subject packs: the ok kits reach the site (starter kits the shelf, with their starter), the lost ones
+    /// are recorded as lost and nothing replaces them (<see cref="SetAside.Replaces"/>); a hold lifts when kits reach the shelf.
+    /// </summary>
+    private static async Task<Released> ReleaseWholeAsync(TableClient table, StudyConfiguration study, Shipment shipment, KitRows.StoredKit?[] kits, StudyChange actions, CancellationToken ct)
+    {
+        var shelved = 0;
+        foreach (var (line, current) in shipment.Kits.Zip(kits))
+        {
+            var status = line.Condition switch
+            {
+                KitCondition.Ok => KitStatus.Available,
+                KitCondition.Damaged => KitStatus.Damaged,
+                _ => KitStatus.Missing,
+            };
+            shelved += status == KitStatus.Available ? 1 : 0;
+            actions.AddRange(KitRows.Receive(study.StudyId, current!, current!.Kit with { Status = status, Location = shipment.SiteId }, shipment.SiteId));
+        }
+
+        if (shelved == 0 || await SupplyHoldRows.GetAsync(table, study.StudyId, shipment.SiteId, ct) is not { } hold)
+        {
+            return new(false, false, [], null);
+        }
+
+        actions.Add(SupplyHoldRows.Delete(study.StudyId, hold));
+        return new(true, false, [], null);
     }
 
     /// <summary>

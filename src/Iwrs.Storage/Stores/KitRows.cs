@@ -43,8 +43,25 @@ public static class KitRows
         e.Set("Expiry", kit.Expiry.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         e.Set("Location", kit.Location);
         e.Set("SortKey", sortKey);
+        SetStarter(e, kit.Starter);
         return Movement(e, kit.Status, kit.ShipmentId, kit.SubjectId, kit.Visit);
     }
+
+    /// <summary>The starter a kit was shipped in (subject packs), on its kit row and its shelf index row.</summary>
+    private static TableEntity SetStarter(TableEntity e, StarterLabel? starter)
+    {
+        if (starter is not null)
+        {
+            e.Set("Starter", starter.Id);
+            e.Set("StarterKits", starter.Kits);
+            e.Set("StarterScarcest", starter.Scarcest);
+        }
+
+        return e;
+    }
+
+    private static StarterLabel? StarterOf(TableEntity e) =>
+        e.GetString("Starter") is { } id ? new StarterLabel(id, e.GetInt32("StarterKits") ?? 0, e.GetInt32("StarterScarcest") ?? 0) : null;
 
     /// <summary>A new kit at the depot: the kit row and its depot index row.</summary>
     public static IEnumerable<TableTransactionAction> Import(string studyId, Kit kit, string sortKey) =>
@@ -57,8 +74,14 @@ public static class KitRows
     /// Picks an indexed kit for a shipment: deleting the depot index row under its ETag is what claims the kit (a
     /// concurrent pick of the same kit fails the whole transaction), so the kit row itself is merged without a read.
     /// </summary>
-    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId) =>
-        Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null);
+    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId, StarterLabel? starter = null) =>
+        starter is null
+            ? Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null)
+            :
+            [
+                new(TableTransactionActionType.Delete, Rows.New(studyId, entry.RowKey), new ETag(entry.ETag)),
+                new(TableTransactionActionType.UpdateMerge, SetStarter(Movement(Rows.New(studyId, KitKey(entry.KitNumber)), KitStatus.InTransit, shipmentId, null, null), starter), ETag.All),
+            ];
 
     /// <summary>Takes a kit from a site's shelf for a subject's visit, claimed the same way as <see cref="Ship"/>.</summary>
     public static IEnumerable<TableTransactionAction> Dispense(string studyId, IndexEntry entry, string subjectId, string visit) =>
@@ -108,12 +131,13 @@ public static class KitRows
             e.GetString("Location") ?? Kit.Depot,
             e.GetString("ShipmentId"),
             e.GetString("SubjectId"),
-            e.GetString("Visit")),
+            e.GetString("Visit"),
+            StarterOf(e)),
         e.GetString("SortKey") ?? NewSortKey(),
         e.Tag());
 
     /// <summary>The index row: it carries the kit number, expiry and lot so a reader need not open the kit.</summary>
-    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null).Set("Lot", kit.Lot);
+    public static TableEntity IndexEntity(string studyId, string rowKey, Kit kit) => SetStarter(IndexEntity(studyId, rowKey, kit.KitNumber, kit.Expiry, null).Set("Lot", kit.Lot), kit.Starter);
 
     private static TableEntity IndexEntity(string studyId, string rowKey, string kitNumber, DateOnly expiry, string? lossId)
     {
@@ -165,8 +189,8 @@ public static class KitRows
         return (await table.FirstAsync(filter, count, ct)).Select(IndexFromEntity).ToList();
     }
 
-    /// <summary>One kit on a site's shelf, with its type (the shelf index row's key carries it).</summary>
-    public sealed record ShelfEntry(string KitType, IndexEntry Entry);
+    /// <summary>One kit on a site's shelf, with its type (the shelf index row's key carries it), and the starter it came in (subject packs).</summary>
+    public sealed record ShelfEntry(string KitType, IndexEntry Entry, StarterLabel? Starter = null);
 
     /// <summary>
     /// Every kit on a site's shelf, of every type, in one range read (<c>avail|{site}|</c>: bounded by the site's
@@ -177,9 +201,9 @@ public static class KitRows
         ArgumentNullException.ThrowIfNull(table);
         var prefix = $"{AvailablePrefix}{siteId}|";
         var result = new List<ShelfEntry>();
-        await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, prefix), select: ["RowKey", "KitNumber", "Expiry"], cancellationToken: ct))
+        await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, prefix), select: ["RowKey", "KitNumber", "Expiry", "Starter", "StarterKits", "StarterScarcest"], cancellationToken: ct))
         {
-            result.Add(new ShelfEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row)));
+            result.Add(new ShelfEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row), StarterOf(row)));
         }
 
         return result;

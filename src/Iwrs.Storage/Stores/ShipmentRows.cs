@@ -16,13 +16,23 @@ public static class ShipmentRows
     public const string OpenPrefix = "shipment-open|";
     public const string CounterKey = "counter|shipment-number";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     public sealed record StoredShipment(Shipment Shipment, string ETag);
 
-    public sealed record OpenShipment(string ShipmentId, IReadOnlyDictionary<string, int> InTransit, string ETag);
+    /// <summary>
+    /// A shipment still on its way to the shelf: per type, its kits not reported lost; and, in a study on subject packs,
+    /// its starters with their kits not reported lost (what they will serve once released: <see cref="SubjectPacks.Capacity"/>).
+    /// </summary>
+    public sealed record OpenShipment(string ShipmentId, IReadOnlyDictionary<string, int> InTransit, string ETag, IReadOnlyList<StarterInTransit>? Starters = null);
 
-    private sealed record KitLine(string KitNumber, string KitType, string Condition);
+    /// <summary>A starter on its way: its label and its kits not reported damaged or missing.</summary>
+    public sealed record StarterInTransit(StarterLabel Starter, int Remaining);
+
+    /// <summary>A shipment's kit as stored; the starter fields are absent outside subject packs (and on shipments stored before them).</summary>
+    private sealed record KitLine(string KitNumber, string KitType, string Condition, string? Starter = null, int? StarterKits = null, int? StarterScarcest = null);
+
+    private sealed record StarterLine(string Id, int Kits, int Scarcest, int Remaining);
 
     public static string Key(string shipmentId) => Prefix + shipmentId;
 
@@ -35,7 +45,7 @@ public static class ShipmentRows
         var e = Rows.New(studyId, Key(s.ShipmentId));
         e.Set("SiteId", s.SiteId);
         e.Set("Status", Shipment.Name(s.Status));
-        e.Set("Kits", JsonSerializer.Serialize(s.Kits.Select(k => new KitLine(k.KitNumber, k.KitType, Shipment.Name(k.Condition))), Json));
+        e.Set("Kits", JsonSerializer.Serialize(s.Kits.Select(k => new KitLine(k.KitNumber, k.KitType, Shipment.Name(k.Condition), k.Starter?.Id, k.Starter?.Kits, k.Starter?.Scarcest)), Json));
         e.Set("Reason", s.Reason);
         e.Set("CreatedAt", s.CreatedAt);
         e.Set("CreatedBy", s.CreatedBy);
@@ -89,7 +99,9 @@ public static class ShipmentRows
                 e.RowKey[Prefix.Length..],
                 e.GetString("SiteId") ?? string.Empty,
                 status,
-                lines.Select(l => new ShipmentKit(l.KitNumber, l.KitType, Shipment.TryParseCondition(l.Condition, out var c) ? c : KitCondition.Pending)).ToList(),
+                lines.Select(l => new ShipmentKit(
+                    l.KitNumber, l.KitType, Shipment.TryParseCondition(l.Condition, out var c) ? c : KitCondition.Pending,
+                    l.Starter is { } starter ? new StarterLabel(starter, l.StarterKits ?? 0, l.StarterScarcest ?? 0) : null)).ToList(),
                 e.GetString("Reason") ?? string.Empty,
                 e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
                 e.GetString("CreatedBy") ?? string.Empty,
@@ -111,6 +123,13 @@ public static class ShipmentRows
         // Kits still to reach the shelf: not reported yet, or reported ok in a shipment not yet released.
         var pending = s.Kits.Where(k => k.Condition is KitCondition.Pending or KitCondition.Ok).GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count());
         e.Set("InTransit", JsonSerializer.Serialize(pending, Json));
+        var starters = s.Kits.Where(k => k.Starter is not null).GroupBy(k => k.Starter!).Select(g => new StarterLine(
+            g.Key.Id, g.Key.Kits, g.Key.Scarcest, g.Count(k => k.Condition is KitCondition.Pending or KitCondition.Ok))).ToList();
+        if (starters.Count > 0)
+        {
+            e.Set("Starters", JsonSerializer.Serialize(starters, Json));
+        }
+
         return e;
     }
 
@@ -119,10 +138,12 @@ public static class ShipmentRows
         var result = new List<OpenShipment>();
         await foreach (var row in table.QueryPrefixAsync(studyId, $"{OpenPrefix}{siteId}|", ct))
         {
+            var starters = JsonSerializer.Deserialize<List<StarterLine>>(row.GetString("Starters") ?? "[]", Json) ?? [];
             result.Add(new OpenShipment(
                 row.RowKey[(OpenPrefix.Length + siteId.Length + 1)..],
                 JsonSerializer.Deserialize<Dictionary<string, int>>(row.GetString("InTransit") ?? "{}", Json) ?? [],
-                row.Tag()));
+                row.Tag(),
+                [.. starters.Select(l => new StarterInTransit(new StarterLabel(l.Id, l.Kits, l.Scarcest), l.Remaining))]));
         }
 
         return result;

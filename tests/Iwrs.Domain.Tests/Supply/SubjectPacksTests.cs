@@ -58,6 +58,26 @@ public sealed class SubjectPacksTests
     }
 
     [Theory]
+    [InlineData(1, 2, 2)]
+    [InlineData(1, 4, 2)]
+    [InlineData(1, 2, 2, 2)]
+    [InlineData(2, 4, 4)]
+    [InlineData(2, 5, 5)]
+    [InlineData(3, 6, 3)]
+    public void Capacity_FromTheKitsLeftOnTheShelf_EqualsTheCountedCapacity(int kitsPerVisit, params int[] kits)
+    {
+        var label = new StarterLabel("SH0001-1", kits.Sum(), kits.Min());
+        for (var lost = 0; lost <= kits.Sum(); lost++)
+        {
+            for (var served = 0; lost + (served * kitsPerVisit) <= kits.Sum(); served++)
+            {
+                var counted = new Starter(label.Id, Expiry, label.Scarcest, lost, served).Capacity(kitsPerVisit);
+                Assert.Equal(counted, SubjectPacks.Capacity(label, kits.Sum() - lost - (served * kitsPerVisit), kitsPerVisit));
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(new[] { 2, 2 }, 1, 2)]
     [InlineData(new[] { 4, 2 }, 1, 2)]
     [InlineData(new[] { 6, 6 }, 1, 6)]

@@ -101,6 +101,12 @@ public sealed class BlindRun : IAsyncDisposable
     /// <summary>What blinded people observed, in order.</summary>
     public List<string> Observed { get; } = [];
 
+    /// <summary>
+    /// Public labels a kit's placeholder keeps (its starter, on subject packs): what the comparison must see, since which
+    /// starter a kit came from is printed on it.
+    /// </summary>
+    public Dictionary<string, string> KitLabels { get; } = new(StringComparer.Ordinal);
+
     public static string Pharmacist(string site) => $"pharm-{site}";
 
     public static string Coordinator(string site) => $"coord-{site}";
@@ -109,12 +115,18 @@ public sealed class BlindRun : IAsyncDisposable
     /// The study loaded (its supply levels changed by <paramref name="supply"/> if given), everyone granted, the list
     /// generated from the secret's seed and the secret's kits imported at the depot.
     /// </summary>
-    public static async Task<BlindRun> StartAsync(BlindSecret secret, (int Trigger, int Maximum)? supply = null, Action<IServiceCollection>? services = null, int slotsPerStratum = 40)
+    public static async Task<BlindRun> StartAsync(
+        BlindSecret secret, (int Trigger, int Maximum)? supply = null, Action<IServiceCollection>? services = null, int slotsPerStratum = 40, JsonObject? subjectPacks = null)
     {
         var twilio = await FakeTwilioServer.StartAsync();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 8, 0, 0, TimeSpan.Zero));
         // Tokens outlive the scenario's months on the test's clock.
         var settings = SmsHarness.Settings(twilio);
+        if (subjectPacks is not null)
+        {
+            settings["Api:SubjectPacksPreview"] = "true";
+        }
+
         var app = new IwrsFactory(settings: settings, services: s =>
         {
             s.AddSingleton<TimeProvider>(clock);
@@ -126,6 +138,11 @@ public sealed class BlindRun : IAsyncDisposable
         {
             study["supply"]!["triggerLevel"] = levels.Trigger;
             study["supply"]!["maximumLevel"] = levels.Maximum;
+        }
+
+        if (subjectPacks is not null)
+        {
+            study["supply"]!["subjectPacks"] = subjectPacks;
         }
 
         await run.Trial.Ok(IwrsFactory.Admin, HttpMethod.Put, $"/api/studies/{Study}", study);
@@ -275,7 +292,7 @@ public sealed class BlindRun : IAsyncDisposable
 
         foreach (var number in _secret.Kits.Select(k => k.Number).Concat(_moreKits))
         {
-            text = text.Replace(number, "KIT", StringComparison.Ordinal);
+            text = text.Replace(number, KitLabels.TryGetValue(number, out var label) ? $"KIT@{label}" : "KIT", StringComparison.Ordinal);
         }
 
         return _commitment is null ? text : text.Replace(_commitment, "COMMITMENT", StringComparison.Ordinal);
@@ -307,10 +324,23 @@ public static class BlindAssert
     {
         for (var i = 0; i < Math.Min(a.Count, b.Count); i++)
         {
-            Assert.True(a[i] == b[i], $"Observation {i} differs:\n  run A: {a[i]}\n  run B: {b[i]}");
+            Assert.True(a[i] == b[i], $"Observation {i} differs{Where(a[i], b[i])}:\n  run A: {a[i]}\n  run B: {b[i]}");
         }
 
         Assert.True(a.Count == b.Count, $"Run A made {a.Count} observations, run B {b.Count}.");
+    }
+
+    /// <summary>Where two long observations part: the characters around the first difference.</summary>
+    private static string Where(string a, string b)
+    {
+        var at = 0;
+        while (at < a.Length && at < b.Length && a[at] == b[at])
+        {
+            at++;
+        }
+
+        var from = Math.Max(0, at - 120);
+        return at < 200 ? string.Empty : $" at character {at} (A: …{a[from..Math.Min(a.Length, at + 80)]}… B: …{b[from..Math.Min(b.Length, at + 80)]}…)";
     }
 
     /// <summary>A negative control: the two runs can be told apart.</summary>
