@@ -17,7 +17,8 @@ public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missi
 public sealed record StarterLabel(string Id, int Kits, int Scarcest);
 
 /// <summary>
-/// One numbered bottle. The kit number is random and says nothing about its type or its place in any list;
+/// One numbered bottle. <see cref="Starter"/> or <see cref="PackFor"/> (the subject whose pack it was shipped in),
+/// on subject packs: both printed on it, public. The kit number is random and says nothing about its type or its place in any list;
 /// the type is unblinded data.
 /// </summary>
 public sealed record Kit(
@@ -30,7 +31,8 @@ public sealed record Kit(
     string? ShipmentId,
     string? SubjectId,
     string? Visit,
-    StarterLabel? Starter = null)
+    StarterLabel? Starter = null,
+    string? PackFor = null)
 {
     /// <summary>Kits at the depot have this location; at a site, the site id.</summary>
     public const string Depot = "depot";

@@ -9,8 +9,8 @@ public enum ShipmentStatus { Requested, Dispatched, AwaitingRelease, Received }
 /// <summary>How a kit arrived, as the site's pharmacist reports it. Only <see cref="Ok"/> kits go on the shelf.</summary>
 public enum KitCondition { Pending, Ok, Damaged, Missing }
 
-/// <summary>A kit in a shipment; <paramref name="Starter"/>: the starter it belongs to, in a study on subject packs.</summary>
-public sealed record ShipmentKit(string KitNumber, string KitType, KitCondition Condition, StarterLabel? Starter = null);
+/// <summary>A kit in a shipment; on subject packs, <paramref name="Starter"/> (the starter it belongs to) or <paramref name="PackFor"/> (the subject whose pack it is in).</summary>
+public sealed record ShipmentKit(string KitNumber, string KitType, KitCondition Condition, StarterLabel? Starter = null, string? PackFor = null);
 
 /// <summary>Kits on their way from the depot to one site.</summary>
 public sealed record Shipment(

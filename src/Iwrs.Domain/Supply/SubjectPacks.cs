@@ -22,6 +22,9 @@ public sealed record Starter(string Id, DateOnly Expiry, int Scarcest, int Lost,
     }
 }
 
+/// <summary>Kits to order for one subject's pack: how many, the last day they may leave the depot, and the earliest expiry they may have.</summary>
+public sealed record PackOrder(int Kits, DateOnly ShipBy, DateOnly Earliest);
+
 /// <summary>
 /// The subject-pack design: the alternative to a shared site shelf that leaks nothing of the arms through which
 /// shipment a kit came from (README, "Blinding": on a shared shelf a kit may come from a shipment only while the
@@ -182,6 +185,26 @@ public static class SubjectPacks
         }
 
         return (PackVisits(visitsDone, dispensingVisits, packVisits) * kitsPerVisit) - have;
+    }
+
+    /// <summary>
+    /// What to order for a subject after their visit number <paramref name="visitsDone"/> on <paramref name="visitDay"/>,
+    /// with <paramref name="have"/> kits in their pack, on the way and ordered (<see cref="PackKitsToOrder"/>); the next
+    /// visit is targeted a cycle after this one. Null: nothing.
+    /// </summary>
+    public static PackOrder? OrderAfterVisit(int visitsDone, int have, DateOnly visitDay, VisitSchedule schedule, SupplySettings supply, SubjectPackSettings packs)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(packs);
+        var kits = PackKitsToOrder(visitsDone, schedule.DispensingVisits, have, packs.PackVisits, schedule.KitsPerVisit);
+        if (kits == 0)
+        {
+            return null;
+        }
+
+        var nextTarget = visitDay.AddDays(schedule.CycleLengthDays);
+        var visits = PackVisits(visitsDone, schedule.DispensingVisits, packs.PackVisits);
+        return new PackOrder(kits, PackShipBy(nextTarget, schedule, supply), PackEarliestExpiry(nextTarget, visits, visitDay, schedule, supply));
     }
 
     /// <summary>The visits a pack ordered after <paramref name="visitsDone"/> visits covers.</summary>

@@ -596,6 +596,13 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
                 rows.AddRange(KitRows.Dispense(studyId, entry, job.SubjectId, visit));
             }
 
+            // Subject packs: the subject's pack for their next visit is owed from now on (the timer ships it on its last day).
+            if (config.SubjectPacks is { } packs
+                && SubjectPacks.OrderAfterVisit(1, 0, DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply, packs) is { } order)
+            {
+                rows.Add(PackRows.Write(studyId, new PackRows.Ledger(site.SiteId, job.SubjectId, subject.KitType, order.Kits, 0, order.ShipBy, order.Earliest)));
+            }
+
             if (plan.Entries.Count > 0 && plan.CountWith(rows.Count, subject.StratumKey) > StudyChange.MaxActions)
             {
                 // No room in this transaction: it and every later one are decided in the next, after these commit.
@@ -653,11 +660,9 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         StudyContext context, Site site, string kitType, string visit, string subjectId, DateTimeOffset now, IRandomSource random, StudyChange actions, CancellationToken ct)
     {
         var config = context.Study.Configuration;
-        if (config.SubjectPacks is not null)
+        if (config.SubjectPacks is { } packs)
         {
-            // A later visit's kits come in the subject's own pack, never from a starter (they would link this subject to
-            // the next randomization's). Packs are not shipped yet in this service (README, "Subject packs").
-            return new DomainError("pack-not-on-site", $"Subject '{subjectId}''s kits for visit {visit} come in their own pack, which has not reached site '{site.SiteId}'. Nothing was used.");
+            return await TakeFromPackAsync(context, site, packs, kitType, visit, subjectId, now, actions, ct);
         }
 
         var types = config.IsBlinded ? config.KitTypes.Select(k => k.Code).ToList() : [kitType];
@@ -681,6 +686,50 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         }
 
         return entries.Select(e => e.KitNumber).ToList();
+    }
+
+    /// <summary>
+    /// Subject packs: a later visit's kits come from the subject's own pack only, never from a starter (they would link
+    /// this subject to the next randomization's): the earliest-expiring of them still dispensable. Without them the
+    /// visit is refused (<c>pack-not-on-site</c>), whatever the site's shelf holds. Then the pack for the visit after is
+    /// owed, if the pack (left, on the way, ordered) is short of it (<see cref="SubjectPacks.OrderAfterVisit"/>).
+    /// </summary>
+    private static async Task<Result<IReadOnlyList<string>>> TakeFromPackAsync(
+        StudyContext context, Site site, SubjectPackSettings packs, string kitType, string visit, string subjectId, DateTimeOffset now, StudyChange actions, CancellationToken ct)
+    {
+        var config = context.Study.Configuration;
+        var ledgerRead = PackRows.GetAsync(context.Table, config.StudyId, site.SiteId, subjectId, ct);
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var usableFrom = Dispensability.EarliestAllowedExpiry(today, config.VisitSchedule, site.Supply);
+        var pack = (await KitRows.PackAsync(context.Table, config.StudyId, site.SiteId, subjectId, ct)).Where(e => e.Expiry >= usableFrom).ToList();
+        var ledger = await ledgerRead;
+        var kitsPerVisit = config.VisitSchedule.KitsPerVisit;
+        if (pack.Count < kitsPerVisit)
+        {
+            var coming = ledger is null ? string.Empty : ledger.InTransit > 0 ? " It is on its way." : ledger.Ordered > 0 ? " It is ordered." : string.Empty;
+            return new DomainError("pack-not-on-site", $"Subject '{subjectId}''s kits for visit {visit} come in their own pack, which has not reached site '{site.SiteId}'.{coming} Nothing was used.");
+        }
+
+        var taken = pack.Take(kitsPerVisit).ToList();
+        foreach (var entry in taken)
+        {
+            actions.AddRange(KitRows.Dispense(config.StudyId, entry, subjectId, visit));
+        }
+
+        var number = SubjectRules.VisitNumber(config.VisitSchedule, visit).Value;
+        var have = pack.Count - kitsPerVisit + (ledger?.InTransit ?? 0) + (ledger?.Ordered ?? 0);
+        if (SubjectPacks.OrderAfterVisit(number, have, today, config.VisitSchedule, site.Supply, packs) is { } order)
+        {
+            ledger ??= new PackRows.Ledger(site.SiteId, subjectId, kitType, 0, 0, order.ShipBy, order.Earliest);
+            actions.Add(PackRows.Write(config.StudyId, ledger with
+            {
+                Ordered = ledger.Ordered + order.Kits,
+                ShipBy = ledger.Ordered > 0 && ledger.ShipBy < order.ShipBy ? ledger.ShipBy : order.ShipBy,
+                Earliest = ledger.Ordered > 0 && ledger.Earliest > order.Earliest ? ledger.Earliest : order.Earliest,
+            }));
+        }
+
+        return taken.Select(e => e.KitNumber).ToList();
     }
 
     /// <summary>

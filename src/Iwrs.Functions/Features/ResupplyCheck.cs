@@ -21,6 +21,9 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 {
     public const string FunctionName = "ResupplyCheck";
 
+    /// <summary>Shipments one run sends a site on subject packs at most (each up to <see cref="Shipping.PackShipmentMaxKits"/> kits).</summary>
+    private const int MaxPackShipmentsPerRun = 10;
+
     public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken ct)
     {
         var client = await table.GetAsync(ct);
@@ -42,7 +45,16 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 {
                     if (study.SubjectPacks is not null)
                     {
-                        Note(lines, study, site, await OrderAsync(client, study, site, holds.ContainsKey(site.SiteId), subjects, ct));
+                        // One shipment holds so many kits: more shipments leave while packs are due.
+                        for (var n = 0; n < MaxPackShipmentsPerRun && await OrderPacksAsync(client, study, site, ct) is { } shipped; n++)
+                        {
+                            Note(lines, study, site, shipped);
+                            if (!shipped.IsSuccess)
+                            {
+                                break;
+                            }
+                        }
+
                         continue;
                     }
 
@@ -108,7 +120,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
     {
         if (study.SubjectPacks is not null)
         {
-            return await OrderStartersAsync(client, study, site, ct);
+            return await OrderPacksAsync(client, study, site, ct);
         }
 
         var need = await NeedAsync(client, study, site, onHold, subjects, ct);
@@ -123,41 +135,57 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
     }
 
     /// <summary>
-    /// Subject packs: starters for the site while the randomizations its starters can serve (on the shelf and still
-    /// dispensable when a starter ordered now could replace them, and on the way) fall below the starter trigger
-    /// (<see cref="SubjectPacks.StartersToOrder"/>), as many as one shipment holds. Public counts only: kits left of
-    /// each starter, whatever their types. A site on hold has none, so it gets one unless one is on the way.
+    /// Subject packs: the site's shipment of the day, if one leaves today (<see cref="SubjectPacks.ShipsToday"/>):
+    /// starters while the randomizations its starters can serve (on the shelf and still dispensable when a starter
+    /// ordered now could replace them, and on the way) fall below the starter trigger (<see cref="SubjectPacks.StartersToOrder"/>),
+    /// and, with them or once a pack reaches its last day (<see cref="SubjectPacks.PackShipBy"/>), every pack owed to the
+    /// site's subjects, as many as one shipment holds (<see cref="Shipping.PackShipmentMaxKits"/>; the rest leave in the
+    /// next). Public counts and dates only: kits left of each starter whatever their types, kits owed per subject. A site
+    /// on hold has no starter capacity, so it gets starters unless some are on the way.
     /// </summary>
-    private async Task<Result<Shipment>?> OrderStartersAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
+    private async Task<Result<Shipment>?> OrderPacksAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
     {
-        var need = await StartersNeedAsync(client, study, site, ct);
-        if (need.Count == 0)
+        if (await PackPlanAsync(client, study, site, ct) is not { } plan)
         {
             return null;
         }
 
+        // The reason is public: blinded staff see what the shipment holds anyway.
+        var reason = plan.Packs.Count == 0 ? "starters" : plan.Starters == 0 ? "packs" : "starters and packs";
         return await shipping.CreateAsync(
-            client, study, site.SiteId, need, "starters", "system", "system", Channel.Timer, ct,
-            recompute: () => StartersNeedAsync(client, study, site, ct), automatic: true, starters: true);
+            client, study, site.SiteId, new Dictionary<string, int>(), reason, "system", "system", Channel.Timer, ct,
+            automatic: true, packing: () => PackPlanAsync(client, study, site, ct));
     }
 
-    private async Task<IReadOnlyDictionary<string, int>> StartersNeedAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
+    private async Task<Shipping.PackShipment?> PackPlanAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
     {
         var packs = study.SubjectPacks!;
         var kitsPerVisit = study.VisitSchedule.KitsPerVisit;
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
+        var ledgersRead = PackRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var shelf = await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
         var onShelf = shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
             .Select(g => SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()));
         var onTheWay = (await openRead).SelectMany(o => o.Starters ?? []).Select(s => SubjectPacks.FromShelf(s.Starter, DateOnly.MaxValue, s.Remaining));
-        var perType = SubjectPacks.StarterKits(study, packs.StarterSize);
-        var perStarter = SubjectPacks.Serves(perType, kitsPerVisit);
+        var perStarter = SubjectPacks.Serves(SubjectPacks.StarterKits(study, packs.StarterSize), kitsPerVisit);
         var counted = SubjectPacks.CountedCapacity(onShelf, onTheWay, 0, perStarter, Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply), kitsPerVisit);
-        var starters = Math.Min(SubjectPacks.StartersToOrder(counted, packs.StarterTrigger, int.MaxValue, perStarter), Shipment.MaxKits / packs.StarterSize);
-        return starters == 0
-            ? new Dictionary<string, int>(StringComparer.Ordinal)
-            : study.KitTypes.Select((k, t) => (k.Code, Kits: starters * perType[t])).ToDictionary(k => k.Code, k => k.Kits, StringComparer.Ordinal);
+        var starters = Math.Min(SubjectPacks.StartersToOrder(counted, packs.StarterTrigger, int.MaxValue, perStarter), Shipping.PackShipmentMaxKits / packs.StarterSize);
+        var owed = (await ledgersRead).Where(l => l.Ordered > 0).OrderBy(l => l.ShipBy).ThenBy(l => l.SubjectId, StringComparer.Ordinal).ToList();
+        if (!SubjectPacks.ShipsToday(today, starters, owed.Select(l => l.ShipBy)))
+        {
+            return null;
+        }
+
+        var room = Shipping.PackShipmentMaxKits - (starters * packs.StarterSize);
+        var going = new List<PackRows.Ledger>();
+        foreach (var ledger in owed.TakeWhile(l => l.Ordered <= room))
+        {
+            going.Add(ledger);
+            room -= ledger.Ordered;
+        }
+
+        return starters == 0 && going.Count == 0 ? null : new Shipping.PackShipment(starters, going);
     }
 
     /// <summary>A site on a hold from before losses were set aside, with nothing on the way: its lost kits' replacement is ordered again.</summary>

@@ -20,8 +20,8 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
 
     public sealed record ReceiptRequest(IReadOnlyList<ReceiptLine?>? Kits);
 
-    /// <summary>A shipment's kit; <paramref name="Starter"/>: the starter it belongs to, printed on it (subject packs), public.</summary>
-    public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition, string? Starter = null);
+    /// <summary>A shipment's kit; on subject packs, printed on it and public: <paramref name="Starter"/> (the starter it belongs to) or <paramref name="PackFor"/> (the subject whose pack it is in).</summary>
+    public sealed record ShipmentKitView(string KitNumber, string? KitType, string Condition, string? Starter = null, string? PackFor = null);
 
     public sealed record ShipmentView(string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKitView> Kits, IReadOnlyDictionary<string, int>? ByKitType, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? ReceivedAt, DateTimeOffset? ReleasedAt);
 
@@ -430,7 +430,7 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         Shipment.Name(s.Status),
         s.Reason,
         s.Kits.Count,
-        s.Kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => new ShipmentKitView(k.KitNumber, unblinded ? k.KitType : null, Shipment.Name(k.Condition), k.Starter?.Id)).ToList(),
+        s.Kits.OrderBy(k => k.KitNumber, StringComparer.Ordinal).Select(k => new ShipmentKitView(k.KitNumber, unblinded ? k.KitType : null, Shipment.Name(k.Condition), k.Starter?.Id, k.PackFor)).ToList(),
         unblinded ? s.Kits.GroupBy(k => k.KitType).ToDictionary(g => g.Key, g => g.Count()) : null,
         s.CreatedAt,
         s.DispatchedAt,

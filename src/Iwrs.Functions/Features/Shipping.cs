@@ -17,13 +17,19 @@ namespace Iwrs.Functions.Features;
 /// </summary>
 public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, StudyWrites writes)
 {
+    /// <summary>
+    /// The most kits in one shipment on subject packs: each kit takes two writes and each pack's ledger one, beside the
+    /// shipment's rows, its audit record and SMS rows, in one transaction of 100.
+    /// </summary>
+    public const int PackShipmentMaxKits = 24;
+
     public async Task<Result<Shipment>> CreateAsync(StudyContext context, string siteId, IReadOnlyDictionary<string, int> kits, string reason, Channel channel, CancellationToken ct) =>
         await CreateAsync(context.Table, context.Study.Configuration, siteId, kits, reason, context.Caller.UserId, context.ActingAs.Name(), channel, ct);
 
     public async Task<Result<Shipment>> CreateAsync(
         TableClient table, StudyConfiguration study, string siteId, IReadOnlyDictionary<string, int> kits, string reason,
         string userId, string role, Channel channel, CancellationToken ct, Func<Task<IReadOnlyDictionary<string, int>>>? recompute = null,
-        LossRows.Loss? replacing = null, bool automatic = false, bool starters = false)
+        LossRows.Loss? replacing = null, bool automatic = false, Func<Task<PackShipment?>>? packing = null)
     {
         var site = study.FindSite(siteId)!;
         var notify = await RecipientsAsync(study.StudyId, siteId, ct);
@@ -33,6 +39,11 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             // another run (or a manual shipment) shipped meanwhile, less or nothing is needed.
             var head = await AuditTrail.ReadHeadAsync(table, study.StudyId, attemptCt);
             var wanted = recompute is null ? kits : await recompute();
+            var packed = packing is null ? null : await packing();
+            if (packing is not null)
+            {
+                wanted = packed?.Wanted(study) ?? new Dictionary<string, int>();
+            }
 
             // A loss's replacement is linked to it under the loss row's ETag: a loss is replaced once, however many orders race.
             var loss = replacing is null ? null : await LossRows.GetAsync(table, study.StudyId, replacing.SiteId, replacing.LossId, attemptCt);
@@ -44,11 +55,19 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             var now = time.GetUtcNow();
             var today = DateOnly.FromDateTime(now.UtcDateTime);
             var earliest = Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply);
+            if (packed is not null)
+            {
+                // A starter must last its shelf days, a pack until its last visit at the latest.
+                earliest = new[] { earliest, packed.Starters > 0 ? SubjectPacks.StarterEarliestExpiry(today, study.VisitSchedule, site.Supply) : earliest }
+                    .Concat(packed.Packs.Select(p => p.Earliest)).Max();
+            }
+
             // An automatic order or a loss's replacement in a blinded study ships its number of kits whatever the
             // depot's mix: a short type is made up from the others (a replacement that shipped or not by the lost kits'
             // types would tell them: attacker review).
             var fill = (automatic || recompute is not null || replacing is not null) && study.IsBlinded;
-            var types = wanted.Where(k => k.Value > 0).Select(k => k.Key).Order(StringComparer.Ordinal).ToList();
+            // On subject packs the batch must hold the shipment's number of every type, so every type is read.
+            var types = (packed is not null ? study.KitTypes.Select(k => k.Code) : wanted.Where(k => k.Value > 0).Select(k => k.Key)).Order(StringComparer.Ordinal).ToList();
             var total = wanted.Values.Where(n => n > 0).Sum();
             var oneBatch = DepotPick.OneBatch(study.IsBlinded, study.KitTypes.Count);
             // A blinded shipment's kits all come from one batch (DepotPick), so every shippable kit of each type is
@@ -65,7 +84,7 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.GroupBy(k => k.Type).ToDictionary(k => k.Key, k => k.Count(), StringComparer.Ordinal));
                 // Starters (subject packs): the earliest batch holding the shipment's whole number of every type, so its
                 // date depends on the shipment's size only (SubjectPacks.ShipmentBatch).
-                var pick = starters
+                var pick = packed is not null
                     ? SubjectPacks.ShipmentBatch(total, [.. study.KitTypes.Select(k => k.Code)], byBatch) is { } batch ? (batch, wanted.ToDictionary(StringComparer.Ordinal)) : ((DepotBatch, Dictionary<string, int>)?)null
                     : DepotPick.From(wanted, byBatch, fill);
                 if (pick is null)
@@ -93,12 +112,12 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
 
             var counter = await ShipmentRows.GetCounterAsync(table, study.StudyId, attemptCt);
             var shipmentId = ShipmentRows.FormatId(counter.Next);
-            var labels = starters ? StarterLabels(study, shipmentId, picked) : new Dictionary<string, StarterLabel>(StringComparer.Ordinal);
+            var (labels, packFor) = packed is not null ? Labels(study, shipmentId, packed, picked) : ([], []);
             var shipment = new Shipment(
                 shipmentId, siteId, ShipmentStatus.Requested,
                 // Stored in kit-number order: picked type by type, the stored order would sort the kits by type
                 // wherever it shows (an SMS receipt is built from it).
-                picked.OrderBy(p => p.Entry.KitNumber, StringComparer.Ordinal).Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending, labels.GetValueOrDefault(p.Entry.KitNumber))).ToList(),
+                picked.OrderBy(p => p.Entry.KitNumber, StringComparer.Ordinal).Select(p => new ShipmentKit(p.Entry.KitNumber, p.Type, KitCondition.Pending, labels.GetValueOrDefault(p.Entry.KitNumber), packFor.GetValueOrDefault(p.Entry.KitNumber))).ToList(),
                 reason, now, userId, null, null);
 
             var actions = new StudyChange();
@@ -110,7 +129,13 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
             }
             foreach (var (entry, _) in picked)
             {
-                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId, labels.GetValueOrDefault(entry.KitNumber)));
+                actions.AddRange(KitRows.Ship(study.StudyId, entry, shipment.ShipmentId, labels.GetValueOrDefault(entry.KitNumber), packFor.GetValueOrDefault(entry.KitNumber)));
+            }
+
+            // The packs' ledgers, under their ETags: what was owed is on its way (a ledger changed meanwhile fails the whole shipment).
+            foreach (var ledger in packed?.Packs ?? [])
+            {
+                actions.Add(PackRows.Write(study.StudyId, ledger with { Ordered = 0, InTransit = ledger.InTransit + ledger.Ordered }));
             }
 
             var byType = picked.GroupBy(p => p.Type).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -121,6 +146,11 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
                     new AuditChange("siteId", null, siteId),
                     new AuditChange("reason", null, reason),
                     new AuditChange("kitNumbers", null, string.Join(",", numbers)),
+                    .. packed is null ? [] : new[]
+                    {
+                        new AuditChange("starters", null, packed.Starters.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        new AuditChange("packs", null, string.Join(",", packed.Packs.Select(p => $"{p.SubjectId}:{p.Ordered}"))),
+                    },
                     new AuditChange("kitsByType", null, string.Join(",", byType.Select(g => $"{g.Key}:{g.Count()}")), Unblinded: true),
                 ]), attemptCt, (sequence, list) =>
             {
@@ -135,26 +165,49 @@ public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, Stu
     }
 
     /// <summary>
-    /// Kits in a shipment of starters (subject packs), to their starters: starter n of the shipment (<c>{shipment}-n</c>)
-    /// takes the next <see cref="SubjectPacks.StarterKits"/> kits of each type, in the order the depot index gave them
-    /// (by expiry, then a random sort key), so which kit numbers share a starter says nothing of their types.
+    /// Kits in a shipment on subject packs, to their starters and packs, in the order the depot index gave each type's
+    /// kits (by expiry, then a random sort key), so which kit numbers share a starter says nothing of their types:
+    /// starter n of the shipment (<c>{shipment}-n</c>) takes the next <see cref="SubjectPacks.StarterKits"/> kits of each
+    /// type, then each pack, in order, its kits of its subject's type.
     /// </summary>
-    private static Dictionary<string, StarterLabel> StarterLabels(StudyConfiguration study, string shipmentId, IReadOnlyList<(KitRows.IndexEntry Entry, string Type)> picked)
+    private static (Dictionary<string, StarterLabel> Starters, Dictionary<string, string> Packs) Labels(
+        StudyConfiguration study, string shipmentId, PackShipment packed, IReadOnlyList<(KitRows.IndexEntry Entry, string Type)> picked)
     {
         var packs = study.SubjectPacks!;
         var perType = SubjectPacks.StarterKits(study, packs.StarterSize);
-        var labels = new Dictionary<string, StarterLabel>(StringComparer.Ordinal);
+        var starters = new Dictionary<string, StarterLabel>(StringComparer.Ordinal);
+        var packFor = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var t = 0; t < study.KitTypes.Count; t++)
         {
-            var ofType = picked.Where(p => p.Type == study.KitTypes[t].Code).ToList();
-            for (var i = 0; i < ofType.Count; i++)
+            var ofType = new Queue<string>(picked.Where(p => p.Type == study.KitTypes[t].Code).Select(p => p.Entry.KitNumber));
+            for (var i = 0; i < packed.Starters * perType[t]; i++)
             {
-                var n = (i / perType[t]) + 1;
-                labels[ofType[i].Entry.KitNumber] = new StarterLabel(FormattableString.Invariant($"{shipmentId}-{n}"), packs.StarterSize, perType.Min());
+                starters[ofType.Dequeue()] = new StarterLabel(FormattableString.Invariant($"{shipmentId}-{(i / perType[t]) + 1}"), packs.StarterSize, perType.Min());
+            }
+
+            foreach (var pack in packed.Packs.Where(p => p.KitType == study.KitTypes[t].Code))
+            {
+                for (var i = 0; i < pack.Ordered; i++)
+                {
+                    packFor[ofType.Dequeue()] = pack.SubjectId;
+                }
             }
         }
 
-        return labels;
+        return (starters, packFor);
+    }
+
+    /// <summary>What a site's shipment of the day carries on subject packs: starters, and the packs owed to its subjects (their ledgers as read).</summary>
+    public sealed record PackShipment(int Starters, IReadOnlyList<PackRows.Ledger> Packs)
+    {
+        /// <summary>Kits of each type: the starters' in the ratio, each pack's of its subject's type.</summary>
+        public Dictionary<string, int> Wanted(StudyConfiguration study)
+        {
+            var perType = SubjectPacks.StarterKits(study, study.SubjectPacks!.StarterSize);
+            return study.KitTypes.Select((k, t) => (k.Code, Kits: (Starters * perType[t]) + Packs.Where(p => p.KitType == k.Code).Sum(p => p.Ordered)))
+                .Where(k => k.Kits > 0)
+                .ToDictionary(k => k.Code, k => k.Kits, StringComparer.Ordinal);
+        }
     }
 
     /// <summary>A loss's replacement (<see cref="SupplyHolds.Replacement"/>), linked to the loss in its transaction.</summary>

@@ -357,11 +357,30 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     }
 
     /// <summary>
-    /// A release on subject packs: the ok kits reach the site (starter kits the shelf, with their starter), the lost ones
-    /// are recorded as lost and nothing replaces them (<see cref="SetAside.Replaces"/>); a hold lifts when kits reach the shelf.
+    /// A release on subject packs: the ok kits reach the site (starter kits the shelf, with their starter; pack kits
+    /// their subject's pack), the lost ones are recorded as lost. A lost starter kit costs its starter capacity and is
+    /// not replaced (<see cref="SetAside.Replaces"/>); a lost pack kit is owed to its subject again, to leave at once.
+    /// A hold (no starter could serve) lifts when starter kits reach the shelf.
     /// </summary>
     private static async Task<Released> ReleaseWholeAsync(TableClient table, StudyConfiguration study, Shipment shipment, KitRows.StoredKit?[] kits, StudyChange actions, CancellationToken ct)
     {
+        var today = DateOnly.FromDateTime(shipment.ReleasedAt!.Value.UtcDateTime);
+        foreach (var pack in shipment.Kits.Where(k => k.PackFor is not null).GroupBy(k => k.PackFor!, StringComparer.Ordinal))
+        {
+            if (await PackRows.GetAsync(table, study.StudyId, shipment.SiteId, pack.Key, ct) is not { } ledger)
+            {
+                continue;
+            }
+
+            var lost = pack.Count(k => k.Condition != KitCondition.Ok);
+            actions.Add(PackRows.Write(study.StudyId, ledger with
+            {
+                InTransit = Math.Max(0, ledger.InTransit - pack.Count()),
+                Ordered = ledger.Ordered + lost,
+                ShipBy = lost > 0 ? today : ledger.ShipBy,
+            }));
+        }
+
         var shelved = 0;
         foreach (var (line, current) in shipment.Kits.Zip(kits))
         {
@@ -371,7 +390,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                 KitCondition.Damaged => KitStatus.Damaged,
                 _ => KitStatus.Missing,
             };
-            shelved += status == KitStatus.Available ? 1 : 0;
+            shelved += status == KitStatus.Available && line.Starter is not null ? 1 : 0;
             actions.AddRange(KitRows.Receive(study.StudyId, current!, current!.Kit with { Status = status, Location = shipment.SiteId }, shipment.SiteId));
         }
 

@@ -21,6 +21,9 @@ public static class KitRows
     public const string AvailablePrefix = "avail|";
     public const string AsidePrefix = "aside|";
 
+    /// <summary>Kits at a site in a subject's own pack (subject packs): <c>pack|{site}|{subject}|{expiry}|{sort}|{number}</c>.</summary>
+    public const string PackPrefix = "pack|";
+
     public sealed record StoredKit(Kit Kit, string SortKey, string ETag);
 
     /// <summary>An index row as read. <see cref="Lot"/>: on rows written since the depot picks by batch (null on older ones).</summary>
@@ -34,6 +37,12 @@ public static class KitRows
 
     public static string AvailableKey(string siteId, Kit kit, string sortKey) => $"{AvailablePrefix}{siteId}|{kit.KitType}|{Kit.SortableExpiry(kit.Expiry)}|{sortKey}|{kit.KitNumber}";
 
+    public static string PackKey(string siteId, string subjectId, Kit kit, string sortKey) => $"{PackPrefix}{siteId}|{subjectId}|{Kit.SortableExpiry(kit.Expiry)}|{sortKey}|{kit.KitNumber}";
+
+    /// <summary>The index row an available kit at a site is listed under: its subject's pack, or the shelf.</summary>
+    private static string SiteKey(string siteId, Kit kit, string sortKey) =>
+        kit.PackFor is { } subject ? PackKey(siteId, subject, kit, sortKey) : AvailableKey(siteId, kit, sortKey);
+
     /// <summary>The kit row. Its shape is written here only; the merges below write the same fields through it.</summary>
     public static TableEntity ToEntity(string studyId, Kit kit, string sortKey)
     {
@@ -44,6 +53,7 @@ public static class KitRows
         e.Set("Location", kit.Location);
         e.Set("SortKey", sortKey);
         SetStarter(e, kit.Starter);
+        e.Set("PackFor", kit.PackFor);
         return Movement(e, kit.Status, kit.ShipmentId, kit.SubjectId, kit.Visit);
     }
 
@@ -74,13 +84,13 @@ public static class KitRows
     /// Picks an indexed kit for a shipment: deleting the depot index row under its ETag is what claims the kit (a
     /// concurrent pick of the same kit fails the whole transaction), so the kit row itself is merged without a read.
     /// </summary>
-    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId, StarterLabel? starter = null) =>
-        starter is null
+    public static IEnumerable<TableTransactionAction> Ship(string studyId, IndexEntry entry, string shipmentId, StarterLabel? starter = null, string? packFor = null) =>
+        starter is null && packFor is null
             ? Take(studyId, entry, KitStatus.InTransit, shipmentId, null, null)
             :
             [
                 new(TableTransactionActionType.Delete, Rows.New(studyId, entry.RowKey), new ETag(entry.ETag)),
-                new(TableTransactionActionType.UpdateMerge, SetStarter(Movement(Rows.New(studyId, KitKey(entry.KitNumber)), KitStatus.InTransit, shipmentId, null, null), starter), ETag.All),
+                new(TableTransactionActionType.UpdateMerge, SetStarter(Movement(Rows.New(studyId, KitKey(entry.KitNumber)), KitStatus.InTransit, shipmentId, null, null), starter).Set("PackFor", packFor), ETag.All),
             ];
 
     /// <summary>Takes a kit from a site's shelf for a subject's visit, claimed the same way as <see cref="Ship"/>.</summary>
@@ -101,7 +111,7 @@ public static class KitRows
         yield return new(TableTransactionActionType.UpdateReplace, ToEntity(studyId, updated, sort), new ETag(current.ETag));
         if (updated.Status == KitStatus.Available)
         {
-            yield return new(TableTransactionActionType.Add, IndexEntity(studyId, AvailableKey(siteId, updated, sort), updated));
+            yield return new(TableTransactionActionType.Add, IndexEntity(studyId, SiteKey(siteId, updated, sort), updated));
         }
     }
 
@@ -132,7 +142,8 @@ public static class KitRows
             e.GetString("ShipmentId"),
             e.GetString("SubjectId"),
             e.GetString("Visit"),
-            StarterOf(e)),
+            StarterOf(e),
+            e.GetString("PackFor")),
         e.GetString("SortKey") ?? NewSortKey(),
         e.Tag());
 
@@ -204,6 +215,19 @@ public static class KitRows
         await foreach (var row in table.QueryAsync<TableEntity>(Rows.PrefixFilter(studyId, prefix), select: ["RowKey", "KitNumber", "Expiry", "Starter", "StarterKits", "StarterScarcest"], cancellationToken: ct))
         {
             result.Add(new ShelfEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row), StarterOf(row)));
+        }
+
+        return result;
+    }
+
+    /// <summary>The kits at a site in <paramref name="subjectId"/>'s own pack (subject packs), earliest expiry first: one range read.</summary>
+    public static async Task<IReadOnlyList<IndexEntry>> PackAsync(TableClient table, string studyId, string siteId, string subjectId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var result = new List<IndexEntry>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, $"{PackPrefix}{siteId}|{subjectId}|", ct))
+        {
+            result.Add(IndexFromEntity(row));
         }
 
         return result;
@@ -321,7 +345,7 @@ public static class KitRows
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(kit);
-        var available = AvailableKey(kit.Kit.Location, kit.Kit, kit.SortKey);
+        var available = SiteKey(kit.Kit.Location, kit.Kit, kit.SortKey);
         var key = kit.Kit.Status == KitStatus.SetAside ? AsidePrefix + available[AvailablePrefix.Length..] : available;
         return await table.GetRowAsync(studyId, key, ct) is { } row ? (IndexFromEntity(row), row.GetString("Loss")) : null;
     }

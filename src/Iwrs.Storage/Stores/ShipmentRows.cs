@@ -30,7 +30,7 @@ public static class ShipmentRows
     public sealed record StarterInTransit(StarterLabel Starter, int Remaining);
 
     /// <summary>A shipment's kit as stored; the starter fields are absent outside subject packs (and on shipments stored before them).</summary>
-    private sealed record KitLine(string KitNumber, string KitType, string Condition, string? Starter = null, int? StarterKits = null, int? StarterScarcest = null);
+    private sealed record KitLine(string KitNumber, string KitType, string Condition, string? Starter = null, int? StarterKits = null, int? StarterScarcest = null, string? PackFor = null);
 
     private sealed record StarterLine(string Id, int Kits, int Scarcest, int Remaining);
 
@@ -45,7 +45,7 @@ public static class ShipmentRows
         var e = Rows.New(studyId, Key(s.ShipmentId));
         e.Set("SiteId", s.SiteId);
         e.Set("Status", Shipment.Name(s.Status));
-        e.Set("Kits", JsonSerializer.Serialize(s.Kits.Select(k => new KitLine(k.KitNumber, k.KitType, Shipment.Name(k.Condition), k.Starter?.Id, k.Starter?.Kits, k.Starter?.Scarcest)), Json));
+        e.Set("Kits", JsonSerializer.Serialize(s.Kits.Select(k => new KitLine(k.KitNumber, k.KitType, Shipment.Name(k.Condition), k.Starter?.Id, k.Starter?.Kits, k.Starter?.Scarcest, k.PackFor)), Json));
         e.Set("Reason", s.Reason);
         e.Set("CreatedAt", s.CreatedAt);
         e.Set("CreatedBy", s.CreatedBy);
@@ -101,7 +101,8 @@ public static class ShipmentRows
                 status,
                 lines.Select(l => new ShipmentKit(
                     l.KitNumber, l.KitType, Shipment.TryParseCondition(l.Condition, out var c) ? c : KitCondition.Pending,
-                    l.Starter is { } starter ? new StarterLabel(starter, l.StarterKits ?? 0, l.StarterScarcest ?? 0) : null)).ToList(),
+                    l.Starter is { } starter ? new StarterLabel(starter, l.StarterKits ?? 0, l.StarterScarcest ?? 0) : null,
+                    l.PackFor)).ToList(),
                 e.GetString("Reason") ?? string.Empty,
                 e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
                 e.GetString("CreatedBy") ?? string.Empty,

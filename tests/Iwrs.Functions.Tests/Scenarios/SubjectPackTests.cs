@@ -1,0 +1,114 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Iwrs.Functions.Tests.Scenarios;
+
+/// <summary>
+/// The subject-pack design's packs over HTTP on Azurite (the blinded seed study with <c>supply.subjectPacks</c>, under
+/// the preview setting): a subject's kits after randomization come in a pack shipped for them alone, ordered with each
+/// visit and shipped on its last day with whatever else the site is owed; a later visit takes the subject's own pack
+/// only; a pack kit lost at receipt is owed again and leaves at once.
+/// </summary>
+public sealed class SubjectPackTests
+{
+    private const string Site = "CN01";
+
+    private static JsonObject Packs() => new() { ["starterSize"] = 4, ["starterTrigger"] = 8, ["packVisits"] = 1 };
+
+    private static readonly object Request = new
+    {
+        siteId = Site,
+        eligibilityConfirmed = true,
+        stratificationFactors = new Dictionary<string, string> { ["ecog"] = "0", ["liver-mets"] = "yes" },
+    };
+
+    [Fact]
+    public async Task LaterVisits_FromTheSubjectsOwnPack_ShippedOnItsLastDay_WithWhatElseIsOwed()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        var arm = (await run.Trial.Ok(BlindRun.Statistician, HttpMethod.Get, "subjects/PK-001")).GetProperty("kitType").GetString();
+
+        // The same day: one randomization leaves 7 of the 8 the trigger asks for, so a starter leaves, and PK-001's
+        // pack for C2 with it although its last day is a week away.
+        await run.RunTimersAsync();
+        var second = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Single(s => s.Id != "SH0001" && s.Site == Site);
+        Assert.Equal("starters and packs", second.Reason);
+        var pack = Assert.Single(second.Kits, k => k.PackFor is not null);
+        Assert.Equal(("PK-001", arm), (pack.PackFor, pack.Type));
+        Assert.Equal(4, second.Kits.Count(k => k.Starter is not null));
+
+        // C2 before the pack is released: refused, nothing used.
+        await run.DispatchAllAsync();
+        run.Clock.Advance(TimeSpan.FromDays(20));
+        var (early, refusal) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal((HttpStatusCode.Conflict, "pack-not-on-site"), (early, refusal.GetProperty("code").GetString()));
+        Assert.Contains("on its way", refusal.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        await run.ReceiveAllAsync(Site);
+        var c2 = await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal(pack.Number, c2.GetProperty("dispensations")[1].GetProperty("kitNumber").GetString());
+
+        // C3's pack is owed now and waits for its last day: C2's day + 21 − 3 (window) − 5 (lead) − 3 (check and
+        // release) − 3 (spare) = 7 days on.
+        for (var day = 1; day < 7; day++)
+        {
+            run.Clock.Advance(TimeSpan.FromDays(1));
+            await run.RunTimersAsync();
+        }
+
+        Assert.Equal(3 + 1, (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).GetArrayLength());
+        run.Clock.Advance(TimeSpan.FromDays(1));
+        await run.RunTimersAsync();
+        var third = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Where(s => s.Site == Site).Last();
+        Assert.Equal("packs", third.Reason);
+        Assert.Equal(("PK-001", arm), (Assert.Single(third.Kits).PackFor, third.Kits[0].Type));
+    }
+
+    [Fact]
+    public async Task PackKitDamagedAtReceipt_OwedAgain_LeavesAtOnce()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+
+        var shipment = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Last(s => s.Site == Site);
+        var pack = shipment.Kits.Single(k => k.PackFor == "PK-001");
+        await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Post, $"shipments/{shipment.Id}/receive", new
+        {
+            kits = shipment.Kits.Select(k => new { kitNumber = k.Number, condition = k.Number == pack.Number ? "damaged" : "ok" }),
+        });
+        await run.Trial.Ok(BlindRun.Depot, HttpMethod.Post, $"shipments/{shipment.Id}/release");
+
+        await run.RunTimersAsync();
+        var again = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Last(s => s.Site == Site);
+        Assert.NotEqual(shipment.Id, again.Id);
+        Assert.Equal(("PK-001", pack.Type), (Assert.Single(again.Kits).PackFor, again.Kits[0].Type));
+    }
+
+    private sealed record KitSeen(string Number, string? Type, string? Starter, string? PackFor);
+
+    private sealed record ShipmentSeen(string Id, string Site, string Reason, IReadOnlyList<KitSeen> Kits);
+
+    private static List<ShipmentSeen> Shipments(JsonElement list) =>
+    [
+        .. list.EnumerateArray().Select(s => new ShipmentSeen(
+            s.GetProperty("shipmentId").GetString()!,
+            s.GetProperty("siteId").GetString()!,
+            s.GetProperty("reason").GetString()!,
+            [.. s.GetProperty("kits").EnumerateArray().Select(k => new KitSeen(
+                k.GetProperty("kitNumber").GetString()!,
+                k.TryGetProperty("kitType", out var t) ? t.GetString() : null,
+                k.TryGetProperty("starter", out var st) ? st.GetString() : null,
+                k.TryGetProperty("packFor", out var p) ? p.GetString() : null))]))
+            .OrderBy(s => s.Id, StringComparer.Ordinal),
+    ];
+}
