@@ -6,8 +6,10 @@ namespace Iwrs.Domain.Supply;
 /// <remarks>
 /// <see cref="Quarantined"/>: on a blinded site's shelf when a stock-out hold started there; never dispensed (see <see cref="SupplyHold"/>).
 /// <see cref="SetAside"/>: on a blinded site's shelf, held back after a loss until its replacement is released (see <see cref="Supply.SetAside"/>).
+/// <see cref="Retired"/>: on subject packs, left in a starter that can serve no more, or in the pack of a subject who
+/// stopped; never dispensed, for the depot to take back.
 /// </remarks>
-public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined, SetAside }
+public enum KitStatus { AtDepot, InTransit, Available, Dispensed, Damaged, Missing, Quarantined, SetAside, Retired }
 
 /// <summary>
 /// The starter a kit was shipped in, in a study on subject packs (<see cref="SubjectPacks"/>): its id, its number of
@@ -46,6 +48,7 @@ public sealed record Kit(
         KitStatus.Damaged => "damaged",
         KitStatus.Quarantined => "quarantined",
         KitStatus.SetAside => "set-aside",
+        KitStatus.Retired => "retired",
         _ => "missing",
     };
 
@@ -59,6 +62,7 @@ public sealed record Kit(
         "missing" => KitStatus.Missing,
         "quarantined" => KitStatus.Quarantined,
         "set-aside" => KitStatus.SetAside,
+        "retired" => KitStatus.Retired,
         _ => throw new FormatException($"Unknown kit status '{name}'."),
     };
 

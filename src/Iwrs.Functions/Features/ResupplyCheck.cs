@@ -45,6 +45,8 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 {
                     if (study.SubjectPacks is not null)
                     {
+                        await RetireStartersAsync(client, study, site, lines, ct);
+
                         // One shipment holds so many kits: more shipments leave while packs are due.
                         for (var n = 0; n < MaxPackShipmentsPerRun && await OrderPacksAsync(client, study, site, ct) is { } shipped; n++)
                         {
@@ -155,6 +157,59 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         return await shipping.CreateAsync(
             client, study, site.SiteId, new Dictionary<string, int>(), reason, "system", "system", Channel.Timer, ct,
             automatic: true, packing: () => PackPlanAsync(client, study, site, ct));
+    }
+
+    /// <summary>Starter kits retired per transaction (two writes each, beside the audit record).</summary>
+    private const int RetirePerTransaction = 40;
+
+    /// <summary>
+    /// Subject packs: starters that can serve no more (capacity 0) or whose kits passed the do-not-dispense limit leave
+    /// the shelf: their kits are retired, whole starters at a time, for the depot to take back. Both are public (counts
+    /// left and the printed date), so which kits leave, and when, says nothing of their types.
+    /// </summary>
+    private async Task RetireStartersAsync(TableClient client, StudyConfiguration study, Site site, List<string> lines, CancellationToken ct)
+    {
+        var kitsPerVisit = study.VisitSchedule.KitsPerVisit;
+        for (var round = 0; round < MaxPackShipmentsPerRun; round++)
+        {
+            var retired = await writes.RunAsync(study.StudyId, async attemptCt =>
+            {
+                var now = time.GetUtcNow();
+                var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, site.Supply);
+                var leaving = new List<(string Id, string Why, IReadOnlyList<KitRows.ShelfEntry> Kits)>();
+                foreach (var starter in (await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, attemptCt)).Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal))
+                {
+                    var counts = SubjectPacks.FromShelf(starter.First().Starter!, starter.Min(k => k.Entry.Expiry), starter.Count());
+                    var why = counts.Capacity(kitsPerVisit) == 0 ? "used" : counts.Expiry < usableFrom ? "expired" : null;
+                    if (why is not null && (leaving.Count == 0 || leaving.Sum(l => l.Kits.Count) + starter.Count() <= RetirePerTransaction))
+                    {
+                        leaving.Add((starter.Key, why, [.. starter]));
+                    }
+                }
+
+                if (leaving.Count == 0)
+                {
+                    return Result<int>.Ok(0);
+                }
+
+                var actions = new StudyChange();
+                foreach (var kit in leaving.SelectMany(l => l.Kits))
+                {
+                    actions.AddRange(KitRows.Retire(study.StudyId, kit.Entry));
+                }
+
+                await AuditTrail.SubmitAsync(client, study.StudyId, actions, now, new AuditEntry(
+                    "system", "system", Channel.Timer, "starters.retired", $"site:{site.SiteId}",
+                    [.. leaving.Select(l => new AuditChange($"starter:{l.Id}", null, FormattableString.Invariant($"{l.Why}, {l.Kits.Count} kit(s) retired")))]), attemptCt);
+                return Result<int>.Ok(leaving.Count);
+            }, ct);
+            if (!retired.IsSuccess || retired.Value == 0)
+            {
+                return;
+            }
+
+            lines.Add($"{study.StudyId}/{site.SiteId}: {retired.Value} starter(s) retired");
+        }
     }
 
     private async Task<Shipping.PackShipment?> PackPlanAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)

@@ -398,6 +398,12 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
             // theirs, and the hold stands until all of it is on the shelf. (A kit of its type standing in from the shelf
             // would have been possible or not by the shelf's per-type stock, which the outcome then told: attacker review.)
             loss = SetAside.Replaces(study) ? await SupplyHolds.LoseFromShelfAsync(context.Table, study, siteId, current.Kit.KitType, now, actions, attemptCt, setAsideFor) : null;
+
+            // Subject packs: a kit lost from a subject's pack is owed to them again, to leave at once.
+            if (current.Kit.PackFor is { } owner && await PackRows.GetAsync(context.Table, studyId, siteId, owner, attemptCt) is { } ledger)
+            {
+                actions.Add(PackRows.Write(studyId, ledger with { Ordered = ledger.Ordered + 1, ShipBy = DateOnly.FromDateTime(now.UtcDateTime) }));
+            }
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "kit.reported", $"kit:{kitNumber}",
                 [

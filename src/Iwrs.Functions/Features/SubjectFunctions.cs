@@ -74,9 +74,30 @@ public sealed class SubjectFunctions(RequestBody body, TimeProvider time)
             var now = time.GetUtcNow();
             var subject = stored.Subject with { Status = SubjectStatus.Discontinued, DiscontinuationReason = read.Value.Reason!.Trim() };
             var actions = new StudyChange { SubjectRows.Replace(studyId, subject, stored.ETag) };
+
+            // Subject packs: the subject's pack at the site is retired and nothing more is owed (kits still on the way
+            // are retired when their shipment is released).
+            var retired = 0;
+            if (context.Study.Configuration.SubjectPacks is not null)
+            {
+                foreach (var kit in await KitRows.PackAsync(context.Table, studyId, subject.SiteId, subjectId, attemptCt))
+                {
+                    actions.AddRange(KitRows.Retire(studyId, kit));
+                    retired++;
+                }
+
+                if (await PackRows.GetAsync(context.Table, studyId, subject.SiteId, subjectId, attemptCt) is { } ledger)
+                {
+                    actions.Add(PackRows.Delete(studyId, ledger));
+                }
+            }
+
             await AuditTrail.SubmitAsync(context.Table, studyId, actions, now, new AuditEntry(
                 context.Caller.UserId, context.ActingAs.Name(), Channel.Http, "subject.discontinued", $"subject:{subjectId}",
-                [new AuditChange("status", "randomized", "discontinued")], subject.DiscontinuationReason), attemptCt);
+                [
+                    new AuditChange("status", "randomized", "discontinued"),
+                    .. retired > 0 ? [new AuditChange("packKitsRetired", null, retired.ToString(System.Globalization.CultureInfo.InvariantCulture))] : Array.Empty<AuditChange>(),
+                ], subject.DiscontinuationReason), attemptCt);
             return Result<Subject>.Ok(subject);
         }, s => TypedResults.Ok(View(s, context.Unblinded)), ct);
     }

@@ -365,10 +365,13 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     private static async Task<Released> ReleaseWholeAsync(TableClient table, StudyConfiguration study, Shipment shipment, KitRows.StoredKit?[] kits, StudyChange actions, CancellationToken ct)
     {
         var today = DateOnly.FromDateTime(shipment.ReleasedAt!.Value.UtcDateTime);
+        var retiring = new HashSet<string>(StringComparer.Ordinal);
         foreach (var pack in shipment.Kits.Where(k => k.PackFor is not null).GroupBy(k => k.PackFor!, StringComparer.Ordinal))
         {
             if (await PackRows.GetAsync(table, study.StudyId, shipment.SiteId, pack.Key, ct) is not { } ledger)
             {
+                // Its subject stopped meanwhile: the pack is retired on arrival.
+                retiring.UnionWith(pack.Select(k => k.KitNumber));
                 continue;
             }
 
@@ -386,6 +389,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         {
             var status = line.Condition switch
             {
+                KitCondition.Ok when retiring.Contains(line.KitNumber) => KitStatus.Retired,
                 KitCondition.Ok => KitStatus.Available,
                 KitCondition.Damaged => KitStatus.Damaged,
                 _ => KitStatus.Missing,

@@ -97,6 +97,10 @@ public static class KitRows
     public static IEnumerable<TableTransactionAction> Dispense(string studyId, IndexEntry entry, string subjectId, string visit) =>
         Take(studyId, entry, KitStatus.Dispensed, null, subjectId, visit);
 
+    /// <summary>A kit retired on subject packs (a used or expired starter's, a stopped subject's pack's), claimed the same way as <see cref="Dispense"/>.</summary>
+    public static IEnumerable<TableTransactionAction> Retire(string studyId, IndexEntry entry) =>
+        Take(studyId, entry, KitStatus.Retired, null, null, null);
+
     /// <summary>A kit taken off a site's shelf when a stock-out hold starts there (claimed the same way as <see cref="Dispense"/>).</summary>
     public static IEnumerable<TableTransactionAction> Quarantine(string studyId, IndexEntry entry) =>
         Take(studyId, entry, KitStatus.Quarantined, null, null, null);
@@ -228,6 +232,23 @@ public static class KitRows
         await foreach (var row in table.QueryPrefixAsync(studyId, $"{PackPrefix}{siteId}|{subjectId}|", ct))
         {
             result.Add(IndexFromEntity(row));
+        }
+
+        return result;
+    }
+
+    /// <summary>A kit at a site in a subject's pack: whose, and its index entry.</summary>
+    public sealed record PackEntry(string SubjectId, IndexEntry Entry);
+
+    /// <summary>Every kit at a site in its subjects' packs (subject packs): one range read.</summary>
+    public static async Task<IReadOnlyList<PackEntry>> PacksAtSiteAsync(TableClient table, string studyId, string siteId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var prefix = $"{PackPrefix}{siteId}|";
+        var result = new List<PackEntry>();
+        await foreach (var row in table.QueryPrefixAsync(studyId, prefix, ct))
+        {
+            result.Add(new PackEntry(TypeIn(row.RowKey, prefix), IndexFromEntity(row)));
         }
 
         return result;

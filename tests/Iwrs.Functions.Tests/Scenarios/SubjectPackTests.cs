@@ -94,6 +94,77 @@ public sealed class SubjectPackTests
         Assert.Equal(("PK-001", pack.Type), (Assert.Single(again.Kits).PackFor, again.Kits[0].Type));
     }
 
+    [Fact]
+    public async Task StarterUsedUp_RetiredByTheTimer_ItsOtherKitsNeverDispensed()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-002/randomize", Request);
+        var before = await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+        Assert.Equal(14, before.GetProperty("available").GetInt32());
+        Assert.Equal(2, before.GetProperty("kits").EnumerateArray().Count(k => k.GetProperty("starter").GetString() == "SH0001-1"));
+
+        await run.RunTimersAsync();
+        var after = await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
+        Assert.Equal(12, after.GetProperty("available").GetInt32());
+        Assert.DoesNotContain(after.GetProperty("kits").EnumerateArray(), k => k.GetProperty("starter").GetString() == "SH0001-1");
+        var audit = (await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray().Single(r => r.GetProperty("action").GetString() == "starters.retired");
+        Assert.Equal("used, 2 kit(s) retired", audit.GetProperty("changes")[0].GetProperty("after").GetString());
+    }
+
+    [Fact]
+    public async Task Discontinued_PackAtTheSiteAndOnTheWayRetired_NothingMoreOwed()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-002/randomize", Request);
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+
+        // PK-002 stops while its pack is on the way; PK-001 after its pack arrived.
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-002/discontinue", new { reason = "progression" });
+        await run.ReceiveAllAsync(Site);
+        var packs = (await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("inPacks").EnumerateArray().Select(k => k.GetProperty("packFor").GetString()).ToList();
+        Assert.Equal(["PK-001"], packs);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/discontinue", new { reason = "progression" });
+        Assert.Empty((await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("inPacks").EnumerateArray());
+
+        // Nothing is owed to either: weeks of timer runs ship no pack.
+        var shipments = (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).GetArrayLength();
+        for (var day = 0; day < 30; day++)
+        {
+            run.Clock.Advance(TimeSpan.FromDays(1));
+            await run.RunTimersAsync();
+        }
+
+        Assert.DoesNotContain(Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Skip(shipments), s => s.Kits.Any(k => k.PackFor is not null));
+    }
+
+    [Fact]
+    public async Task PackKitLostFromTheSite_OwedAgain()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        var kit = (await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory")).GetProperty("inPacks")[0].GetProperty("kitNumber").GetString();
+        await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Post, $"sites/{Site}/kits/{kit}/report", new { condition = "missing", reason = "not found in the pharmacy" });
+
+        await run.RunTimersAsync();
+        var again = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Last(s => s.Site == Site);
+        Assert.Equal("PK-001", Assert.Single(again.Kits).PackFor);
+    }
+
     private sealed record KitSeen(string Number, string? Type, string? Starter, string? PackFor);
 
     private sealed record ShipmentSeen(string Id, string Site, string Reason, IReadOnlyList<KitSeen> Kits);
