@@ -94,7 +94,7 @@ public sealed class SubjectPackStarterTests
     /// placeholders in a text) is compared as a multiset, since the order of kit numbers says which numbers the depot
     /// picked. What each kit carries, its starter included, stays (but for the import's list of every kit).
     /// </summary>
-    private static string UpToKitNumbers(string observation)
+    internal static string UpToKitNumbers(string observation)
     {
         var arrow = observation.IndexOf(" -> ", StringComparison.Ordinal);
         var space = arrow < 0 ? -1 : observation.IndexOf(' ', arrow + 4);
