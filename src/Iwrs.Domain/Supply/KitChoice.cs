@@ -146,10 +146,12 @@ public static class SupplyHold
 
     /// <summary>The refusal when <see cref="IsShort"/>: the hold in a blinded study, the arm's kit type missing otherwise.</summary>
     public static DomainError ShortRefusal(Studies.StudyConfiguration study, string siteId) => study.IsBlinded
-        ? Refusal(siteId)
+        ? Refusal(siteId, study.SubjectPacks is not null)
         : new DomainError("no-kit-available", $"Site '{siteId}' has no usable kit for this subject. Nothing was used; the depot has been asked to resupply when the next check runs.");
 
-    public static DomainError Refusal(string siteId) => new(
+    public static DomainError Refusal(string siteId, bool subjectPacks = false) => new(
         Code,
-        $"Site '{siteId}' is on a supply hold: nothing can be randomized or dispensed there until the next shipment is received. Nothing was used; the depot has been notified and an urgent shipment ordered.");
+        subjectPacks
+            ? $"Site '{siteId}' is on a supply hold: no starter there can serve a randomization until new starters are received (later visits go on from subjects' packs). Nothing was used; the depot has been notified and starters ordered."
+            : $"Site '{siteId}' is on a supply hold: nothing can be randomized or dispensed there until the next shipment is received. Nothing was used; the depot has been notified and an urgent shipment ordered.");
 }

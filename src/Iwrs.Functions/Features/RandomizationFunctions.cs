@@ -639,7 +639,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         // A hold is sticky: whatever the shelf holds now, nothing happens at the site until a shipment is released.
         if (config.IsBlinded && state.Holds.ContainsKey(request.SiteId!))
         {
-            return SupplyHold.Refusal(request.SiteId!);
+            return SupplyHold.Refusal(request.SiteId!, config.SubjectPacks is not null);
         }
 
         if (config.Allocation != Allocation.Randomized)

@@ -196,7 +196,7 @@ public sealed class BlindRun : IAsyncDisposable
         var (status, json) = await Trial.Send(user, method, path, body);
         if (Trial.BlindedUsers.Contains(user))
         {
-            Observed.Add($"{user} {method} {path} -> {(int)status} {Normalize(json.ValueKind == JsonValueKind.Undefined ? string.Empty : json.GetRawText())}");
+            Observed.Add($"{user} {method} {Normalize(path)} -> {(int)status} {Normalize(json.ValueKind == JsonValueKind.Undefined ? string.Empty : json.GetRawText())}");
         }
 
         return (status, json);
