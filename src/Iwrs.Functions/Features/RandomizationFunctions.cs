@@ -747,22 +747,9 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         }
 
         var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), config.VisitSchedule, site.Supply);
-        var starters = shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
-            .OrderBy(g => StarterOrder(g.Key).Shipment, StringComparer.Ordinal).ThenBy(g => StarterOrder(g.Key).Number)
-            .Select(g => SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()))
-            .ToList();
-        return SubjectPacks.OpenStarter(starters, usableFrom, config.VisitSchedule.KitsPerVisit) is { } open
+        return SubjectPacks.OpenStarter(Starters.Of(shelf).Select(s => s.Counts), usableFrom, config.VisitSchedule.KitsPerVisit) is { } open
             ? [.. shelf.Where(k => k.Starter?.Id == open.Id)]
             : [];
-    }
-
-    /// <summary>Starters oldest first: by shipment, then their number in it (<c>SH0007-2</c>).</summary>
-    private static (string Shipment, int Number) StarterOrder(string starterId)
-    {
-        var dash = starterId.LastIndexOf('-');
-        return dash < 0 || !int.TryParse(starterId.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? (starterId, 0)
-            : (starterId[..dash], n);
     }
 
     /// <summary>Per kit type, every kit on the site's shelf usable for a visit today.</summary>

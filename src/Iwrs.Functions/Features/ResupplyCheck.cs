@@ -177,13 +177,12 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 var now = time.GetUtcNow();
                 var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(now.UtcDateTime), study.VisitSchedule, site.Supply);
                 var leaving = new List<(string Id, string Why, IReadOnlyList<KitRows.ShelfEntry> Kits)>();
-                foreach (var starter in (await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, attemptCt)).Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal))
+                foreach (var (counts, kits) in Starters.Of(await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, attemptCt)))
                 {
-                    var counts = SubjectPacks.FromShelf(starter.First().Starter!, starter.Min(k => k.Entry.Expiry), starter.Count());
                     var why = counts.Capacity(kitsPerVisit) == 0 ? "used" : counts.Expiry < usableFrom ? "expired" : null;
-                    if (why is not null && (leaving.Count == 0 || leaving.Sum(l => l.Kits.Count) + starter.Count() <= RetirePerTransaction))
+                    if (why is not null && (leaving.Count == 0 || leaving.Sum(l => l.Kits.Count) + kits.Count <= RetirePerTransaction))
                     {
-                        leaving.Add((starter.Key, why, [.. starter]));
+                        leaving.Add((counts.Id, why, kits));
                     }
                 }
 
@@ -220,8 +219,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var ledgersRead = PackRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var shelf = await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
-        var onShelf = shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
-            .Select(g => SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()));
+        var onShelf = Starters.Of(shelf).Select(s => s.Counts);
         var onTheWay = (await openRead).SelectMany(o => o.Starters ?? []).Select(s => SubjectPacks.FromShelf(s.Starter, DateOnly.MaxValue, s.Remaining));
         var perStarter = SubjectPacks.Serves(SubjectPacks.StarterKits(study, packs.StarterSize), kitsPerVisit);
         var counted = SubjectPacks.CountedCapacity(onShelf, onTheWay, 0, perStarter, Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply), kitsPerVisit);

@@ -249,6 +249,21 @@ public sealed class BlindRun : IAsyncDisposable
         return lines;
     }
 
+    /// <summary>Every shipped kit's starter, as printed on it, kept by its placeholder (read as the depot manager: not an observation).</summary>
+    public async Task LabelStartersAsync()
+    {
+        foreach (var shipment in (await Trial.Ok(Depot, HttpMethod.Get, "shipments")).EnumerateArray())
+        {
+            foreach (var kit in shipment.GetProperty("kits").EnumerateArray())
+            {
+                if (kit.TryGetProperty("starter", out var starter) && starter.ValueKind == JsonValueKind.String)
+                {
+                    KitLabels[kit.GetProperty("kitNumber").GetString()!] = starter.GetString()!;
+                }
+            }
+        }
+    }
+
     /// <summary>The depot dispatches every shipment still requested (an unblinded action, the same in every run).</summary>
     public async Task<int> DispatchAllAsync()
     {

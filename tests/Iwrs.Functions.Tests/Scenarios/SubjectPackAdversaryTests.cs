@@ -46,7 +46,7 @@ public sealed class SubjectPackAdversaryTests
     {
         await using var run = await BlindRun.StartAsync(secret, subjectPacks: new JsonObject { ["starterSize"] = 4, ["starterTrigger"] = 8, ["packVisits"] = 1 });
         await run.RunTimersAsync();
-        await Label(run);
+        await run.LabelStartersAsync();
         await run.DispatchAllAsync();
         var pharmacist = BlindRun.Pharmacist(Site);
         var coordinator = BlindRun.Coordinator(Site);
@@ -108,20 +108,6 @@ public sealed class SubjectPackAdversaryTests
             }
 
             return answer;
-        }
-    }
-
-    private static async Task Label(BlindRun run)
-    {
-        foreach (var shipment in (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).EnumerateArray())
-        {
-            foreach (var kit in shipment.GetProperty("kits").EnumerateArray())
-            {
-                if (kit.TryGetProperty("starter", out var starter))
-                {
-                    run.KitLabels[kit.GetProperty("kitNumber").GetString()!] = starter.GetString()!;
-                }
-            }
         }
     }
 }

@@ -44,7 +44,7 @@ public sealed class SubjectPackRelabelingTests
         for (var day = 0; day < 50; day++)
         {
             await run.RunTimersAsync();
-            await LabelAsync(run);
+            await run.LabelStartersAsync();
             await run.DispatchAllAsync();
             foreach (var site in Sites)
             {
@@ -100,19 +100,5 @@ public sealed class SubjectPackRelabelingTests
         }
 
         return new Outcome(run.Observed, await run.ArmsAsync(subjects));
-    }
-
-    private static async Task LabelAsync(BlindRun run)
-    {
-        foreach (var shipment in (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).EnumerateArray())
-        {
-            foreach (var kit in shipment.GetProperty("kits").EnumerateArray())
-            {
-                if (kit.TryGetProperty("starter", out var starter))
-                {
-                    run.KitLabels[kit.GetProperty("kitNumber").GetString()!] = starter.GetString()!;
-                }
-            }
-        }
     }
 }

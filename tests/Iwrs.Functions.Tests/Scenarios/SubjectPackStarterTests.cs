@@ -137,7 +137,7 @@ public sealed class SubjectPackStarterTests
     {
         await using var run = await BlindRun.StartAsync(secret, subjectPacks: Packs());
         await run.RunTimersAsync();
-        await LabelAsync(run);
+        await run.LabelStartersAsync();
         await run.DispatchAllAsync();
 
         // CN01's pharmacist reports the lowest-numbered kit of its first starter damaged (a public choice; its type
@@ -175,27 +175,12 @@ public sealed class SubjectPackStarterTests
 
         // The hold ordered starters; they come, are received, and lift it.
         await run.RunTimersAsync();
-        await LabelAsync(run);
+        await run.LabelStartersAsync();
         await run.DispatchAllAsync();
         await run.ReceiveAllAsync(Site);
         await Randomize(9);
         await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, "shipments");
         await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit");
         return new Outcome(run.Observed, await run.ArmsAsync(subjects), served);
-    }
-
-    /// <summary>Every shipped kit's starter, as printed on it (read as the depot manager: not an observation).</summary>
-    private static async Task LabelAsync(BlindRun run)
-    {
-        foreach (var shipment in (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).EnumerateArray())
-        {
-            foreach (var kit in shipment.GetProperty("kits").EnumerateArray())
-            {
-                if (kit.TryGetProperty("starter", out var starter) && starter.ValueKind == JsonValueKind.String)
-                {
-                    run.KitLabels[kit.GetProperty("kitNumber").GetString()!] = starter.GetString()!;
-                }
-            }
-        }
     }
 }

@@ -26,11 +26,7 @@ public sealed class SubjectPackTests
     [Fact]
     public async Task LaterVisits_FromTheSubjectsOwnPack_ShippedOnItsLastDay_WithWhatElseIsOwed()
     {
-        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
-        await run.RunTimersAsync();
-        await run.DispatchAllAsync();
-        await run.ReceiveAllAsync(Site);
-        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await using var run = await StartWithOneSubjectAsync();
         var arm = (await run.Trial.Ok(BlindRun.Statistician, HttpMethod.Get, "subjects/PK-001")).GetProperty("kitType").GetString();
 
         // The same day: one randomization leaves 7 of the 8 the trigger asks for, so a starter leaves, and PK-001's
@@ -72,11 +68,7 @@ public sealed class SubjectPackTests
     [Fact]
     public async Task PackKitDamagedAtReceipt_OwedAgain_LeavesAtOnce()
     {
-        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
-        await run.RunTimersAsync();
-        await run.DispatchAllAsync();
-        await run.ReceiveAllAsync(Site);
-        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await using var run = await StartWithOneSubjectAsync();
         await run.RunTimersAsync();
         await run.DispatchAllAsync();
 
@@ -97,11 +89,7 @@ public sealed class SubjectPackTests
     [Fact]
     public async Task StarterUsedUp_RetiredByTheTimer_ItsOtherKitsNeverDispensed()
     {
-        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
-        await run.RunTimersAsync();
-        await run.DispatchAllAsync();
-        await run.ReceiveAllAsync(Site);
-        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await using var run = await StartWithOneSubjectAsync();
         await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-002/randomize", Request);
         var before = await run.Ok(BlindRun.Pharmacist(Site), HttpMethod.Get, $"sites/{Site}/inventory");
         Assert.Equal(14, before.GetProperty("available").GetInt32());
@@ -118,11 +106,7 @@ public sealed class SubjectPackTests
     [Fact]
     public async Task Discontinued_PackAtTheSiteAndOnTheWayRetired_NothingMoreOwed()
     {
-        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
-        await run.RunTimersAsync();
-        await run.DispatchAllAsync();
-        await run.ReceiveAllAsync(Site);
-        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await using var run = await StartWithOneSubjectAsync();
         await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-002/randomize", Request);
         await run.RunTimersAsync();
         await run.DispatchAllAsync();
@@ -149,11 +133,7 @@ public sealed class SubjectPackTests
     [Fact]
     public async Task PackKitLostFromTheSite_OwedAgain()
     {
-        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
-        await run.RunTimersAsync();
-        await run.DispatchAllAsync();
-        await run.ReceiveAllAsync(Site);
-        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        await using var run = await StartWithOneSubjectAsync();
         await run.RunTimersAsync();
         await run.DispatchAllAsync();
         await run.ReceiveAllAsync(Site);
@@ -163,6 +143,17 @@ public sealed class SubjectPackTests
         await run.RunTimersAsync();
         var again = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Last(s => s.Site == Site);
         Assert.Equal("PK-001", Assert.Single(again.Kits).PackFor);
+    }
+
+    /// <summary>The study on packs, CN01's first starters received, and PK-001 randomized from them.</summary>
+    private static async Task<BlindRun> StartWithOneSubjectAsync()
+    {
+        var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        return run;
     }
 
     private sealed record KitSeen(string Number, string? Type, string? Starter, string? PackFor);
