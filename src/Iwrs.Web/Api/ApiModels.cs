@@ -33,11 +33,26 @@ public sealed record Subject(
     string SubjectId, string SiteId, string Status, string Number, DateTimeOffset RandomizedAt, IReadOnlyList<Dispensation> Dispensations,
     bool Unblinded, string? DiscontinuationReason, string? Arm, string? KitType, string? Stratum, int? ListPosition);
 
-public sealed record InventoryKit(string KitNumber, string? KitType, DateOnly? Expiry);
+/// <summary>A kit at a site; on subject packs, the starter or the subject's pack it belongs to, as printed on it.</summary>
+public sealed record InventoryKit(string KitNumber, string? KitType, DateOnly? Expiry, string? Starter = null, string? PackFor = null)
+{
+    public string? Label => KitLabel.Of(Starter, PackFor);
+}
 
-public sealed record Inventory(string SiteId, int Available, IReadOnlyList<InventoryKit> Kits, IReadOnlyDictionary<string, int>? AvailableByKitType, int InTransit, IReadOnlyList<string> OpenShipments);
+/// <summary><paramref name="InPacks"/>: on subject packs, the kits in subjects' own packs at the site.</summary>
+public sealed record Inventory(string SiteId, int Available, IReadOnlyList<InventoryKit> Kits, IReadOnlyDictionary<string, int>? AvailableByKitType, int InTransit, IReadOnlyList<string> OpenShipments, IReadOnlyList<InventoryKit>? InPacks = null);
 
-public sealed record ShipmentKit(string KitNumber, string? KitType, string Condition);
+public sealed record ShipmentKit(string KitNumber, string? KitType, string Condition, string? Starter = null, string? PackFor = null)
+{
+    public string? Label => KitLabel.Of(Starter, PackFor);
+}
+
+/// <summary>What is printed on a kit on subject packs: its starter, or whose pack it is in.</summary>
+public static class KitLabel
+{
+    public static string? Of(string? starter, string? packFor) =>
+        starter is not null ? $"starter {starter}" : packFor is not null ? $"pack for {packFor}" : null;
+}
 
 public sealed record Shipment(
     string ShipmentId, string SiteId, string Status, string Reason, int KitCount, IReadOnlyList<ShipmentKit> Kits, IReadOnlyDictionary<string, int>? ByKitType,
