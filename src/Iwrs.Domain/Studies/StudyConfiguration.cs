@@ -455,7 +455,7 @@ public sealed record StudyConfiguration
         }
 
         const string path = "supply.subjectPacks";
-        var size = v.Range(d.StarterSize, path + ".starterSize", 1, Iwrs.Domain.Supply.Shipment.MaxKits);
+        var size = v.Range(d.StarterSize, path + ".starterSize", 1, Iwrs.Domain.Supply.SubjectPacks.MaxShipmentKits);
         var trigger = v.Range(d.StarterTrigger, path + ".starterTrigger", 1, 1000);
         var visits = v.Range(d.PackVisits, path + ".packVisits", 1, 100);
         if (size is not null && arms is not null && kitTypes is not null && schedule is not null
@@ -467,6 +467,10 @@ public sealed record StudyConfiguration
         if (visits is not null && schedule is not null && visits > schedule.DispensingVisits)
         {
             v.Add(path + ".packVisits", "must not exceed the dispensing visits.");
+        }
+        else if (visits is not null && schedule is not null && visits * schedule.KitsPerVisit > Iwrs.Domain.Supply.SubjectPacks.MaxShipmentKits)
+        {
+            v.Add(path + ".packVisits", $"a pack of {visits} visits' {schedule.KitsPerVisit} kit(s) must fit in one shipment ({Iwrs.Domain.Supply.SubjectPacks.MaxShipmentKits} kits).");
         }
 
         return size is null || trigger is null || visits is null ? null : new SubjectPackSettings(size.Value, trigger.Value, visits.Value);

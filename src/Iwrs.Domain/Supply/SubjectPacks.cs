@@ -53,6 +53,12 @@ public static class SubjectPacks
     /// </summary>
     public const int StarterShelfDays = 180;
 
+    /// <summary>
+    /// The most kits in one shipment on subject packs: each kit takes two writes and each pack's ledger one, beside the
+    /// shipment's rows, its audit record and SMS rows, in one transaction of 100. A starter, and a pack, must fit in one.
+    /// </summary>
+    public const int MaxShipmentKits = 24;
+
     /// <summary>The default starter size: <see cref="DefaultStarterBlocks"/> times the sum of the allocation ratios.</summary>
     public static int DefaultStarterSize(StudyConfiguration study)
     {

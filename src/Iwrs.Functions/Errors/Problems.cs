@@ -53,6 +53,7 @@ public static class Problems
         ["shipment-already-dispatched"] = StatusCodes.Status409Conflict,
         ["supply-hold"] = StatusCodes.Status409Conflict,
         ["pack-not-on-site"] = StatusCodes.Status409Conflict,
+        ["shipment-automatic-only"] = StatusCodes.Status409Conflict,
         ["role-conflict"] = StatusCodes.Status409Conflict,
         ["shipment-not-received"] = StatusCodes.Status409Conflict,
         ["shipment-already-released"] = StatusCodes.Status409Conflict,

@@ -752,6 +752,10 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
             : [];
     }
 
+    /// <summary>Subject packs: whether a starter on <paramref name="shelf"/> can serve a randomization now.</summary>
+    internal static bool CanRandomizeFrom(StudyConfiguration config, Site site, IReadOnlyList<KitRows.ShelfEntry> shelf, DateTimeOffset now) =>
+        OpenStarter(config, site, shelf, now).Count > 0;
+
     /// <summary>Per kit type, every kit on the site's shelf usable for a visit today.</summary>
     private sealed record Shelves(IReadOnlyDictionary<string, IReadOnlyList<KitRows.IndexEntry>> ByType);
 

@@ -38,7 +38,8 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 
             var holds = (await RandomizationState.ReadAsync(client, study.StudyId, ct)).Holds;
             var subjects = await SubjectRows.AllAsync(client, study.StudyId, ct);
-            foreach (var site in study.Sites.Where(s => s.Active))
+            // On subject packs an inactive site's subjects still get their packs.
+            foreach (var site in study.Sites.Where(s => s.Active || study.SubjectPacks is not null))
             {
                 Result<Shipment>? created;
                 try
@@ -46,6 +47,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                     if (study.SubjectPacks is not null)
                     {
                         await RetireStartersAsync(client, study, site, lines, ct);
+                        await RetireExpiredPacksAsync(client, study, site, lines, ct);
 
                         // One shipment holds so many kits: more shipments leave while packs are due.
                         for (var n = 0; n < MaxPackShipmentsPerRun && await OrderPacksAsync(client, study, site, ct) is { } shipped; n++)
@@ -211,6 +213,58 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         }
     }
 
+    /// <summary>
+    /// Subject packs: kits in a subject's pack that passed the do-not-dispense limit (a visit later than its window)
+    /// can never be dispensed: they are retired, and, while the subject has visits left, owed again at once. Public:
+    /// the printed date and the subject's visits.
+    /// </summary>
+    private async Task RetireExpiredPacksAsync(TableClient client, StudyConfiguration study, Site site, List<string> lines, CancellationToken ct)
+    {
+        var usableFrom = Dispensability.EarliestAllowedExpiry(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), study.VisitSchedule, site.Supply);
+        var expired = (await KitRows.PacksAtSiteAsync(client, study.StudyId, site.SiteId, ct)).Where(k => k.Entry.Expiry < usableFrom).Select(k => k.SubjectId).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var subjectId in expired)
+        {
+            var done = await writes.RunAsync(study.StudyId, async attemptCt =>
+            {
+                var now = time.GetUtcNow();
+                var today = DateOnly.FromDateTime(now.UtcDateTime);
+                var kits = (await KitRows.PackAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt)).Where(k => k.Expiry < usableFrom).ToList();
+                if (kits.Count == 0)
+                {
+                    return Result<int>.Ok(0);
+                }
+
+                var actions = new StudyChange();
+                foreach (var kit in kits)
+                {
+                    actions.AddRange(KitRows.Retire(study.StudyId, kit));
+                }
+
+                var subject = await SubjectRows.GetAsync(client, study.StudyId, subjectId, attemptCt);
+                var visitsDone = subject?.Subject.Dispensations.Select(d => SubjectRules.VisitNumber(study.VisitSchedule, d.Visit)).Where(r => r.IsSuccess).Select(r => r.Value).DefaultIfEmpty(0).Max() ?? 0;
+                if (visitsDone < study.VisitSchedule.DispensingVisits && await PackRows.GetAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt) is { } ledger)
+                {
+                    var earliest = Dispensability.EarliestShippableExpiry(today, study.VisitSchedule, site.Supply);
+                    actions.Add(PackRows.Write(study.StudyId, ledger with
+                    {
+                        Ordered = ledger.Ordered + kits.Count,
+                        ShipBy = today,
+                        Earliest = ledger.Ordered > 0 && ledger.Earliest > earliest ? ledger.Earliest : earliest,
+                    }));
+                }
+
+                await AuditTrail.SubmitAsync(client, study.StudyId, actions, now, new AuditEntry(
+                    "system", "system", Channel.Timer, "pack.kits-retired", $"subject:{subjectId}",
+                    [new AuditChange("retired", null, FormattableString.Invariant($"{kits.Count} kit(s) past the dispensing limit"))]), attemptCt);
+                return Result<int>.Ok(kits.Count);
+            }, ct);
+            if (done.IsSuccess && done.Value > 0)
+            {
+                lines.Add($"{study.StudyId}/{site.SiteId}: {done.Value} pack kit(s) retired");
+            }
+        }
+    }
+
     private async Task<Shipping.PackShipment?> PackPlanAsync(TableClient client, StudyConfiguration study, Site site, CancellationToken ct)
     {
         var packs = study.SubjectPacks!;
@@ -218,13 +272,23 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var openRead = ShipmentRows.OpenForSiteAsync(client, study.StudyId, site.SiteId, ct);
         var ledgersRead = PackRows.ForSiteAsync(client, study.StudyId, site.SiteId, ct);
+        var holdRead = SupplyHoldRows.GetAsync(client, study.StudyId, site.SiteId, ct);
         var shelf = await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, ct);
-        var onShelf = Starters.Of(shelf).Select(s => s.Counts);
+
+        // A site on hold counts no starter on its shelf: whatever is there (a hold that raced a release), starters come
+        // and their release lifts the hold.
+        var onShelf = await holdRead is null ? Starters.Of(shelf).Select(s => s.Counts) : [];
         var onTheWay = (await openRead).SelectMany(o => o.Starters ?? []).Select(s => SubjectPacks.FromShelf(s.Starter, DateOnly.MaxValue, s.Remaining));
         var perStarter = SubjectPacks.Serves(SubjectPacks.StarterKits(study, packs.StarterSize), kitsPerVisit);
         var counted = SubjectPacks.CountedCapacity(onShelf, onTheWay, 0, perStarter, Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply), kitsPerVisit);
         var starters = Math.Min(SubjectPacks.StartersToOrder(counted, packs.StarterTrigger, int.MaxValue, perStarter), Shipping.PackShipmentMaxKits / packs.StarterSize);
         var owed = (await ledgersRead).Where(l => l.Ordered > 0).OrderBy(l => l.ShipBy).ThenBy(l => l.SubjectId, StringComparer.Ordinal).ToList();
+        if (!site.Active)
+        {
+            // An inactive site randomizes nobody: no starters, but its subjects' packs still go.
+            starters = 0;
+        }
+
         if (!SubjectPacks.ShipsToday(today, starters, owed.Select(l => l.ShipBy)))
         {
             return null;
@@ -232,7 +296,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 
         var room = Shipping.PackShipmentMaxKits - (starters * packs.StarterSize);
         var going = new List<PackRows.Ledger>();
-        foreach (var ledger in owed.TakeWhile(l => l.Ordered <= room))
+        foreach (var ledger in owed.Where(l => l.Ordered <= room))
         {
             going.Add(ledger);
             room -= ledger.Ordered;

@@ -70,6 +70,11 @@ public sealed class ShipmentFunctions(RequestBody body, Shipping shipping, Suppl
         }
 
         var config = context!.Study.Configuration;
+        if (config.SubjectPacks is not null)
+        {
+            // Kits sent by hand would reach the shelf in no starter and no pack, where nothing can dispense them.
+            return Problems.From(new DomainError("shipment-automatic-only", "On subject packs every shipment is the resupply timer's: starters in the ratio and each subject's own pack. Nothing was shipped."));
+        }
         var errors = new List<FieldError>();
         if (read.Value.SiteId is null || config.FindSite(read.Value.SiteId) is null)
         {

@@ -17,11 +17,8 @@ namespace Iwrs.Functions.Features;
 /// </summary>
 public sealed class Shipping(TimeProvider time, NoticeRecipients recipients, StudyWrites writes)
 {
-    /// <summary>
-    /// The most kits in one shipment on subject packs: each kit takes two writes and each pack's ledger one, beside the
-    /// shipment's rows, its audit record and SMS rows, in one transaction of 100.
-    /// </summary>
-    public const int PackShipmentMaxKits = 24;
+    /// <summary>The most kits in one shipment on subject packs (<see cref="SubjectPacks.MaxShipmentKits"/>).</summary>
+    public const int PackShipmentMaxKits = SubjectPacks.MaxShipmentKits;
 
     public async Task<Result<Shipment>> CreateAsync(StudyContext context, string siteId, IReadOnlyDictionary<string, int> kits, string reason, Channel channel, CancellationToken ct) =>
         await CreateAsync(context.Table, context.Study.Configuration, siteId, kits, reason, context.Caller.UserId, context.ActingAs.Name(), channel, ct);

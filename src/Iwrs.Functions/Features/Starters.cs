@@ -14,15 +14,19 @@ internal static class Starters
     public static List<OnShelf> Of(IEnumerable<KitRows.ShelfEntry> shelf) =>
     [
         .. shelf.Where(k => k.Starter is not null).GroupBy(k => k.Starter!.Id, StringComparer.Ordinal)
-            .OrderBy(g => Order(g.Key).Shipment, StringComparer.Ordinal).ThenBy(g => Order(g.Key).Number)
+            .OrderBy(g => Order(g.Key).Shipment).ThenBy(g => Order(g.Key).Number).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new OnShelf(SubjectPacks.FromShelf(g.First().Starter!, g.Min(k => k.Entry.Expiry), g.Count()), [.. g])),
     ];
 
-    private static (string Shipment, int Number) Order(string starterId)
+    /// <summary>A starter id's shipment sequence and number in it (<c>SH10007-2</c>: 10007, 2), compared as numbers.</summary>
+    private static (long Shipment, int Number) Order(string starterId)
     {
         var dash = starterId.LastIndexOf('-');
-        return dash < 0 || !int.TryParse(starterId.AsSpan(dash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            ? (starterId, 0)
-            : (starterId[..dash], n);
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        return dash > 2
+            && long.TryParse(starterId.AsSpan(2, dash - 2), System.Globalization.NumberStyles.None, culture, out var shipment)
+            && int.TryParse(starterId.AsSpan(dash + 1), System.Globalization.NumberStyles.None, culture, out var n)
+            ? (shipment, n)
+            : (long.MaxValue, 0);
     }
 }

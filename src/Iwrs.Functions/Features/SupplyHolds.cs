@@ -28,7 +28,15 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
         var quarantines = SupplyHold.Quarantines(study);
         var started = await context.Writes.RunAsync(study.StudyId, async attemptCt =>
         {
+            // Subject packs: the head first, then the shelf. A starter released since the randomization was refused
+            // can serve, so there is no hold; and one released after this read moves the head and fails this write.
+            var head = study.SubjectPacks is null ? null : await AuditTrail.ReadHeadAsync(context.Table, study.StudyId, attemptCt);
             if (await SupplyHoldRows.GetAsync(context.Table, study.StudyId, site.SiteId, attemptCt) is not null)
+            {
+                return Result<bool>.Ok(false);
+            }
+
+            if (study.SubjectPacks is not null && RandomizationFunctions.CanRandomizeFrom(study, site, await KitRows.ShelfAsync(context.Table, study.StudyId, site.SiteId, attemptCt), time.GetUtcNow()))
             {
                 return Result<bool>.Ok(false);
             }
@@ -56,7 +64,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                     ? $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (a kit type is short for one visit); nothing is randomized or dispensed there until a shipment is released.{kept} An urgent shipment is being ordered."
                     : $"Iwrs {study.StudyId}: site {site.SiteId} is on supply hold (no starter left to randomize from); nothing is randomized there until a shipment is released. Starters are being ordered.";
                 SmsNotices.Queue(list, study.StudyId, sequence, depot, text, "site.supply-hold", now);
-            });
+            }, head);
             return Result<bool>.Ok(true);
         }, ct);
 

@@ -19,7 +19,7 @@ public sealed class SubjectPackSettingsTests
     public void Given_Parsed()
     {
         Assert.Equal(new SubjectPackSettings(4, 8, 1), Valid(WithPacks(4, 8, 1)).SubjectPacks);
-        Assert.Equal(new SubjectPackSettings(6, 3, 35), Valid(WithPacks(6, 3, 35)).SubjectPacks);
+        Assert.Equal(new SubjectPackSettings(6, 3, 24), Valid(WithPacks(6, 3, 24)).SubjectPacks);
     }
 
     [Theory]
@@ -27,6 +27,8 @@ public sealed class SubjectPackSettingsTests
     [InlineData(5, 8, 1, "supply.subjectPacks.starterSize")]
     [InlineData(0, 8, 1, "supply.subjectPacks.starterSize")]
     [InlineData(42, 8, 1, "supply.subjectPacks.starterSize")]
+    [InlineData(26, 8, 1, "supply.subjectPacks.starterSize")]
+    [InlineData(4, 8, 25, "supply.subjectPacks.packVisits")]
     [InlineData(4, 0, 1, "supply.subjectPacks.starterTrigger")]
     [InlineData(4, null, 1, "supply.subjectPacks.starterTrigger")]
     [InlineData(4, 8, 0, "supply.subjectPacks.packVisits")]

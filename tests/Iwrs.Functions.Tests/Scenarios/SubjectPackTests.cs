@@ -1,6 +1,12 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Iwrs.Domain.Access;
+using Iwrs.Domain.Audit;
+using Iwrs.Functions.Auth;
+using Iwrs.Functions.Features;
+using Iwrs.Storage.Stores;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iwrs.Functions.Tests.Scenarios;
 
@@ -143,6 +149,68 @@ public sealed class SubjectPackTests
         await run.RunTimersAsync();
         var again = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Last(s => s.Site == Site);
         Assert.Equal("PK-001", Assert.Single(again.Kits).PackFor);
+    }
+
+    [Fact]
+    public async Task HoldRacingAStartersRelease_NoHoldWhenAStarterCanServe_AndAHoldStandingOverStartersHeals()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: Packs());
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+
+        // A randomization refused before the starters were released enters its hold after: there is none.
+        var (context, refusal) = await StudyContext.ResolveAsync(BlindRun.Study, StudyAction.Randomize, Site, run.App.Services, new Caller(BlindRun.Coordinator(Site), null), Channel.Http, CancellationToken.None);
+        Assert.Null(refusal);
+        await run.App.Services.GetRequiredService<SupplyHolds>().EnterAsync(context!, context!.Study.Configuration.FindSite(Site)!, "randomization", CancellationToken.None);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+
+        // The other side of the race, a hold written over released starters: the timer counts none of them, orders
+        // starters, and their release lifts the hold.
+        var table = await run.App.Services.GetRequiredService<IwrsTable>().GetAsync(CancellationToken.None);
+        await table.SubmitTransactionAsync([SupplyHoldRows.Insert(BlindRun.Study, Site, run.Clock.GetUtcNow())]);
+        var before = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Count;
+        await run.RunTimersAsync();
+        var ordered = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Skip(before).Single(s => s.Site == Site);
+        Assert.Equal(16, ordered.Kits.Count(k => k.Starter is not null));
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        Assert.Null(await SupplyHoldRows.GetAsync(table, BlindRun.Study, Site, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task LateVisit_PackPastTheLimit_RetiredAndOwedAgainAtOnce()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: new JsonObject { ["starterSize"] = 4, ["starterTrigger"] = 1, ["packVisits"] = 1 });
+        await run.ImportMoreAsync(BlindSecret.Drawn(BlindSecret.Seed(98), BlindSecret.Numbers(20), 5).Kits, "LOT-0", "2026-04-26");
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+        for (var day = 0; day < 26; day++)
+        {
+            run.Clock.Advance(TimeSpan.FromDays(1));
+            await run.RunTimersAsync();
+            await run.DispatchAllAsync();
+            await run.ReceiveAllAsync(Site);
+        }
+
+        // C2 five days after its target: its first pack kit (LOT-0, good to the end of the window) passed the limit the
+        // day after the window closed, was retired, and its replacement (shipped at once) is there.
+        var shipments = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Where(s => s.Site == Site).ToList();
+        Assert.Equal(2, shipments.Count(s => s.Kits.Any(k => k.PackFor == "PK-001")));
+        Assert.Contains((await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray(), r => r.GetProperty("action").GetString() == "pack.kits-retired");
+        var c2 = await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal(shipments.Last(s => s.Kits.Any(k => k.PackFor == "PK-001")).Kits.Single(k => k.PackFor == "PK-001").Number, c2.GetProperty("dispensations")[1].GetProperty("kitNumber").GetString());
+    }
+
+    [Fact]
+    public async Task DepotManagersOwnShipment_Refused()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(40), 1), subjectPacks: Packs());
+        var (status, body) = await run.Trial.Send(BlindRun.Depot, HttpMethod.Post, "shipments", new { siteId = Site, kits = new Dictionary<string, int> { ["LJ-CAPS"] = 2, ["PBO-CAPS"] = 2 } });
+        Assert.Equal((HttpStatusCode.Conflict, "shipment-automatic-only"), (status, body.GetProperty("code").GetString()));
+        Assert.Equal(0, (await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).GetArrayLength());
     }
 
     /// <summary>The study on packs, CN01's first starters received, and PK-001 randomized from them.</summary>
