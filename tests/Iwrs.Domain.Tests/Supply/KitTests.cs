@@ -35,7 +35,7 @@ public sealed class KitTests
 
         Assert.All(statuses, s => Assert.Equal(s, Kit.Parse(Kit.Name(s))));
         Assert.Equal(statuses.Length, statuses.Select(Kit.Name).Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(8, statuses.Length);
+        Assert.Equal(9, statuses.Length);
     }
 
     [Theory]
