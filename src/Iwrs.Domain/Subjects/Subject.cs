@@ -131,13 +131,20 @@ public static class SubjectRules
             return new DomainError("visit-dispensed-at-randomization", $"{visit} is dispensed at randomization.");
         }
 
-        var last = subject.Dispensations.Select(d => VisitNumber(study.VisitSchedule, d.Visit)).Where(r => r.IsSuccess).Select(r => r.Value).DefaultIfEmpty(0).Max();
+        var last = VisitsDone(study.VisitSchedule, subject);
         if (number.Value <= last)
         {
             return new DomainError("visit-out-of-order", $"{visit} comes before the last dispensed visit {study.VisitSchedule.VisitPrefix}{last}.");
         }
 
         return Result<Dispensation?>.Ok(null);
+    }
+
+    /// <summary>The number of the subject's last dispensed visit (0: none).</summary>
+    public static int VisitsDone(VisitSchedule schedule, Subject subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return subject.Dispensations.Select(d => VisitNumber(schedule, d.Visit)).Where(r => r.IsSuccess).Select(r => r.Value).DefaultIfEmpty(0).Max();
     }
 
     /// <summary>A number a person can read out on the phone: prefix and a zero-padded sequence.</summary>

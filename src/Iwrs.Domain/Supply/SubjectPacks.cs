@@ -213,6 +213,31 @@ public static class SubjectPacks
         return new PackOrder(kits, PackShipBy(nextTarget, schedule, supply), PackEarliestExpiry(nextTarget, visits, visitDay, schedule, supply));
     }
 
+    /// <summary>
+    /// What to owe a subject whose visit is late: their pack's kits passed the do-not-dispense limit (the timer retires
+    /// them) or never came, and <paramref name="have"/> kits are left in it, on the way and ordered. The next
+    /// packVisits visits' kits as after a visit (<see cref="PackKitsToOrder"/>), leaving today, and
+    /// lasting a window past the day they can be on the shelf: the subject may come any day. Null: nothing.
+    /// </summary>
+    public static PackOrder? OrderForLateVisit(int visitsDone, int have, DateOnly today, VisitSchedule schedule, SupplySettings supply, SubjectPackSettings packs)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(supply);
+        ArgumentNullException.ThrowIfNull(packs);
+        var kits = PackKitsToOrder(visitsDone, schedule.DispensingVisits, have, packs.PackVisits, schedule.KitsPerVisit);
+        if (kits == 0)
+        {
+            return null;
+        }
+
+        var onShelf = today.AddDays(Math.Max(1, supply.LeadTimeDays) + Dispensability.ArrivalMarginDays);
+        var visits = PackVisits(visitsDone, schedule.DispensingVisits, packs.PackVisits);
+        return new PackOrder(kits, today, PackEarliestExpiry(onShelf, visits, today, schedule, supply));
+    }
+
+    /// <summary>The refusal of a later visit whose pack is not on the site.</summary>
+    public const string PackNotOnSite = "pack-not-on-site";
+
     /// <summary>The visits a pack ordered after <paramref name="visitsDone"/> visits covers.</summary>
     public static int PackVisits(int visitsDone, int dispensingVisits, int packVisits) =>
         Math.Max(0, Math.Min(packVisits, dispensingVisits - visitsDone));

@@ -91,6 +91,12 @@ public sealed class DispensingFunctions(TimeProvider time, IRandomSource random,
                 await holds.EnterAsync(context, context.Study.Configuration.FindSite(resolved.Subject.SiteId)!, "dispensing", ct);
             }
 
+            // Subject packs: a subject come after the timer stopped owing them packs gets one ordered now.
+            if (result.Error.Code == SubjectPacks.PackNotOnSite && await LatePacks.OrderAsync(context, subjectId, visit, time, ct))
+            {
+                return result.Error with { Message = $"{result.Error.Message} It is ordered now: the depot sends it at the next resupply check." };
+            }
+
             return result.Error!;
         }
 

@@ -84,7 +84,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
     /// </summary>
     internal static async Task<Result<(Subject Subject, bool Created)>> RandomizeAsync(
         StudyContext context, string subjectId, RandomizationRequest request, Task<Basis>? prefetch, long version,
-        TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct)
+        TimeProvider time, IRandomSource random, SupplyHolds holds, CancellationToken ct, bool again = false)
     {
         var job = new RandomizationQueue.Job(context, subjectId, request, prefetch, version);
         context.Randomizations.Add(job);
@@ -121,9 +121,12 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         var (result, created, decided) = await job.Done.Task;
         if (!result.IsSuccess)
         {
-            if (result.Error!.Code == SupplyHold.Code && decided.Study.Configuration.FindSite(request.SiteId!) is { } site)
+            if (result.Error!.Code == SupplyHold.Code && decided.Study.Configuration.FindSite(request.SiteId!) is { } site
+                && !await holds.EnterAsync(decided, site, "randomization", ct) && !again)
             {
-                await holds.EnterAsync(decided, site, "randomization", ct);
+                // Subject packs: a starter released since the refusal can serve, so there is no hold: once more,
+                // from fresh reads (whether it can serve is public: what is left of each starter).
+                return await RandomizeAsync(decided, subjectId, request, null, context.Writes.Version(context.StudyId), time, random, holds, ct, again: true);
             }
 
             return result.Error!;
@@ -707,7 +710,7 @@ public sealed class RandomizationFunctions(RequestBody body, TimeProvider time, 
         if (pack.Count < kitsPerVisit)
         {
             var coming = ledger is null ? string.Empty : ledger.InTransit > 0 ? " It is on its way." : ledger.Ordered > 0 ? " It is ordered." : string.Empty;
-            return new DomainError("pack-not-on-site", $"Subject '{subjectId}''s kits for visit {visit} come in their own pack, which has not reached site '{site.SiteId}'.{coming} Nothing was used.");
+            return new DomainError(SubjectPacks.PackNotOnSite, $"Subject '{subjectId}''s kits for visit {visit} come in their own pack, which has not reached site '{site.SiteId}'.{coming} Nothing was used.");
         }
 
         var taken = pack.Take(kitsPerVisit).ToList();

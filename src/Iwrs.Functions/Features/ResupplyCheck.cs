@@ -31,7 +31,8 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         foreach (var stored in await studies.ListAsync(ct))
         {
             var study = stored.Configuration;
-            if (study.Status != StudyStatus.Open)
+            // On subject packs a closed study's subjects go on getting their packs (no more starters).
+            if (study.Status != StudyStatus.Open && !(study.Status == StudyStatus.Closed && study.SubjectPacks is not null))
             {
                 continue;
             }
@@ -165,9 +166,10 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
     private const int RetirePerTransaction = 40;
 
     /// <summary>
-    /// Subject packs: starters that can serve no more (capacity 0) or whose kits passed the do-not-dispense limit leave
-    /// the shelf: their kits are retired, whole starters at a time, for the depot to take back. Both are public (counts
-    /// left and the printed date), so which kits leave, and when, says nothing of their types.
+    /// Subject packs: starters that can serve no more (capacity 0), whose kits passed the do-not-dispense limit, or of a
+    /// study closed to randomization leave the shelf: their kits are retired, whole starters at a time, for the depot to
+    /// take back. All are public (counts left, the printed date, the study's status), so which kits leave, and when,
+    /// says nothing of their types.
     /// </summary>
     private async Task RetireStartersAsync(TableClient client, StudyConfiguration study, Site site, List<string> lines, CancellationToken ct)
     {
@@ -181,7 +183,7 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                 var leaving = new List<(string Id, string Why, IReadOnlyList<KitRows.ShelfEntry> Kits)>();
                 foreach (var (counts, kits) in Starters.Of(await KitRows.ShelfAsync(client, study.StudyId, site.SiteId, attemptCt)))
                 {
-                    var why = counts.Capacity(kitsPerVisit) == 0 ? "used" : counts.Expiry < usableFrom ? "expired" : null;
+                    var why = study.Status == StudyStatus.Closed ? "enrolment closed" : counts.Capacity(kitsPerVisit) == 0 ? "used" : counts.Expiry < usableFrom ? "expired" : null;
                     if (why is not null && (leaving.Count == 0 || leaving.Sum(l => l.Kits.Count) + kits.Count <= RetirePerTransaction))
                     {
                         leaving.Add((counts.Id, why, kits));
@@ -215,8 +217,10 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
 
     /// <summary>
     /// Subject packs: kits in a subject's pack that passed the do-not-dispense limit (a visit later than its window)
-    /// can never be dispensed: they are retired, and, while the subject has visits left, owed again at once. Public:
-    /// the printed date and the subject's visits.
+    /// can never be dispensed: they are retired, and, while the subject has visits left, the next visits' kits are owed
+    /// again at once (<see cref="SubjectPacks.OrderForLateVisit"/>), once per visit: a subject who still has not come
+    /// when that pack too has passed the limit is owed nothing more until a dispensing is tried for them
+    /// (<see cref="LatePacks"/>). Public: the printed date and the subject's visits.
     /// </summary>
     private async Task RetireExpiredPacksAsync(TableClient client, StudyConfiguration study, Site site, List<string> lines, CancellationToken ct)
     {
@@ -226,9 +230,12 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         {
             var done = await writes.RunAsync(study.StudyId, async attemptCt =>
             {
+                // The head first: the subject's visits and ledger read after it cannot change unseen before the write.
+                var head = await AuditTrail.ReadHeadAsync(client, study.StudyId, attemptCt);
                 var now = time.GetUtcNow();
                 var today = DateOnly.FromDateTime(now.UtcDateTime);
-                var kits = (await KitRows.PackAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt)).Where(k => k.Expiry < usableFrom).ToList();
+                var pack = await KitRows.PackAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt);
+                var kits = pack.Where(k => k.Expiry < usableFrom).ToList();
                 if (kits.Count == 0)
                 {
                     return Result<int>.Ok(0);
@@ -240,22 +247,25 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
                     actions.AddRange(KitRows.Retire(study.StudyId, kit));
                 }
 
+                var changes = new List<AuditChange> { new("retired", null, FormattableString.Invariant($"{kits.Count} kit(s) past the dispensing limit")) };
                 var subject = await SubjectRows.GetAsync(client, study.StudyId, subjectId, attemptCt);
-                var visitsDone = subject?.Subject.Dispensations.Select(d => SubjectRules.VisitNumber(study.VisitSchedule, d.Visit)).Where(r => r.IsSuccess).Select(r => r.Value).DefaultIfEmpty(0).Max() ?? 0;
-                if (visitsDone < study.VisitSchedule.DispensingVisits && await PackRows.GetAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt) is { } ledger)
+                var visitsDone = subject is null ? 0 : SubjectRules.VisitsDone(study.VisitSchedule, subject.Subject);
+                if (subject is not null && visitsDone < study.VisitSchedule.DispensingVisits && await PackRows.GetAsync(client, study.StudyId, site.SiteId, subjectId, attemptCt) is { } ledger)
                 {
-                    var earliest = Dispensability.EarliestShippableExpiry(today, study.VisitSchedule, site.Supply);
-                    actions.Add(PackRows.Write(study.StudyId, ledger with
+                    var have = pack.Count - kits.Count + ledger.InTransit + ledger.Ordered;
+                    if (ledger.LateOrderAfter == visitsDone)
                     {
-                        Ordered = ledger.Ordered + kits.Count,
-                        ShipBy = today,
-                        Earliest = ledger.Ordered > 0 && ledger.Earliest > earliest ? ledger.Earliest : earliest,
-                    }));
+                        changes.Add(new("owed", null, "nothing: a pack for this late visit was owed already; a dispensing tried for the subject orders one"));
+                    }
+                    else if (SubjectPacks.OrderForLateVisit(visitsDone, have, today, study.VisitSchedule, site.Supply, study.SubjectPacks!) is { } order)
+                    {
+                        actions.Add(PackRows.Write(study.StudyId, LatePacks.Owe(ledger, order, visitsDone)));
+                        changes.Add(new("owed", null, FormattableString.Invariant($"{order.Kits} kit(s)")));
+                    }
                 }
 
                 await AuditTrail.SubmitAsync(client, study.StudyId, actions, now, new AuditEntry(
-                    "system", "system", Channel.Timer, "pack.kits-retired", $"subject:{subjectId}",
-                    [new AuditChange("retired", null, FormattableString.Invariant($"{kits.Count} kit(s) past the dispensing limit"))]), attemptCt);
+                    "system", "system", Channel.Timer, "pack.kits-retired", $"subject:{subjectId}", changes), attemptCt, head: head);
                 return Result<int>.Ok(kits.Count);
             }, ct);
             if (done.IsSuccess && done.Value > 0)
@@ -283,9 +293,9 @@ public sealed class ResupplyCheck(StudyStore studies, IwrsTable table, Shipping 
         var counted = SubjectPacks.CountedCapacity(onShelf, onTheWay, 0, perStarter, Dispensability.EarliestCountedExpiry(today, study.VisitSchedule, site.Supply), kitsPerVisit);
         var starters = Math.Min(SubjectPacks.StartersToOrder(counted, packs.StarterTrigger, int.MaxValue, perStarter), Shipping.PackShipmentMaxKits / packs.StarterSize);
         var owed = (await ledgersRead).Where(l => l.Ordered > 0).OrderBy(l => l.ShipBy).ThenBy(l => l.SubjectId, StringComparer.Ordinal).ToList();
-        if (!site.Active)
+        if (!site.Active || study.Status != StudyStatus.Open)
         {
-            // An inactive site randomizes nobody: no starters, but its subjects' packs still go.
+            // An inactive site, or a closed study, randomizes nobody: no starters, but the subjects' packs still go.
             starters = 0;
         }
 

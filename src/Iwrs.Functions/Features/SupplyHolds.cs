@@ -20,14 +20,20 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
     /// <summary>The reason a replacement shipment carries (public: blinded staff see shipments' reasons).</summary>
     public const string Replacing = "replacement";
 
-    /// <summary>Starts a hold at <paramref name="site"/> (if it is not on one already) and orders the urgent shipment.</summary>
-    public async Task EnterAsync(StudyContext context, Site site, string because, CancellationToken ct)
+    /// <summary>
+    /// Starts a hold at <paramref name="site"/> (if it is not on one already) and orders the urgent shipment. False:
+    /// no hold was needed after all (subject packs: a starter released since the refusal can serve), so the refused
+    /// randomization may be tried again.
+    /// </summary>
+    public async Task<bool> EnterAsync(StudyContext context, Site site, string because, CancellationToken ct)
     {
         var study = context.Study.Configuration;
         var depot = await shipping.DepotManagersAsync(study.StudyId, ct);
         var quarantines = SupplyHold.Quarantines(study);
+        var notNeeded = false;
         var started = await context.Writes.RunAsync(study.StudyId, async attemptCt =>
         {
+            notNeeded = false;
             // Subject packs: the head first, then the shelf. A starter released since the randomization was refused
             // can serve, so there is no hold; and one released after this read moves the head and fails this write.
             var head = study.SubjectPacks is null ? null : await AuditTrail.ReadHeadAsync(context.Table, study.StudyId, attemptCt);
@@ -38,6 +44,7 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
 
             if (study.SubjectPacks is not null && RandomizationFunctions.CanRandomizeFrom(study, site, await KitRows.ShelfAsync(context.Table, study.StudyId, site.SiteId, attemptCt), time.GetUtcNow()))
             {
+                notNeeded = true;
                 return Result<bool>.Ok(false);
             }
 
@@ -86,6 +93,8 @@ public sealed class SupplyHolds(Shipping shipping, ResupplyCheck resupply, Study
                 log.LogError("Urgent order for {Study}/{Site} failed: {Error} {Stack}", study.StudyId, site.SiteId, e.GetType().Name, e.StackTrace);
             }
         }
+
+        return !(started.IsSuccess && notNeeded);
     }
 
     /// <summary>

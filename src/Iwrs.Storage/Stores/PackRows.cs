@@ -16,8 +16,13 @@ public static class PackRows
 {
     public const string Prefix = "pack-order|";
 
-    /// <summary>The ledger; <paramref name="KitType"/> is the subject's (unblinded, read by the system's own shipping only).</summary>
-    public sealed record Ledger(string SiteId, string SubjectId, string KitType, int Ordered, int InTransit, DateOnly ShipBy, DateOnly Earliest, string? ETag = null);
+    /// <summary>
+    /// The ledger; <paramref name="KitType"/> is the subject's (unblinded, read by the system's own shipping only).
+    /// <paramref name="LateOrderAfter"/>: the visits the subject had done when the timer last owed them a pack for a
+    /// late visit (their pack's kits past the limit), so it does so once per visit: a subject who stops coming is not
+    /// shipped a pack every time one expires.
+    /// </summary>
+    public sealed record Ledger(string SiteId, string SubjectId, string KitType, int Ordered, int InTransit, DateOnly ShipBy, DateOnly Earliest, string? ETag = null, int? LateOrderAfter = null);
 
     public static string Key(string siteId, string subjectId) => $"{Prefix}{siteId}|{subjectId}";
 
@@ -37,6 +42,11 @@ public static class PackRows
         e.Set("InTransit", l.InTransit);
         e.Set("ShipBy", l.ShipBy.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         e.Set("Earliest", l.Earliest.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        if (l.LateOrderAfter is { } after)
+        {
+            e.Set("LateOrderAfter", after);
+        }
+
         return e;
     }
 
@@ -52,7 +62,8 @@ public static class PackRows
             e.GetInt32("InTransit") ?? 0,
             DateOnly.ParseExact(e.GetString("ShipBy") ?? "0001-01-01", "yyyy-MM-dd", CultureInfo.InvariantCulture),
             DateOnly.ParseExact(e.GetString("Earliest") ?? "0001-01-01", "yyyy-MM-dd", CultureInfo.InvariantCulture),
-            e.Tag());
+            e.Tag(),
+            e.GetInt32("LateOrderAfter"));
     }
 
     public static async Task<Ledger?> GetAsync(TableClient table, string studyId, string siteId, string subjectId, CancellationToken ct) =>

@@ -1,3 +1,4 @@
+using Iwrs.Domain.Studies;
 using Iwrs.Domain.Supply;
 using Iwrs.Domain.Tests.Studies;
 using static Iwrs.Domain.Tests.Supply.SupplyStudies;
@@ -181,6 +182,29 @@ public sealed class SubjectPacksTests
         // A visit already late: counted from today.
         var late = nextTarget.AddDays(-30);
         Assert.Equal(nextTarget.AddDays(margin), SubjectPacks.PackEarliestExpiry(late, 1, nextTarget, schedule, supply));
+    }
+
+    [Fact]
+    public void OrderForLateVisit_TheNextVisitsKits_LeavingToday_LastingAWindowPastTheirArrival()
+    {
+        var schedule = LjStudy.VisitSchedule;
+        var supply = LjStudy.Supply;
+        var today = new DateOnly(2026, 5, 10);
+        var packs = new SubjectPackSettings(4, 8, 2);
+        var order = SubjectPacks.OrderForLateVisit(2, 0, today, schedule, supply, packs)!;
+
+        // After C2, C3 and C4's kits; on the shelf a lead time and a release wait from today, the first of them may
+        // come a window after that, the second a cycle and a window later still.
+        var onShelf = today.AddDays(supply.LeadTimeDays + Dispensability.ArrivalMarginDays);
+        Assert.Equal(2 * schedule.KitsPerVisit, order.Kits);
+        Assert.Equal(today, order.ShipBy);
+        Assert.Equal(SubjectPacks.PackEarliestExpiry(onShelf, 2, today, schedule, supply), order.Earliest);
+        Assert.True(order.Earliest > SubjectPacks.PackEarliestExpiry(today, 2, today, schedule, supply));
+
+        // Nothing when the pack still holds the next visit's kits, or no visit is left.
+        Assert.Null(SubjectPacks.OrderForLateVisit(2, schedule.KitsPerVisit, today, schedule, supply, packs));
+        Assert.Null(SubjectPacks.OrderForLateVisit(schedule.DispensingVisits, 0, today, schedule, supply, packs));
+        Assert.Equal(schedule.KitsPerVisit, SubjectPacks.OrderForLateVisit(schedule.DispensingVisits - 1, 0, today, schedule, supply, packs)!.Kits);
     }
 
     [Fact]

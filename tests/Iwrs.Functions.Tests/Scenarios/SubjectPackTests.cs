@@ -162,7 +162,7 @@ public sealed class SubjectPackTests
         // A randomization refused before the starters were released enters its hold after: there is none.
         var (context, refusal) = await StudyContext.ResolveAsync(BlindRun.Study, StudyAction.Randomize, Site, run.App.Services, new Caller(BlindRun.Coordinator(Site), null), Channel.Http, CancellationToken.None);
         Assert.Null(refusal);
-        await run.App.Services.GetRequiredService<SupplyHolds>().EnterAsync(context!, context!.Study.Configuration.FindSite(Site)!, "randomization", CancellationToken.None);
+        Assert.False(await run.App.Services.GetRequiredService<SupplyHolds>().EnterAsync(context!, context!.Study.Configuration.FindSite(Site)!, "randomization", CancellationToken.None));
         await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
 
         // The other side of the race, a hold written over released starters: the timer counts none of them, orders
@@ -202,6 +202,93 @@ public sealed class SubjectPackTests
         Assert.Contains((await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray(), r => r.GetProperty("action").GetString() == "pack.kits-retired");
         var c2 = await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
         Assert.Equal(shipments.Last(s => s.Kits.Any(k => k.PackFor == "PK-001")).Kits.Single(k => k.PackFor == "PK-001").Number, c2.GetProperty("dispensations")[1].GetProperty("kitNumber").GetString());
+    }
+
+    [Fact]
+    public async Task SubjectWhoStopsComing_OwedALatePackOnce_ThenTheDispensingTriedOrdersIt()
+    {
+        await using var run = await BlindRun.StartAsync(BlindSecret.Drawn(BlindSecret.Seed(11), BlindSecret.Numbers(200), 1), subjectPacks: new JsonObject { ["starterSize"] = 4, ["starterTrigger"] = 1, ["packVisits"] = 1 });
+        // C2's pack comes from LOT-0 (good to the end of its window), the late pack owed for it from LOT-2 (good to the
+        // end of a window after it can be on the shelf), a later one from LOT-1.
+        await run.ImportMoreAsync(BlindSecret.Drawn(BlindSecret.Seed(98), BlindSecret.Numbers(20), 5).Kits, "LOT-0", "2026-04-26");
+        await run.ImportMoreAsync(BlindSecret.Drawn(BlindSecret.Seed(97), BlindSecret.Numbers(20), 6).Kits, "LOT-2", "2026-05-15");
+        await run.RunTimersAsync();
+        await run.DispatchAllAsync();
+        await run.ReceiveAllAsync(Site);
+        await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/randomize", Request);
+
+        // PK-001 never comes for C2: its pack passes the limit the day after the window closes (27 March), the late pack
+        // owed then passes it on 15 April, and nothing more is owed for weeks.
+        for (var day = 0; day < 60; day++)
+        {
+            run.Clock.Advance(TimeSpan.FromDays(1));
+            await run.RunTimersAsync();
+            await run.DispatchAllAsync();
+            await run.ReceiveAllAsync(Site);
+        }
+
+        List<ShipmentSeen> PacksShipped(JsonElement list) => [.. Shipments(list).Where(s => s.Kits.Any(k => k.PackFor == "PK-001"))];
+        Assert.Equal(2, PacksShipped(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Count);
+        var retired = (await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray().Where(r => r.GetProperty("action").GetString() == "pack.kits-retired")
+            .Select(r => r.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("field").GetString() == "owed").GetProperty("after").GetString()).ToList();
+        Assert.Equal(2, retired.Count);
+        Assert.Equal("1 kit(s)", retired[0]);
+        Assert.StartsWith("nothing", retired[1], StringComparison.Ordinal);
+
+        // PK-001 comes back on 1 May: refused, the pack is ordered, and it comes at the next check.
+        var (status, refusal) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal((HttpStatusCode.Conflict, "pack-not-on-site"), (status, refusal.GetProperty("code").GetString()));
+        Assert.Contains("ordered now", refusal.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var (again, _) = await run.Do(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal(HttpStatusCode.Conflict, again);
+        Assert.Single((await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray(), r => r.GetProperty("action").GetString() == "pack.ordered");
+        await run.RunTimersAsync();
+        var late = PacksShipped(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments"));
+        Assert.Equal(3, late.Count);
+        await run.DispatchAllAsync();
+        run.Clock.Advance(TimeSpan.FromDays(5));
+        await run.ReceiveAllAsync(Site);
+        var c2 = await run.Ok(BlindRun.Coordinator(Site), HttpMethod.Post, "subjects/PK-001/visits/C2/dispense");
+        Assert.Equal(late[^1].Kits.Single(k => k.PackFor == "PK-001").Number, c2.GetProperty("dispensations")[1].GetProperty("kitNumber").GetString());
+    }
+
+    [Theory]
+    [InlineData("site inactive")]
+    [InlineData("study closed")]
+    public async Task RandomizingNoMore_NoStarters_TheSubjectsPacksStillGo(string change)
+    {
+        await using var run = await StartWithOneSubjectAsync();
+        var study = JsonNode.Parse(IwrsFactory.StudyFile("lj-mcrc.json"))!;
+        study["version"] = 2;
+        study["supply"]!["subjectPacks"] = Packs();
+        if (change == "study closed")
+        {
+            study["status"] = "closed";
+        }
+        else
+        {
+            study["sites"]!.AsArray().Single(s => s!["siteId"]!.GetValue<string>() == Site)!["active"] = false;
+        }
+
+        await run.Trial.Ok(IwrsFactory.Admin, HttpMethod.Put, $"/api/studies/{BlindRun.Study}", study);
+
+        // Below the starter trigger, yet no starter leaves; PK-001's pack leaves on its last day, alone.
+        var before = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Count;
+        for (var day = 0; day < 8; day++)
+        {
+            await run.RunTimersAsync();
+            run.Clock.Advance(TimeSpan.FromDays(1));
+        }
+
+        var after = Shipments(await run.Trial.Ok(BlindRun.Depot, HttpMethod.Get, "shipments")).Skip(before).Where(s => s.Site == Site).ToList();
+        var shipment = Assert.Single(after);
+        Assert.Equal("packs", shipment.Reason);
+        Assert.Equal("PK-001", Assert.Single(shipment.Kits).PackFor);
+
+        // A closed study's starters leave the shelf at once; an inactive site keeps them (it may be active again).
+        var retired = (await run.Ok(BlindRun.Manager, HttpMethod.Get, "audit")).EnumerateArray().Where(r => r.GetProperty("action").GetString() == "starters.retired")
+            .SelectMany(r => r.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("after").GetString())).ToList();
+        Assert.Equal(change == "study closed" ? ["enrolment closed, 3 kit(s) retired", .. Enumerable.Repeat("enrolment closed, 4 kit(s) retired", 3)] : [], retired);
     }
 
     [Fact]
